@@ -1,0 +1,315 @@
+/**
+ * The WebGPU engine: a buffer pool keyed by size, pipelines cached by shader source, many
+ * dispatches batched into one submit, uniforms packed into one arena per submit, and GPU
+ * errors turned into exceptions that name the op.
+ *
+ * @module
+ */
+
+/** Storage usage every tensor buffer gets: kernels read/write it, copies move it. */
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Dispatches in one submit before we flush; bounds the uniform arena size. */
+const MAX_BATCH = 512;
+/** Uniform offsets must be multiples of the adapter's alignment (256 everywhere we know). */
+const UNIFORM_STRIDE = 256;
+
+/** The scalar parameters of one dispatch: u32 fields first, then f32 fields, as in the WGSL struct. */
+export interface Uniforms {
+  /** Unsigned integers, in the order of the WGSL struct's first fields. */
+  u?: readonly number[];
+  /** Floats, in the order of the WGSL struct's fields that follow the u32 ones. */
+  f?: readonly number[];
+}
+
+/** One compute dispatch. */
+export interface Dispatch {
+  /** Op name and shapes, shown in any error this dispatch causes. */
+  label: string;
+  /** WGSL source; binding 0 is the uniform struct, then `inputs` (read-only), then `outputs`. */
+  code: string;
+  /** Buffers the kernel only reads. */
+  inputs: readonly GPUBuffer[];
+  /** Buffers the kernel writes (read_write storage). */
+  outputs: readonly GPUBuffer[];
+  /** Scalar parameters. */
+  uniforms?: Uniforms;
+  /** Workgroup counts (x, y, z). */
+  groups: readonly [number, number?, number?];
+}
+
+/** Thrown for any WebGPU validation, out-of-memory or device-lost error. */
+export class GpuError extends Error {
+  override name = "GpuError";
+}
+
+/**
+ * Owns one GPUDevice and everything allocated on it.
+ *
+ * @example
+ * ```ts
+ * import { getGpuDevice } from "./device.ts";
+ * import { Engine } from "./engine.ts";
+ * const gpu = await getGpuDevice();
+ * if (gpu) {
+ *   const engine = new Engine(gpu.device);
+ *   const buf = engine.alloc(16);
+ *   engine.release(buf);
+ * }
+ * ```
+ */
+export class Engine {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Bytes the pool may hold (live + free) before alloc throws; default 75% of maxBufferSize·4. */
+  memoryBudget: number;
+  /** Bytes in buffers handed out now. */
+  liveBytes = 0;
+  /** Bytes in all buffers created (live or pooled). */
+  pooledBytes = 0;
+  /** Highest liveBytes seen. */
+  peakLiveBytes = 0;
+  /** Dispatches issued since the engine was made. */
+  dispatchCount = 0;
+  /** Submits issued since the engine was made. */
+  submitCount = 0;
+
+  readonly #free = new Map<number, GPUBuffer[]>();
+  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #layouts = new Map<string, GPUBindGroupLayout>();
+  #encoder: GPUCommandEncoder | null = null;
+  #batch = 0;
+  readonly #arena: GPUBuffer;
+  readonly #arenaData = new ArrayBuffer(MAX_BATCH * UNIFORM_STRIDE);
+  #errors: string[] = [];
+  #lost: string | null = null;
+
+  /** @param device the device to run on */
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.memoryBudget = Math.min(8 * 2 ** 30, device.limits.maxBufferSize * 4) * 0.75;
+    this.#arena = device.createBuffer({
+      label: "uniform arena",
+      size: MAX_BATCH * UNIFORM_STRIDE,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    device.addEventListener("uncapturederror", (e) => {
+      this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
+    });
+    device.lost.then((info) => {
+      this.#lost = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  /** Throws if the device was lost or any earlier dispatch raised an error. */
+  check(): void {
+    if (this.#lost !== null) {
+      throw new GpuError(
+        `WebGPU device lost (${this.#lost}). Usually out of GPU memory: lower the batch size, ` +
+          `or run with --backend cpu.`,
+      );
+    }
+    if (this.#errors.length > 0) {
+      const msgs = this.#errors.splice(0).join("\n---\n");
+      throw new GpuError(
+        `WebGPU error in a kernel (the label names the op and shapes):\n${msgs}\n` +
+          `This is a bug in the package: please report it with the message above.`,
+      );
+    }
+  }
+
+  /** Returns a buffer of at least `bytes` bytes from the pool (contents undefined). */
+  alloc(bytes: number): GPUBuffer {
+    const size = bucket(bytes);
+    const list = this.#free.get(size);
+    const reused = list?.pop();
+    this.liveBytes += size;
+    this.peakLiveBytes = Math.max(this.peakLiveBytes, this.liveBytes);
+    if (reused) return reused;
+    if (this.pooledBytes + size > this.memoryBudget) this.trim();
+    if (this.pooledBytes + size > this.memoryBudget) {
+      this.liveBytes -= size;
+      throw new GpuError(
+        `GPU memory budget exceeded: ${mib(this.liveBytes)} MiB live, ${mib(size)} MiB more ` +
+          `requested, budget ${mib(this.memoryBudget)} MiB. Lower the batch size, dispose ` +
+          `tensors (use tidy()), or raise engine.memoryBudget.`,
+      );
+    }
+    if (size > this.device.limits.maxStorageBufferBindingSize) {
+      this.liveBytes -= size;
+      throw new GpuError(
+        `A tensor of ${mib(size)} MiB exceeds this adapter's largest storage binding ` +
+          `(${mib(this.device.limits.maxStorageBufferBindingSize)} MiB): lower the batch size.`,
+      );
+    }
+    this.pooledBytes += size;
+    return this.device.createBuffer({ size, usage: STORAGE_USAGE });
+  }
+
+  /** Returns a buffer to the pool; commands already recorded that use it still see its data. */
+  release(buffer: GPUBuffer): void {
+    const size = buffer.size;
+    this.liveBytes -= size;
+    let list = this.#free.get(size);
+    if (!list) this.#free.set(size, list = []);
+    list.push(buffer);
+  }
+
+  /** Destroys every pooled buffer not in use. */
+  trim(): void {
+    this.flush();
+    for (const list of this.#free.values()) {
+      for (const b of list) {
+        this.pooledBytes -= b.size;
+        b.destroy();
+      }
+    }
+    this.#free.clear();
+  }
+
+  /** Records one dispatch into the current batch; nothing runs until the batch is flushed. */
+  dispatch(d: Dispatch): void {
+    if (this.#lost !== null) this.check();
+    const pipeline = this.#pipeline(d.code, d.inputs.length, d.outputs.length, d.label);
+    if (this.#batch === MAX_BATCH) this.flush();
+    const offset = this.#batch * UNIFORM_STRIDE;
+    packUniforms(this.#arenaData, offset, d.uniforms, d.label);
+    const entries: GPUBindGroupEntry[] = [{
+      binding: 0,
+      resource: { buffer: this.#arena, offset, size: UNIFORM_STRIDE },
+    }];
+    let binding = 1;
+    for (const b of d.inputs) entries.push({ binding: binding++, resource: { buffer: b } });
+    for (const b of d.outputs) entries.push({ binding: binding++, resource: { buffer: b } });
+    const bindGroup = this.device.createBindGroup({
+      label: d.label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    this.#encoder ??= this.device.createCommandEncoder();
+    const pass = this.#encoder.beginComputePass({ label: d.label });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = d.groups;
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    this.#batch++;
+    this.dispatchCount++;
+  }
+
+  /** Records a buffer-to-buffer copy into the current batch. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits everything recorded so far (no wait). */
+  flush(): void {
+    if (!this.#encoder) return;
+    if (this.#batch > 0) {
+      this.device.queue.writeBuffer(this.#arena, 0, this.#arenaData, 0, this.#batch * UNIFORM_STRIDE);
+    }
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#batch = 0;
+    this.submitCount++;
+  }
+
+  /** Uploads `data` into `buffer`, ordered after every dispatch recorded so far. */
+  upload(buffer: GPUBuffer, data: Float32Array): void {
+    this.flush();
+    this.device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+  }
+
+  /** Reads `bytes` bytes of `buffer` back to the CPU: one GPU round-trip (~11 ms on lavapipe). */
+  async read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
+    const staging = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(buffer, staging, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    this.check();
+    return out;
+  }
+
+  /** Waits until the GPU has finished all submitted work, then reports any error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  #pipeline(code: string, nIn: number, nOut: number, label: string): GPUComputePipeline {
+    let p = this.#pipelines.get(code);
+    if (p) return p;
+    const module = this.device.createShaderModule({ label, code });
+    p = this.device.createComputePipeline({
+      label,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.#layout(nIn, nOut)] }),
+      compute: { module, entryPoint: "main" },
+    });
+    this.#pipelines.set(code, p);
+    return p;
+  }
+
+  #layout(nIn: number, nOut: number): GPUBindGroupLayout {
+    const key = `${nIn}/${nOut}`;
+    let l = this.#layouts.get(key);
+    if (l) return l;
+    const entries: GPUBindGroupLayoutEntry[] = [{
+      binding: 0,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "uniform" },
+    }];
+    for (let i = 0; i < nIn + nOut; i++) {
+      entries.push({
+        binding: i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: i < nIn ? "read-only-storage" : "storage" },
+      });
+    }
+    l = this.device.createBindGroupLayout({ entries });
+    this.#layouts.set(key, l);
+    return l;
+  }
+}
+
+/** Rounds a request up to a pool size class (powers of two and halfway steps) to raise reuse. */
+function bucket(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 16) * 16);
+  if (b <= 4096) return b;
+  const p = 2 ** Math.floor(Math.log2(b));
+  if (b === p) return b;
+  return b <= p * 1.5 ? p * 1.5 : p * 2;
+}
+
+function packUniforms(arena: ArrayBuffer, offset: number, u: Uniforms | undefined, label: string) {
+  const n = (u?.u?.length ?? 0) + (u?.f?.length ?? 0);
+  if (n * 4 > UNIFORM_STRIDE) throw new GpuError(`${label}: too many uniforms (${n})`);
+  const view = new DataView(arena, offset, UNIFORM_STRIDE);
+  let at = 0;
+  for (const v of u?.u ?? []) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new GpuError(`${label}: uniform ${v} is not a u32`);
+    }
+    view.setUint32(at, v, true);
+    at += 4;
+  }
+  for (const v of u?.f ?? []) {
+    view.setFloat32(at, v, true);
+    at += 4;
+  }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}

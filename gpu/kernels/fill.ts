@@ -1,0 +1,31 @@
+/**
+ * Fill a buffer with one value (zeros, ones, or NaN poison for tests).
+ *
+ * @module
+ */
+import type { Engine } from "../engine.ts";
+import { groups1d, INDEX } from "./common.ts";
+
+const CODE = /* wgsl */ `
+struct P { n: u32, bits: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  out[i] = p.bits;
+}`;
+
+/** Writes `value` into the first `n` f32 slots of `buffer`. */
+export function fillGpu(engine: Engine, buffer: GPUBuffer, n: number, value: number): void {
+  const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
+  engine.dispatch({
+    label: `fill n=${n}`,
+    code: CODE,
+    inputs: [],
+    outputs: [buffer],
+    uniforms: { u: [n, bits] },
+    groups: groups1d(n),
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Choosing a backend: `--backend cpu|webgpu`, else the `ADPS_BACKEND` env var, else WebGPU
+ * where an adapter exists, else the CPU twin with a one-line warning.
+ *
+ * @module
+ */
+import { getGpuDevice } from "../gpu/device.ts";
+import { WebGpuBackend } from "../gpu/backend.ts";
+import type { Backend, BackendName } from "./backend.ts";
+import { CpuBackend, type CpuDtype } from "./cpu/backend.ts";
+
+const cpu = new Map<CpuDtype, CpuBackend>();
+let webgpu: Promise<WebGpuBackend | null> | undefined;
+
+/**
+ * The process-wide CPU backend of a precision.
+ *
+ * @param dtype "f32" (the twin of the GPU kernels) or "f64" (gradient checks)
+ * @returns the backend
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * const t = cpuBackend().fromArray([1, 2], [2]);
+ * ```
+ */
+export function cpuBackend(dtype: CpuDtype = "f32"): CpuBackend {
+  let b = cpu.get(dtype);
+  if (!b) cpu.set(dtype, b = new CpuBackend(dtype));
+  return b;
+}
+
+/**
+ * The process-wide WebGPU backend, or null where no adapter exists.
+ *
+ * @returns the backend or null
+ */
+export function webgpuBackend(): Promise<WebGpuBackend | null> {
+  webgpu ??= getGpuDevice().then((g) => g && new WebGpuBackend(g.device, g.description));
+  return webgpu;
+}
+
+/**
+ * Picks the backend: `name` if given, else env `ADPS_BACKEND`, else WebGPU if available.
+ *
+ * @param name "cpu" or "webgpu" to force one
+ * @returns the backend
+ * @example
+ * ```ts
+ * import { selectBackend } from "./backends.ts";
+ * const backend = await selectBackend(); // WebGPU where an adapter exists
+ * console.log(backend.name);
+ * ```
+ */
+export async function selectBackend(name?: string): Promise<Backend> {
+  const wanted = name ?? Deno.env.get("ADPS_BACKEND");
+  if (wanted !== undefined && wanted !== "cpu" && wanted !== "webgpu") {
+    throw new Error(`unknown backend "${wanted}": use --backend cpu or --backend webgpu`);
+  }
+  if ((wanted as BackendName | undefined) === "cpu") return cpuBackend();
+  const gpu = await webgpuBackend();
+  if (gpu) return gpu;
+  if (wanted === "webgpu") {
+    throw new Error(
+      "no WebGPU adapter: install a driver (on Debian: apt-get install mesa-vulkan-drivers) " +
+        "and run Deno with --unstable-webgpu, or use --backend cpu",
+    );
+  }
+  console.warn("warning: no WebGPU adapter found, using the CPU backend (slow)");
+  return cpuBackend();
+}
