@@ -4,6 +4,7 @@
  * @module
  */
 import type { Backend, Storage } from "./backend.ts";
+import { record } from "./autograd.ts";
 import { track } from "./scope.ts";
 
 let nextId = 1;
@@ -69,10 +70,12 @@ export class Tensor implements Disposable {
     return this.backend.read(this);
   }
 
-  /** A tensor sharing this storage with another shape of the same size (no copy, not tracked). */
+  /** A tensor sharing this storage with another shape of the same size (no copy). */
   reshape(shape: readonly number[]): Tensor {
     const s = resolveShape(shape, this.size);
-    return this.backend.view(this, s);
+    const y = this.backend.view(this, s);
+    record(y, [this], (g) => [g.reshape(this.shape)]);
+    return y;
   }
 }
 
