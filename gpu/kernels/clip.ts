@@ -1,0 +1,49 @@
+/**
+ * The last step of global-norm clipping: one invocation adds the per-tensor sums of squares
+ * and writes min(1, maxNorm / (‖g‖₂ + 1e-6)), so the scale never leaves the device.
+ *
+ * @module
+ */
+import type { Engine } from "../engine.ts";
+
+// One active invocation: the sums are one per parameter tensor (hundreds at most).
+const CODE = /* wgsl */ `
+struct P { count: u32, maxNorm: f32, eps: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> sums: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x != 0u) { return; }
+  var total = 0.0;
+  for (var j = 0u; j < p.count; j++) { total += sums[j]; }
+  out[0] = min(1.0, p.maxNorm / (sqrt(total) + p.eps));
+}`;
+
+/**
+ * Records out[0] = min(1, maxNorm / (√Σ sums + eps)).
+ *
+ * @param engine the engine
+ * @param sums buffer of `count` sums of squares
+ * @param count number of sums
+ * @param out one-float output buffer
+ * @param maxNorm the clipping threshold
+ * @param eps added to the norm (1e-6, as torch's clip_grad_norm_)
+ */
+export function clipScaleGpu(
+  engine: Engine,
+  sums: GPUBuffer,
+  count: number,
+  out: GPUBuffer,
+  maxNorm: number,
+  eps: number,
+): void {
+  engine.dispatch({
+    label: `clipScale count=${count}`,
+    code: CODE,
+    inputs: [sums],
+    outputs: [out],
+    uniforms: { u: [count], f: [maxNorm, eps] },
+    groups: [1],
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * CPU twin of the dropout kernel.
+ *
+ * @module
+ */
+import type { Arr } from "../backend.ts";
+import { philox4x32_10, unitSteps } from "./philox.ts";
+
+/**
+ * out[i] = x[i] · (kept ? s : 0), kept where the element's k ≤ threshold.
+ *
+ * @param x input
+ * @param out output
+ * @param n number of elements
+ * @param key Philox key (seed lo, seed hi)
+ * @param stream counter word 1
+ * @param threshold keep where k ≤ threshold
+ * @param s scale of kept elements
+ */
+export function dropoutCpu(
+  x: Arr,
+  out: Arr,
+  n: number,
+  key: readonly [number, number],
+  stream: number,
+  threshold: number,
+  s: number,
+): void {
+  const w = new Uint32Array(4);
+  for (let i = 0; i < n; i++) {
+    philox4x32_10(i, stream, 0, 0, key[0], key[1], w);
+    out[i] = x[i] * (unitSteps(w[0]) <= threshold ? s : 0);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Inverted dropout with a counter-based mask: the mask is a function of (seed, stream,
+ * element index), so the backward regenerates exactly the forward's mask.
+ *
+ * @module
+ */
+import { gpuBuffer } from "../../gpu/backend.ts";
+import { dropoutGpu } from "../../gpu/kernels/dropout.ts";
+import { record } from "../autograd.ts";
+import { cpuData } from "../cpu/backend.ts";
+import { dropoutCpu } from "../cpu/dropout.ts";
+import { bernoulliThreshold, philoxKey, philoxStream } from "../cpu/philox.ts";
+import type { Tensor } from "../tensor.ts";
+import { onBackend } from "./dispatch.ts";
+
+function applyMask(x: Tensor, key: [number, number], stream: number, threshold: number, s: number) {
+  return onBackend(
+    "dropout",
+    [x],
+    (b) => {
+      const out = b.empty(x.shape);
+      // The f32 twin scales by the f32 value the kernel gets as a uniform.
+      const sc = b.dtype === "f32" ? Math.fround(s) : s;
+      dropoutCpu(cpuData(x), cpuData(out), x.size, key, stream, threshold, sc);
+      return out;
+    },
+    (b) => {
+      const out = b.empty(x.shape);
+      if (x.size > 0) {
+        dropoutGpu(b.engine, gpuBuffer(x), gpuBuffer(out), x.size, key, stream, threshold, s);
+      }
+      return out;
+    },
+  );
+}
+
+/**
+ * Dropout: x · mask / (1 − p) with mask ~ Bernoulli(1 − p) drawn by Philox4x32-10 at
+ * (seed, stream, element index) — the same mask as `bernoulli(b, x.shape, 1 − p, seed,
+ * stream)`, on every backend. Differentiable; the backward regenerates the mask.
+ *
+ * @param x input
+ * @param p drop probability in [0, 1)
+ * @param seed a u32, e.g. derived from the training step
+ * @param stream a u32 distinguishing dropout layers (and calls) under one seed
+ * @returns a new tensor, or `x` itself when p = 0
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { dropout } from "./dropout.ts";
+ * const x = cpuBackend().full([4, 8], 1);
+ * const y = dropout(x, 0.1, 1234, 0); // entries 0 or 1/0.9
+ * ```
+ */
+export function dropout(x: Tensor, p: number, seed: number, stream = 0): Tensor {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+  if (p === 0) return x;
+  const key = philoxKey(seed);
+  philoxStream(stream);
+  const threshold = bernoulliThreshold(1 - p);
+  const s = 1 / (1 - p);
+  const y = applyMask(x, key, stream, threshold, s);
+  record(y, [x], (g) => [applyMask(g, key, stream, threshold, s)]);
+  return y;
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { grad } from "../src/autograd.ts";
+import { cpuBackend } from "../src/backends.ts";
+import { dropout } from "../src/ops/dropout.ts";
+import { sum } from "../src/ops/reduce.ts";
+import { bernoulli } from "../src/ops/random.ts";
+import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
+
+const SHAPES = [[1], [7], [3, 65], [2, 3, 17, 5]];
+
+Deno.test("dropout: WebGPU vs CPU twin, gradients vs finite differences", async (t) => {
+  const gpu = await gpuOrSkip();
+  for (const shape of SHAPES) {
+    for (const [p, seed, stream] of [[0.3, 77, 2], [0.8, 2 ** 33 + 5, 0]]) {
+      await t.step(`[${shape}] p=${p} seed=${seed} stream=${stream}`, () =>
+        checkOp({
+          name: "dropout",
+          inputs: [{ shape }],
+          f: (x) => dropout(x, p, seed, stream),
+          fdSamples: 20,
+        }, gpu));
+    }
+  }
+});
+
+Deno.test("dropout mask is Bernoulli(1 − p) from the same generator", async (t) => {
+  const gpu = await gpuOrSkip();
+  const backends = gpu ? [cpuBackend(), cpuBackend("f64"), gpu] : [cpuBackend(), cpuBackend("f64")];
+  const shape = [4, 3, 33];
+  const n = 4 * 3 * 33;
+  const p = 0.25;
+  const keep = await bernoulli(cpuBackend(), shape, 1 - p, 9, 6).toArray();
+  for (const b of backends) {
+    await t.step(b.name, async () => {
+      const y = await dropout(b.full(shape, 3), p, 9, 6).toArray();
+      for (let i = 0; i < n; i++) {
+        const want = keep[i] * 3 / (1 - p);
+        assert.ok(Math.abs(y[i] - want) <= 1e-6 * want, `element ${i}: ${y[i]} vs ${want}`);
+      }
+      // The backward regenerates the forward's mask: d(Σ dropout(x))/dx = mask/(1 − p).
+      const x = b.full(shape, 3);
+      const { grads } = grad(() => sum(dropout(x, p, 9, 6)), [x]);
+      assertClose(await grads[0].toArray(), keep.map((k) => k / (1 - p)), {
+        atol: 0,
+        rtol: 1e-6,
+      }, "gradient mask");
+    });
+  }
+  await t.step("drop frequency, and streams give different masks", async () => {
+    const b = cpuBackend();
+    const N = 100000;
+    const y = await dropout(b.full([N], 1), 0.1, 3, 0).toArray();
+    const dropped = y.filter((v) => v === 0).length / N;
+    assert.ok(Math.abs(dropped - 0.1) < 5 * Math.sqrt(0.09 / N), `dropped ${dropped}`);
+    const z = await dropout(b.full([N], 1), 0.1, 3, 1).toArray();
+    const agree = y.filter((v, i) => (v === 0) === (z[i] === 0)).length / N;
+    assert.ok(Math.abs(agree - 0.82) < 0.01, `masks agree on ${agree} (independent: 0.82)`);
+  });
+  await t.step("p = 0 returns x; p outside [0, 1) throws", () => {
+    const x = cpuBackend().full([3], 2);
+    assert.equal(dropout(x, 0, 1, 0), x);
+    assert.throws(() => dropout(x, 1, 1, 0), /\[0, 1\)/);
+    assert.throws(() => dropout(x, -0.1, 1, 0), /\[0, 1\)/);
+  });
+});
