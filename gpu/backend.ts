@@ -30,14 +30,22 @@ export class WebGpuBackend implements Backend {
 
   empty(shape: readonly number[]): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
-    const t = new Tensor(this, shape, { kind: "webgpu", buffer: this.engine.alloc(n * 4), refs: 1 });
+    const t = new Tensor(this, shape, {
+      kind: "webgpu",
+      buffer: this.engine.alloc(n * 4),
+      refs: 1,
+    });
     if (this.poison) fillGpu(this.engine, gpuBuffer(t), n, NaN);
     return t;
   }
 
   full(shape: readonly number[], value: number): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
-    const t = new Tensor(this, shape, { kind: "webgpu", buffer: this.engine.alloc(n * 4), refs: 1 });
+    const t = new Tensor(this, shape, {
+      kind: "webgpu",
+      buffer: this.engine.alloc(n * 4),
+      refs: 1,
+    });
     fillGpu(this.engine, gpuBuffer(t), n, value);
     return t;
   }
@@ -47,14 +55,20 @@ export class WebGpuBackend implements Backend {
     if (data.length !== n) {
       throw new Error(`fromArray: ${data.length} values do not fill shape [${shape}]`);
     }
-    const t = new Tensor(this, shape, { kind: "webgpu", buffer: this.engine.alloc(n * 4), refs: 1 });
+    const t = new Tensor(this, shape, {
+      kind: "webgpu",
+      buffer: this.engine.alloc(n * 4),
+      refs: 1,
+    });
     const f = data instanceof Float32Array ? data : Float32Array.from(data);
     this.engine.upload(gpuBuffer(t), f);
     return t;
   }
 
   read(t: Tensor): Promise<Arr> {
-    return this.engine.read(gpuBuffer(t), Math.max(4, t.size * 4)).then((a) => a.subarray(0, t.size));
+    return this.engine.read(gpuBuffer(t), Math.max(4, t.size * 4)).then((a) =>
+      a.subarray(0, t.size)
+    );
   }
 
   copyInto(src: Tensor, dst: Tensor): void {

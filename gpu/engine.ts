@@ -206,7 +206,13 @@ export class Engine {
   flush(): void {
     if (!this.#encoder) return;
     if (this.#batch > 0) {
-      this.device.queue.writeBuffer(this.#arena, 0, this.#arenaData, 0, this.#batch * UNIFORM_STRIDE);
+      this.device.queue.writeBuffer(
+        this.#arena,
+        0,
+        this.#arenaData,
+        0,
+        this.#batch * UNIFORM_STRIDE,
+      );
     }
     this.device.queue.submit([this.#encoder.finish()]);
     this.#encoder = null;

@@ -38,7 +38,11 @@ export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boole
  * @param inputs the op's differentiable inputs, in the order `backward` returns grads
  * @param backward maps the output gradient to the input gradients
  */
-export function record(output: Tensor, inputs: readonly (Tensor | null)[], backward: Backward): void {
+export function record(
+  output: Tensor,
+  inputs: readonly (Tensor | null)[],
+  backward: Backward,
+): void {
   if (!active || !needsGrad(inputs)) return;
   active.tracked.add(output.id);
   active.nodes.push({ inputs, output, backward });
@@ -107,7 +111,9 @@ export function grad(f: () => Tensor, wrt: readonly Tensor[], seed?: Tensor): Gr
     value,
     grads: wrt.map((t) => {
       const g = grads.get(t.id);
-      return g ? (g.shape.length === t.shape.length ? g : g.reshape(t.shape)) : t.backend.full(t.shape, 0);
+      return g
+        ? (g.shape.length === t.shape.length ? g : g.reshape(t.shape))
+        : t.backend.full(t.shape, 0);
     }),
   };
 }

@@ -71,7 +71,9 @@ export function coalesce(
     }
   }
   if (shape.length > MAX_DIMS) {
-    throw new Error(`broadcast needs ${shape.length} dimensions after merging; at most ${MAX_DIMS}`);
+    throw new Error(
+      `broadcast needs ${shape.length} dimensions after merging; at most ${MAX_DIMS}`,
+    );
   }
   return { shape, strides: st };
 }

@@ -1,5 +1,15 @@
 import { cpuBackend } from "../src/backends.ts";
-import { add, clip, div, mul, sub, UNARY, unary, type UnaryName, where } from "../src/ops/elementwise.ts";
+import {
+  add,
+  clip,
+  div,
+  mul,
+  sub,
+  UNARY,
+  unary,
+  type UnaryName,
+  where,
+} from "../src/ops/elementwise.ts";
 import { assertClose, checkOp, F32, gpuOrSkip } from "./harness.ts";
 
 /** Independent references (Math, not the shared expression table) for the forward values. */
@@ -74,7 +84,12 @@ Deno.test("binary ops with broadcasting", async (t) => {
           name,
           inputs: [
             { shape: sa },
-            { shape: sb, gen: name === "div" ? (r) => (r.uniform() < 0.5 ? -1 : 1) * (0.5 + r.uniform()) : undefined },
+            {
+              shape: sb,
+              gen: name === "div"
+                ? (r) => (r.uniform() < 0.5 ? -1 : 1) * (0.5 + r.uniform())
+                : undefined,
+            },
           ],
           f: op,
         }, gpu));

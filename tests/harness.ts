@@ -39,7 +39,12 @@ export const hasGpu: boolean = (await webgpuBackend()) !== null ||
   Deno.env.get("ADPS_REQUIRE_GPU") === "1";
 
 /** Asserts elementwise closeness and reports the worst element. */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tol, what: string) {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tol,
+  what: string,
+) {
   assert.equal(actual.length, expected.length, `${what}: length`);
   let worst = -1;
   let worstExcess = 0;
@@ -120,7 +125,12 @@ export async function checkOp(c: OpCase, gpu: WebGpuBackend | null): Promise<voi
   }
   if (c.noGrad) return;
   const ref64 = await runSeeded(cpuBackend("f64"), c, data, useSeed, probe);
-  assertClose(ref32.value, ref64.value, { atol: 1e-4, rtol: 1e-4 }, `${c.name} forward (f32 vs f64)`);
+  assertClose(
+    ref32.value,
+    ref64.value,
+    { atol: 1e-4, rtol: 1e-4 },
+    `${c.name} forward (f32 vs f64)`,
+  );
   checkFiniteDifferences(c, data, useSeed, ref64.grads);
 }
 
@@ -169,14 +179,21 @@ function checkFiniteDifferences(
     const g = grads[k++];
     const n = d.length;
     const samples = Math.min(n, c.fdSamples ?? 40);
-    const idx = samples === n ? [...Array(n).keys()] : Array.from({ length: samples }, () => rng.int(n));
+    const idx = samples === n
+      ? [...Array(n).keys()]
+      : Array.from({ length: samples }, () => rng.int(n));
     for (const j of idx) {
       const plus = data.map((x) => x.slice());
       const minus = data.map((x) => x.slice());
       plus[i][j] += h;
       minus[i][j] -= h;
       const fd = (loss(plus) - loss(minus)) / (2 * h);
-      assertClose([g[j]], [fd], c.fdTol ?? FD, `${c.name} d/dinput${i}[${j}] (autograd vs finite differences)`);
+      assertClose(
+        [g[j]],
+        [fd],
+        c.fdTol ?? FD,
+        `${c.name} d/dinput${i}[${j}] (autograd vs finite differences)`,
+      );
     }
   });
 }

@@ -25,7 +25,9 @@ function source(expr: string, names: readonly string[], D: number): string {
   }
   if (D > 0) decompose.push("let c0 = r;");
   const loads = names.map((nm, j) => {
-    const off = D === 0 ? "0u" : Array.from({ length: D }, (_, k) => `c${k} * p.s${j}_${k}`).join(" + ");
+    const off = D === 0
+      ? "0u"
+      : Array.from({ length: D }, (_, k) => `c${k} * p.s${j}_${k}`).join(" + ");
     return `let ${nm} = in${j}[${off}];`;
   });
   return /* wgsl */ `

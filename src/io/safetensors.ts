@@ -41,7 +41,9 @@ export function encodeSafetensors(st: SafeTensors): Uint8Array {
   let offset = 0;
   for (const [name, t] of st.tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new Error(`safetensors: ${name} has ${t.data.length} values for [${t.shape}]`);
+    if (n !== t.data.length) {
+      throw new Error(`safetensors: ${name} has ${t.data.length} values for [${t.shape}]`);
+    }
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + n * 4] };
     offset += n * 4;
   }
@@ -73,7 +75,9 @@ export function decodeSafetensors(bytes: Uint8Array): SafeTensors {
   if (bytes.length < 8) fail("shorter than its 8-byte header length");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = Number(view.getBigUint64(0, true));
-  if (hlen > bytes.length - 8) fail(`header length ${hlen} exceeds the file (${bytes.length} bytes)`);
+  if (hlen > bytes.length - 8) {
+    fail(`header length ${hlen} exceeds the file (${bytes.length} bytes)`);
+  }
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
@@ -98,12 +102,17 @@ function toF32(raw: Uint8Array, dtype: string, n: number, name: string): Float32
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float32Array(n);
   const need = { F32: 4, F16: 2, BF16: 2 }[dtype];
-  if (!need) throw new Error(`safetensors: ${name} has dtype ${dtype}; only F32, F16, BF16 are read`);
-  if (raw.length !== n * need) throw new Error(`safetensors: ${name} has ${raw.length} bytes for ${n} ${dtype}`);
+  if (!need) {
+    throw new Error(`safetensors: ${name} has dtype ${dtype}; only F32, F16, BF16 are read`);
+  }
+  if (raw.length !== n * need) {
+    throw new Error(`safetensors: ${name} has ${raw.length} bytes for ${n} ${dtype}`);
+  }
   for (let i = 0; i < n; i++) {
     if (dtype === "F32") out[i] = v.getFloat32(i * 4, true);
-    else if (dtype === "BF16") out[i] = new Float32Array(new Uint32Array([v.getUint16(i * 2, true) << 16]).buffer)[0];
-    else out[i] = halfToFloat(v.getUint16(i * 2, true));
+    else if (dtype === "BF16") {
+      out[i] = new Float32Array(new Uint32Array([v.getUint16(i * 2, true) << 16]).buffer)[0];
+    } else out[i] = halfToFloat(v.getUint16(i * 2, true));
   }
   return out;
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Rng } from "../rng.ts";
+import type { Rng } from "../rng.ts";
 
 /** EDM's init modes. */
 export type InitMode = "xavier_uniform" | "xavier_normal" | "kaiming_uniform" | "kaiming_normal";

@@ -82,7 +82,12 @@ export class Conv2d {
       this.#w = this.#b = null;
       return;
     }
-    const fan = { mode: init.mode, gain: init.gain, fanIn: cin * kernel ** 2, fanOut: cout * kernel ** 2 };
+    const fan = {
+      mode: init.mode,
+      gain: init.gain,
+      fanIn: cin * kernel ** 2,
+      fanOut: cout * kernel ** 2,
+    };
     this.#w = reg.declare(`${name}.weight`, [cout, cin, kernel, kernel], fan);
     this.#b = reg.declare(`${name}.bias`, [cout], { mode: "zeros" });
   }

@@ -111,7 +111,10 @@ export class SongUNet {
       const res = config.imgResolution >> level;
       const at = `${prefix}dec.${res}x${res}`;
       if (level === channelMult.length - 1) {
-        this.#dec.push({ kind: "block", block: block(`${at}_in0`, cout, cout, { attention: true }) });
+        this.#dec.push({
+          kind: "block",
+          block: block(`${at}_in0`, cout, cout, { attention: true }),
+        });
         this.#dec.push({ kind: "block", block: block(`${at}_in1`, cout, cout) });
       } else {
         this.#dec.push({ kind: "block", block: block(`${at}_up`, cout, cout, { up: true }) });
@@ -120,7 +123,10 @@ export class SongUNet {
         const cin = cout + (skips.pop() as number);
         cout = mc * channelMult[level];
         const attention = i === numBlocks && attnResolutions.includes(res);
-        this.#dec.push({ kind: "block", block: block(`${at}_block${i}`, cin, cout, { attention }) });
+        this.#dec.push({
+          kind: "block",
+          block: block(`${at}_block${i}`, cin, cout, { attention }),
+        });
       }
       if (level === 0) {
         this.#dec.push({

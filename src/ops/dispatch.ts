@@ -25,7 +25,9 @@ export function onBackend<R>(
   const first = tensors.find((t) => t) as Tensor;
   for (const t of tensors) {
     if (t && t.backend !== first.backend) {
-      throw new Error(`${op}: tensors on different backends (${first.backend.name}, ${t.backend.name})`);
+      throw new Error(
+        `${op}: tensors on different backends (${first.backend.name}, ${t.backend.name})`,
+      );
     }
     if (t?.disposed) throw new Error(`${op}: tensor [${t.shape}] was disposed`);
   }

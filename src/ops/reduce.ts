@@ -93,7 +93,10 @@ export function sumSquares(
 ): Tensor {
   const y = rawReduce(x, axes, keepDims, true);
   record(y, [x], (g) => [
-    map("sumSquares.backward", "2.0 * a * g", ["a", "g"], [x, g.reshape(keptShape(x.shape, axes, true))]),
+    map("sumSquares.backward", "2.0 * a * g", ["a", "g"], [
+      x,
+      g.reshape(keptShape(x.shape, axes, true)),
+    ]),
   ]);
   return y;
 }

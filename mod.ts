@@ -1,0 +1,70 @@
+/**
+ * Ambient Diffusion Posterior Sampling on WebGPU: tensors, autograd and hand-written WGSL
+ * kernels with a pure TypeScript CPU twin, and the EDM network they build.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, grad, selectBackend, silu, sumSquares } from "./mod.ts";
+ * const backend = await selectBackend();
+ * const x = backend.full([1, 3, 8, 8], 0.5);
+ * const w = backend.full([4, 3, 3, 3], 0.1);
+ * const { grads } = grad(() => sumSquares(silu(conv2d(x, w))), [w]);
+ * console.log(await grads[0].toArray());
+ * ```
+ *
+ * @module
+ */
+export { Tensor } from "./src/tensor.ts";
+export type { Arr, Backend, BackendName, Storage } from "./src/backend.ts";
+export { CpuBackend, type CpuDtype } from "./src/cpu/backend.ts";
+export { WebGpuBackend } from "./gpu/backend.ts";
+export { Engine, GpuError } from "./gpu/engine.ts";
+export { cpuBackend, selectBackend, webgpuBackend } from "./src/backends.ts";
+export { grad, type GradResult } from "./src/autograd.ts";
+export { keep, tidy } from "./src/scope.ts";
+export { Rng } from "./src/rng.ts";
+
+export {
+  add,
+  addScalar,
+  clip,
+  div,
+  exp,
+  log,
+  mul,
+  neg,
+  scale,
+  sigmoid,
+  silu,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  unary,
+  where,
+} from "./src/ops/elementwise.ts";
+export { mean, perSampleNorm, sum, sumSquares, sumTo } from "./src/ops/reduce.ts";
+export { matmul, type MatmulOptions } from "./src/ops/matmul.ts";
+export { linear } from "./src/ops/linear.ts";
+export { conv2d } from "./src/ops/conv2d.ts";
+export { groupNorm } from "./src/ops/group_norm.ts";
+export { downsample2x, upsample2x } from "./src/ops/resample.ts";
+export { softmax } from "./src/ops/softmax.ts";
+export { multiHeadAttention } from "./src/ops/attention.ts";
+export { permute } from "./src/ops/permute.ts";
+export { concat, slice } from "./src/ops/concat.ts";
+export { positionalEmbedding } from "./src/ops/positional_embedding.ts";
+export { bernoulli, randomNormal, randomUniform } from "./src/ops/random.ts";
+export { dropout } from "./src/ops/dropout.ts";
+export { Adam, type AdamOptions, adamUpdate } from "./src/optim/adam.ts";
+export { emaUpdate } from "./src/optim/ema.ts";
+export { clipScale } from "./src/optim/clip.ts";
+
+export { type Params, Registry } from "./src/nn/module.ts";
+export { Conv2d, GroupNorm, Linear } from "./src/nn/layers.ts";
+export { UNetBlock } from "./src/nn/unet_block.ts";
+export { SongUNet, type SongUNetConfig } from "./src/nn/song_unet.ts";
+export { EDMPrecond, SIGMA_DATA } from "./src/nn/precond.ts";
+export { ConvDenoiser } from "./src/nn/conv_denoiser.ts";
+export { decodeSafetensors, encodeSafetensors, writeFileAtomic } from "./src/io/safetensors.ts";
+export { fashionMnistToTensorData, readFashionMnist, readIdxImages } from "./src/data/idx.ts";

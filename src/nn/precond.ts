@@ -1,0 +1,73 @@
+/**
+ * EDM preconditioning (Karras et al. 2022; SPEC §2): D(u, σ) = c_skip·u + c_out·F(c_in·u,
+ * c_noise). For ambient models u carries mask channels too: c_in scales the whole input
+ * and the output keeps the image channels.
+ *
+ * @module
+ */
+import { add, mul } from "../ops/elementwise.ts";
+import { slice } from "../ops/concat.ts";
+import { map } from "../ops/map.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Params } from "./module.ts";
+import type { SongUNet } from "./song_unet.ts";
+import type { ForwardContext } from "./unet_block.ts";
+
+/** EDM's σ_data for images in [−1, 1]. */
+export const SIGMA_DATA = 0.5;
+
+/** The four preconditioning coefficients as expressions in σ (p0 = σ_data). */
+const C_SKIP = "p0 * p0 / (s * s + p0 * p0)";
+const C_OUT = "s * p0 / sqrt(s * s + p0 * p0)";
+const C_IN = "1.0 / sqrt(s * s + p0 * p0)";
+const C_NOISE = "log(s) / 4.0";
+
+function coef(label: string, expr: string, sigma: Tensor, n: number): Tensor {
+  return map(label, expr, ["s"], [sigma], [SIGMA_DATA]).reshape([n, 1, 1, 1]);
+}
+
+/**
+ * The denoiser D(u, σ) around a SongUNet backbone.
+ *
+ * @example
+ * ```ts
+ * import { EDMPrecond } from "./precond.ts";
+ * import { SongUNet } from "./song_unet.ts";
+ * const net = new EDMPrecond(new SongUNet({
+ *   imgResolution: 32, inChannels: 2, outChannels: 1, modelChannels: 32,
+ *   channelMult: [1, 2, 2], numBlocks: 2, attnResolutions: [8], dropout: 0,
+ * }));
+ * ```
+ */
+export class EDMPrecond {
+  /** The backbone F. */
+  readonly model: SongUNet;
+
+  /** @param model the backbone F (built with the "model." prefix) */
+  constructor(model: SongUNet) {
+    this.model = model;
+  }
+
+  /**
+   * D(u, σ).
+   *
+   * @param p parameters
+   * @param u noisy input [N, inChannels, R, R] (image channels first)
+   * @param sigma noise level per sample [N]
+   * @param ctx dropout state
+   * @returns the denoised image [N, outChannels, R, R]
+   */
+  forward(p: Params, u: Tensor, sigma: Tensor, ctx: ForwardContext): Tensor {
+    const n = u.shape[0];
+    if (sigma.size !== n) {
+      throw new Error(`EDMPrecond: σ has ${sigma.size} values for a batch of ${n}`);
+    }
+    const cSkip = coef("c_skip", C_SKIP, sigma, n);
+    const cOut = coef("c_out", C_OUT, sigma, n);
+    const cIn = coef("c_in", C_IN, sigma, n);
+    const cNoise = map("c_noise", C_NOISE, ["s"], [sigma], [SIGMA_DATA]);
+    const f = this.model.forward(p, mul(cIn, u), cNoise, ctx);
+    const image = u.shape[1] === f.shape[1] ? u : slice(u, 1, 0, f.shape[1]);
+    return add(mul(cSkip, image), mul(cOut, f));
+  }
+}
