@@ -15,10 +15,11 @@
  * @module
  */
 export { Tensor } from "./src/tensor.ts";
-export type { Arr, Backend, BackendName, Storage } from "./src/backend.ts";
+export type { Arr, Backend, BackendName, CpuStorage, GpuStorage, Storage } from "./src/backend.ts";
 export { CpuBackend, type CpuDtype } from "./src/cpu/backend.ts";
 export { WebGpuBackend } from "./gpu/backend.ts";
 export { Engine, GpuError } from "./gpu/engine.ts";
+export type { Dispatch, Uniforms } from "./gpu/engine.ts";
 export { cpuBackend, selectBackend, webgpuBackend } from "./src/backends.ts";
 export { grad, type GradResult } from "./src/autograd.ts";
 export { keep, tidy } from "./src/scope.ts";
@@ -43,28 +44,35 @@ export {
   unary,
   where,
 } from "./src/ops/elementwise.ts";
+export { UNARY, type UnaryDef, type UnaryName } from "./src/ops/elementwise.ts";
 export { mean, perSampleNorm, sum, sumSquares, sumTo } from "./src/ops/reduce.ts";
 export { matmul, type MatmulOptions } from "./src/ops/matmul.ts";
 export { linear } from "./src/ops/linear.ts";
 export { conv2d } from "./src/ops/conv2d.ts";
-export { groupNorm } from "./src/ops/group_norm.ts";
+export { groupNorm, type GroupNormOptions } from "./src/ops/group_norm.ts";
 export { downsample2x, upsample2x } from "./src/ops/resample.ts";
 export { softmax } from "./src/ops/softmax.ts";
 export { multiHeadAttention } from "./src/ops/attention.ts";
 export { permute } from "./src/ops/permute.ts";
 export { concat, slice } from "./src/ops/concat.ts";
-export { positionalEmbedding } from "./src/ops/positional_embedding.ts";
+export {
+  positionalEmbedding,
+  type PositionalEmbeddingOptions,
+} from "./src/ops/positional_embedding.ts";
 export { bernoulli, randomNormal, randomUniform } from "./src/ops/random.ts";
 export { dropout } from "./src/ops/dropout.ts";
-export { Adam, type AdamOptions, adamUpdate } from "./src/optim/adam.ts";
+export { Adam, type AdamOptions, type AdamStepOptions, adamUpdate } from "./src/optim/adam.ts";
 export { emaUpdate } from "./src/optim/ema.ts";
 export { clipScale } from "./src/optim/clip.ts";
 
-export { type Params, Registry } from "./src/nn/module.ts";
+export { type InitSpec, type Params, type ParamSpec, Registry } from "./src/nn/module.ts";
+export type { InitMode } from "./src/nn/init.ts";
 export { Conv2d, GroupNorm, Linear } from "./src/nn/layers.ts";
-export { UNetBlock } from "./src/nn/unet_block.ts";
+export { type ForwardContext, UNetBlock } from "./src/nn/unet_block.ts";
 export { SongUNet, type SongUNetConfig } from "./src/nn/song_unet.ts";
 export { EDMPrecond, SIGMA_DATA } from "./src/nn/precond.ts";
 export { ConvDenoiser } from "./src/nn/conv_denoiser.ts";
 export { decodeSafetensors, encodeSafetensors, writeFileAtomic } from "./src/io/safetensors.ts";
+export type { NamedArray, SafeTensors } from "./src/io/safetensors.ts";
 export { fashionMnistToTensorData, readFashionMnist, readIdxImages } from "./src/data/idx.ts";
+export type { IdxArray, IdxImages, IdxLabels } from "./src/data/idx.ts";

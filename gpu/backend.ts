@@ -20,6 +20,8 @@ export class WebGpuBackend implements Backend {
   poison = false;
 
   /**
+   * Creates a backend, and its engine, on `device`.
+   *
    * @param device the device to run on
    * @param description adapter name for logs
    */

@@ -39,6 +39,7 @@ export interface Dispatch {
 
 /** Thrown for any WebGPU validation, out-of-memory or device-lost error. */
 export class GpuError extends Error {
+  /** Error name shown in stack traces. */
   override name = "GpuError";
 }
 
@@ -83,7 +84,11 @@ export class Engine {
   #errors: string[] = [];
   #lost: string | null = null;
 
-  /** @param device the device to run on */
+  /**
+   * Creates an engine with an empty buffer pool and a uniform arena on `device`.
+   *
+   * @param device the device to run on
+   */
   constructor(device: GPUDevice) {
     this.device = device;
     this.memoryBudget = Math.min(8 * 2 ** 30, device.limits.maxBufferSize * 4) * 0.75;

@@ -21,7 +21,11 @@ export class Rng {
   static readonly #inc = 1442695040888963407n;
   static readonly #mask = (1n << 64n) - 1n;
 
-  /** @param seed any integer */
+  /**
+   * Creates a generator whose stream is determined by `seed`.
+   *
+   * @param seed any integer
+   */
   constructor(seed: number) {
     this.#state = 0n;
     this.nextU32();

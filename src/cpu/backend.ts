@@ -19,7 +19,11 @@ export class CpuBackend implements Backend {
   /** Fill new tensors with NaN. */
   poison = false;
 
-  /** @param dtype "f32" (default) or "f64" */
+  /**
+   * Creates a CPU backend with the given element precision.
+   *
+   * @param dtype "f32" (default) or "f64"
+   */
   constructor(dtype: CpuDtype = "f32") {
     this.dtype = dtype;
   }

@@ -43,6 +43,8 @@ export class ConvDenoiser implements Disposable {
   readonly #layers: { conv: Conv2d; norm: GroupNorm | null }[] = [];
 
   /**
+   * Declares the layers and materialises their parameters on `backend`.
+   *
    * @param cfg size
    * @param backend where the parameters live
    * @param seed initialisation seed

@@ -27,6 +27,8 @@ export class Linear {
   readonly #b: string;
 
   /**
+   * Declares the weight and bias on `reg`.
+   *
    * @param reg where parameters are declared
    * @param name prefix, e.g. "model.map_layer0"
    * @param inF input features
@@ -60,6 +62,8 @@ export class Conv2d {
   readonly #opts: ConvOptions;
 
   /**
+   * Declares the weight and bias on `reg` (none when `kernel` is 0).
+   *
    * @param reg where parameters are declared
    * @param name prefix, e.g. "model.enc.32x32_conv"
    * @param cin input channels
@@ -110,6 +114,8 @@ export class GroupNorm {
   readonly #eps: number;
 
   /**
+   * Declares the per-channel scale (ones) and shift (zeros) on `reg`.
+   *
    * @param reg where parameters are declared
    * @param name prefix
    * @param channels channels

@@ -43,7 +43,11 @@ export class EDMPrecond {
   /** The backbone F. */
   readonly model: SongUNet;
 
-  /** @param model the backbone F (built with the "model." prefix) */
+  /**
+   * Wraps a backbone in EDM preconditioning.
+   *
+   * @param model the backbone F (built with the "model." prefix)
+   */
   constructor(model: SongUNet) {
     this.model = model;
   }

@@ -67,6 +67,8 @@ export class SongUNet {
   readonly #dec: DecLayer[] = [];
 
   /**
+   * Declares every layer of the network on `reg`; allocates nothing.
+   *
    * @param config the configuration
    * @param prefix parameter-name prefix ("model." inside EDMPrecond)
    * @param reg registry to declare on (a new one by default)

@@ -63,6 +63,8 @@ export class UNetBlock {
   readonly #attn: { norm2: GroupNorm; qkv: Conv2d; proj: Conv2d } | null;
 
   /**
+   * Declares the block's layers on `reg`.
+   *
    * @param reg where parameters are declared
    * @param name prefix, e.g. "model.enc.32x32_block0"
    * @param cfg hyper-parameters

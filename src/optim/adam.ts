@@ -119,6 +119,8 @@ export class Adam implements Disposable {
   readonly #opts: Required<Omit<AdamOptions, "maxGradNorm">> & { maxGradNorm?: number };
 
   /**
+   * Creates an optimiser with zeroed first and second moments.
+   *
    * @param params the parameters to optimise
    * @param opts betas, eps, optional maxGradNorm
    */
