@@ -121,7 +121,10 @@ async function peer(cases: Case[]): Promise<PeerResult[] | string> {
   let p;
   try {
     // Debian's interpreter carries python3-torch; a pyenv python3 earlier on PATH does not.
-    const python = await Deno.stat("/usr/bin/python3").then(() => "/usr/bin/python3", () => "python3");
+    const python = await Deno.stat("/usr/bin/python3").then(
+      () => "/usr/bin/python3",
+      () => "python3",
+    );
     p = new Deno.Command(python, {
       args: [new URL("../bench/peer/torch_ops.py", import.meta.url).pathname],
       stdin: "piped",
@@ -135,13 +138,19 @@ async function peer(cases: Case[]): Promise<PeerResult[] | string> {
   await w.write(new TextEncoder().encode(JSON.stringify(cases.map((c) => c.peer))));
   await w.close();
   const out = await p.output();
-  if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "failed";
+  if (!out.success) {
+    return new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "failed";
+  }
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
 const fmtMs = (ms: number | null) => (ms === null ? "–" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 const rate = (c: Case, ms: number | null) =>
-  ms === null ? "–" : c.flops !== null ? (c.flops / ms / 1e6).toFixed(1) : (c.bytes / ms / 1e6).toFixed(2);
+  ms === null
+    ? "–"
+    : c.flops !== null
+    ? (c.flops / ms / 1e6).toFixed(1)
+    : (c.bytes / ms / 1e6).toFixed(2);
 
 const gpu = await webgpuBackend();
 const minMs = Number(args["min-ms"]);
@@ -151,31 +160,42 @@ const cpuMs: (number | null)[] = [];
 for (const c of CASES) {
   gpuMs.push(gpu ? await time(gpu, c, minMs, 50) : null);
   cpuMs.push(args["no-cpu"] ? null : await time(cpuBackend(), c, 0, 1));
-  console.log(`  ${c.name}: webgpu ${fmtMs(gpuMs.at(-1)!)} ms, cpu twin ${fmtMs(cpuMs.at(-1)!)} ms`);
+  console.log(
+    `  ${c.name}: webgpu ${fmtMs(gpuMs.at(-1)!)} ms, cpu twin ${fmtMs(cpuMs.at(-1)!)} ms`,
+  );
 }
 const peerRes = args["no-peer"] ? "skipped (--no-peer)" : await peer(CASES);
 const peerMs = typeof peerRes === "string" ? CASES.map(() => null) : peerRes.map((r) => r.ms);
 
-const header = "| op | unit | WebGPU ms | WebGPU rate | CPU twin ms | CPU twin rate | PyTorch ms | PyTorch rate | PyTorch/WebGPU | PyTorch/CPU twin |";
+const header =
+  "| op | unit | WebGPU ms | WebGPU rate | CPU twin ms | CPU twin rate | PyTorch ms | PyTorch rate | PyTorch/WebGPU | PyTorch/CPU twin |";
 const lines = [header, "|" + " --- |".repeat(10)];
 CASES.forEach((c, i) => {
   const ratio = (ours: number | null) =>
     ours === null || peerMs[i] === null ? "–" : `${(peerMs[i]! / ours).toFixed(2)}×`;
   lines.push(
-    `| ${c.name} | ${c.flops !== null ? "GFLOP/s" : "GB/s"} | ${fmtMs(gpuMs[i])} | ${rate(c, gpuMs[i])} | ` +
+    `| ${c.name} | ${c.flops !== null ? "GFLOP/s" : "GB/s"} | ${fmtMs(gpuMs[i])} | ${
+      rate(c, gpuMs[i])
+    } | ` +
       `${fmtMs(cpuMs[i])} | ${rate(c, cpuMs[i])} | ${fmtMs(peerMs[i])} | ${rate(c, peerMs[i])} | ` +
       `${ratio(gpuMs[i])} | ${ratio(cpuMs[i])} |`,
   );
 });
-const cpuInfo = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1];
+const cpuInfo = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
+  /model name\s*:\s*(.*)/,
+)?.[1];
 const peerNote = typeof peerRes === "string"
   ? `PyTorch peer: not run (${peerRes}).`
   : `PyTorch ${peerRes[0].torch} CPU, ${peerRes[0].threads} threads, BLAS ${peerRes[0].blas}.`;
 const report = [
   "# Benchmarks",
   "",
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`deno task bench\` on ${cpuInfo ?? "unknown CPU"} ` +
-    `(${navigator.hardwareConcurrency} cores); WebGPU: ${gpu?.name ?? "none"}; Deno ${Deno.version.deno}. ${peerNote}`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`deno task bench\` on ${
+    cpuInfo ?? "unknown CPU"
+  } ` +
+  `(${navigator.hardwareConcurrency} cores); WebGPU: ${
+    gpu?.name ?? "none"
+  }; Deno ${Deno.version.deno}. ${peerNote}`,
   "Ratios are PyTorch ms / our ms in the same run: above 1 means we are faster. GFLOP/s count",
   "2·MACs of the direct algorithm; GB/s count the minimum bytes read and written. WebGPU times",
   "are the mean of back-to-back dispatches with one GPU sync at the end; the CPU twin is one call.",
