@@ -67,6 +67,24 @@ export class WebGpuBackend implements Backend {
     return t;
   }
 
+  async readMany(ts: readonly Tensor[]): Promise<Arr[]> {
+    // Gather every tensor into one buffer so the ~11 ms GPU round-trip is paid once.
+    const total = ts.reduce((n, t) => n + t.size, 0);
+    const all = this.engine.alloc(Math.max(4, total * 4));
+    let at = 0;
+    for (const t of ts) {
+      if (t.size > 0) this.engine.copy(gpuBuffer(t), all, t.size * 4, 0, at * 4);
+      at += t.size;
+    }
+    try {
+      const flat = await this.engine.read(all, Math.max(4, total * 4));
+      at = 0;
+      return ts.map((t) => flat.subarray(at, at += t.size));
+    } finally {
+      this.engine.release(all);
+    }
+  }
+
   read(t: Tensor): Promise<Arr> {
     return this.engine.read(gpuBuffer(t), Math.max(4, t.size * 4)).then((a) =>
       a.subarray(0, t.size)

@@ -49,6 +49,8 @@ export interface Backend {
   fromArray(data: ArrayLike<number>, shape: readonly number[]): Tensor;
   /** Copies a tensor's values to the CPU. */
   read(t: Tensor): Promise<Arr>;
+  /** Copies several tensors to the CPU in one round-trip (checkpoints, metric batches). */
+  readMany(ts: readonly Tensor[]): Promise<Arr[]>;
   /** Copies `src` into `dst` (same size, same backend). */
   copyInto(src: Tensor, dst: Tensor): void;
   /** A new tensor sharing `t`'s storage with another shape. */

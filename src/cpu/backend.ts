@@ -68,6 +68,10 @@ export class CpuBackend implements Backend {
     return Promise.resolve(cpuData(t).slice(0, t.size));
   }
 
+  readMany(ts: readonly Tensor[]): Promise<Arr[]> {
+    return Promise.all(ts.map((t) => this.read(t)));
+  }
+
   copyInto(src: Tensor, dst: Tensor): void {
     cpuData(dst).set(cpuData(src).subarray(0, src.size));
   }

@@ -1,0 +1,101 @@
+/**
+ * Training losses, one small function each, as in EDM's loss.py (SPEC §2–3).
+ *
+ * @module
+ */
+import { add, exp, mul, scale, sub } from "../ops/elementwise.ts";
+import { concat } from "../ops/concat.ts";
+import { map } from "../ops/map.ts";
+import { randomNormal } from "../ops/random.ts";
+import { sum } from "../ops/reduce.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Params } from "../nn/module.ts";
+import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
+import type { ForwardContext } from "../nn/unet_block.ts";
+import type { InpaintingMasks } from "./masks.ts";
+
+/** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
+export const P_MEAN = -1.2;
+/** Standard deviation of ln σ. */
+export const P_STD = 1.2;
+
+/** What a loss returns: the back-propagated value and what is only logged. */
+export interface LossTerms {
+  /** Σ λ(σ)·‖…‖² / N: what is differentiated. */
+  loss: Tensor;
+  /** The same on M̃'s pixels (ambient only; logged, never trained on). */
+  furtherLoss?: Tensor;
+}
+
+/** σ per sample and λ(σ) = (σ² + σ_d²)/(σ σ_d)², drawn from the step's seed. */
+function drawSigma(x: Tensor, seed: number): { sigma: Tensor; weight: Tensor } {
+  const n = x.shape[0];
+  const sigma = exp(
+    add(scale(randomNormal(x.backend, [n], seed, 0), P_STD), x.backend.full([1], P_MEAN)),
+  );
+  const weight = map("edm_weight", "(s * s + p0 * p0) / (s * s * p0 * p0)", ["s"], [sigma], [
+    SIGMA_DATA,
+  ]);
+  return { sigma, weight: weight.reshape([n, 1, 1, 1]) };
+}
+
+function weightedSum(weight: Tensor, r: Tensor): Tensor {
+  return scale(sum(mul(weight, mul(r, r))), 1 / r.shape[0]);
+}
+
+/**
+ * EDM loss: λ(σ)‖D(x + σn, σ) − x‖², summed per image and averaged over the batch.
+ *
+ * @param net the preconditioned denoiser
+ * @param p its parameters
+ * @param x clean images [N, C, H, W]
+ * @param seed randomness of this step (σ and n)
+ * @param ctx dropout state
+ * @returns the loss
+ */
+export function edmLoss(
+  net: EDMPrecond,
+  p: Params,
+  x: Tensor,
+  seed: number,
+  ctx: ForwardContext,
+): LossTerms {
+  const { sigma, weight } = drawSigma(x, seed);
+  const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([x.shape[0], 1, 1, 1]));
+  const d = net.forward(p, add(x, n), sigma, ctx);
+  return { loss: weightedSum(weight, sub(d, x)) };
+}
+
+/**
+ * Ambient loss (random inpainting): the network sees concat[M̃ ⊙ (x + σn), M̃] and is
+ * penalised on the observed pixels only: λ(σ)‖M ⊙ (D − x)‖². Here x is only ever used
+ * through M ⊙ x: the training data is corrupted.
+ *
+ * @param net the preconditioned denoiser (inChannels = 2·C, outChannels = C)
+ * @param p its parameters
+ * @param x images [N, C, H, W] (only M ⊙ x matters)
+ * @param masks M and M̃ of these images
+ * @param seed randomness of this step
+ * @param ctx dropout state
+ * @returns the trained loss and the logged M̃ loss
+ */
+export function ambientLoss(
+  net: EDMPrecond,
+  p: Params,
+  x: Tensor,
+  masks: InpaintingMasks,
+  seed: number,
+  ctx: ForwardContext,
+): LossTerms {
+  const { sigma, weight } = drawSigma(x, seed);
+  const [b, c] = x.shape;
+  const y = mul(masks.mask, x);
+  const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([b, 1, 1, 1]));
+  const mt = c === 1 ? masks.further : concat(Array(c).fill(masks.further), 1);
+  const u = concat([mul(masks.further, add(y, n)), mt], 1);
+  const residual = sub(net.forward(p, u, sigma, ctx), y);
+  return {
+    loss: weightedSum(weight, mul(masks.mask, residual)),
+    furtherLoss: weightedSum(weight, mul(masks.further, residual)),
+  };
+}

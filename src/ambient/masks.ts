@@ -1,0 +1,101 @@
+/**
+ * Random-inpainting corruption (SPEC §3): the training mask M ~ Bernoulli(1 − p) per pixel,
+ * shared across colour channels, and the further corruption M̃ = M ⊙ Bernoulli(1 − δ). Both
+ * are fixed per image: drawn from the counter-based generator with the image's index as
+ * the stream, so every epoch, every backend and every resumed run sees the same masks.
+ *
+ * @module
+ */
+import type { Backend } from "../backend.ts";
+import { bernoulliThreshold, philoxKey } from "../cpu/philox.ts";
+import { randomCpu } from "../cpu/random.ts";
+import type { Tensor } from "../tensor.ts";
+
+/** The corruption levels. */
+export interface Corruption {
+  /** Probability that a pixel is erased in the training data (the paper's p). */
+  p: number;
+  /** Probability that a surviving pixel is erased again for the network input (δ). */
+  delta: number;
+}
+
+/** A batch's masks, [N, 1, H, W] of 0/1 (broadcast over channels). */
+export interface InpaintingMasks {
+  /** M: the pixels the data set observed. */
+  mask: Tensor;
+  /** M̃ = M ⊙ Bernoulli(1 − δ): the pixels the network sees. */
+  further: Tensor;
+}
+
+function keepMask(out: Float32Array, n: number, keep: number, seed: number, stream: number) {
+  randomCpu("bernoulli", out, n, philoxKey(seed), stream, bernoulliThreshold(keep));
+}
+
+/**
+ * The fixed masks of the images `indices`.
+ *
+ * @param backend where the masks live
+ * @param indices data-set index of each image in the batch
+ * @param h image height
+ * @param w image width
+ * @param c corruption levels
+ * @param seed data-set corruption seed (one per experiment)
+ * @returns M and M̃ as [N, 1, H, W]
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { furtherCorrupt } from "./masks.ts";
+ * const { mask, further } = furtherCorrupt(cpuBackend(), [0, 7], 32, 32, { p: 0.6, delta: 0.1 }, 0);
+ * ```
+ */
+export function furtherCorrupt(
+  backend: Backend,
+  indices: readonly number[],
+  h: number,
+  w: number,
+  c: Corruption,
+  seed: number,
+): InpaintingMasks {
+  if (!(c.p >= 0 && c.p < 1 && c.delta >= 0 && c.delta < 1)) {
+    throw new Error(`corruption p = ${c.p}, δ = ${c.delta}: both must lie in [0, 1)`);
+  }
+  const hw = h * w;
+  const m = new Float32Array(indices.length * hw);
+  const mt = new Float32Array(indices.length * hw);
+  const extra = new Float32Array(hw);
+  indices.forEach((idx, i) => {
+    // Streams 2·idx and 2·idx + 1: independent draws for M and for the extra erasure.
+    const mi = m.subarray(i * hw, (i + 1) * hw);
+    keepMask(mi, hw, 1 - c.p, seed, 2 * idx);
+    keepMask(extra, hw, 1 - c.delta, seed, 2 * idx + 1);
+    for (let k = 0; k < hw; k++) mt[i * hw + k] = mi[k] * extra[k];
+  });
+  const shape = [indices.length, 1, h, w];
+  return { mask: backend.fromArray(m, shape), further: backend.fromArray(mt, shape) };
+}
+
+/**
+ * One M̃-type mask for sampling: Bernoulli((1 − p)(1 − δ)) per pixel, fixed by `seed`.
+ *
+ * @param backend where the mask lives
+ * @param n batch size (the same mask is repeated)
+ * @param h height
+ * @param w width
+ * @param c corruption levels of the model
+ * @param seed mask seed
+ * @returns [n, 1, H, W]
+ */
+export function samplingMask(
+  backend: Backend,
+  n: number,
+  h: number,
+  w: number,
+  c: Corruption,
+  seed: number,
+): Tensor {
+  const one = new Float32Array(h * w);
+  keepMask(one, h * w, (1 - c.p) * (1 - c.delta), seed, 0xfffffff0);
+  const all = new Float32Array(n * h * w);
+  for (let i = 0; i < n; i++) all.set(one, i * h * w);
+  return backend.fromArray(all, [n, 1, h, w]);
+}

@@ -1,0 +1,134 @@
+/**
+ * Training checkpoints in safetensors: raw weights, EMA weights, Adam moments, the step and
+ * the config, written atomically; plus the EMA network alone under the reference
+ * `EDMPrecond(SongUNet)` names, which PyTorch loads as a state_dict.
+ *
+ * @module
+ */
+import type { Backend } from "./backend.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  type NamedArray,
+  writeFileAtomic,
+} from "./io/safetensors.ts";
+import type { Params } from "./nn/module.ts";
+import type { Adam } from "./optim/adam.ts";
+import type { Tensor } from "./tensor.ts";
+import type { TrainConfig } from "./train_config.ts";
+
+/** The mutable state of a run. */
+export interface TrainState {
+  /** Steps completed. */
+  step: number;
+  /** Raw weights. */
+  params: Params;
+  /** EMA weights (same names). */
+  ema: Params;
+  /** The optimiser (m, v in the order of `params`). */
+  adam: Adam;
+}
+
+const GROUPS = ["net", "ema", "adam_m", "adam_v"] as const;
+
+function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {
+  return {
+    net: [...s.params.values()],
+    ema: [...s.ema.values()],
+    adam_m: [...s.adam.m],
+    adam_v: [...s.adam.v],
+  };
+}
+
+/**
+ * Writes the whole training state to `path` (temp file + rename: never half-written).
+ *
+ * @param path checkpoint file
+ * @param s the state
+ * @param config the run's configuration (stored as JSON metadata)
+ */
+export async function saveCheckpoint(
+  path: string,
+  s: TrainState,
+  config: TrainConfig,
+): Promise<void> {
+  const names = [...s.params.keys()];
+  const g = groups(s);
+  const flat = GROUPS.flatMap((k) => g[k]);
+  const values = await flat[0].backend.readMany(flat);
+  const tensors = new Map<string, NamedArray>();
+  let i = 0;
+  for (const k of GROUPS) {
+    for (const name of names) {
+      const t = flat[i];
+      tensors.set(`${k}/${name}`, { shape: [...t.shape], data: Float32Array.from(values[i++]) });
+    }
+  }
+  const metadata = {
+    format: "adps-train-checkpoint/1",
+    step: String(s.step),
+    adam_t: String(s.adam.t),
+    config: JSON.stringify(config),
+  };
+  await writeFileAtomic(path, encodeSafetensors({ tensors, metadata }));
+}
+
+/**
+ * Restores a checkpoint into an existing state of the same network (in place).
+ *
+ * @param path checkpoint file
+ * @param s state to overwrite
+ * @param backend where the tensors live
+ * @returns the configuration stored in the checkpoint
+ */
+export async function loadCheckpoint(
+  path: string,
+  s: TrainState,
+  backend: Backend,
+): Promise<TrainConfig> {
+  const st = decodeSafetensors(await Deno.readFile(path));
+  if (st.metadata.format !== "adps-train-checkpoint/1") {
+    throw new Error(
+      `${path} is not a training checkpoint of this package (format ${st.metadata.format})`,
+    );
+  }
+  const names = [...s.params.keys()];
+  const g = groups(s);
+  for (const k of GROUPS) {
+    g[k].forEach((t, j) => {
+      const saved = st.tensors.get(`${k}/${names[j]}`);
+      if (!saved || saved.data.length !== t.size) {
+        throw new Error(
+          `${path}: ${k}/${names[j]} is missing or has the wrong shape (another network?)`,
+        );
+      }
+      const fresh = backend.fromArray(saved.data, t.shape);
+      backend.copyInto(fresh, t);
+      fresh.dispose();
+    });
+  }
+  s.step = Number(st.metadata.step);
+  s.adam.t = Number(st.metadata.adam_t);
+  return JSON.parse(st.metadata.config);
+}
+
+/**
+ * Writes the EMA network alone, under the reference state_dict names.
+ *
+ * @param path output file
+ * @param ema EMA weights
+ * @param metadata strings to store (config, step, …)
+ */
+export async function saveNetwork(
+  path: string,
+  ema: Params,
+  metadata: Record<string, string>,
+): Promise<void> {
+  const ts = [...ema.values()];
+  const values = await ts[0].backend.readMany(ts);
+  const tensors = new Map<string, NamedArray>();
+  [...ema.keys()].forEach((name, i) =>
+    tensors.set(name, { shape: [...ts[i].shape], data: Float32Array.from(values[i]) })
+  );
+  await writeFileAtomic(path, encodeSafetensors({ tensors, metadata }));
+}
