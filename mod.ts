@@ -76,3 +76,52 @@ export { decodeSafetensors, encodeSafetensors, writeFileAtomic } from "./src/io/
 export type { NamedArray, SafeTensors } from "./src/io/safetensors.ts";
 export { fashionMnistToTensorData, readFashionMnist, readIdxImages } from "./src/data/idx.ts";
 export type { IdxArray, IdxImages, IdxLabels } from "./src/data/idx.ts";
+
+export { edmSchedule, type EdmScheduleOptions } from "./src/sampling/schedule.ts";
+export {
+  type Denoiser,
+  edmSample,
+  type EdmSampleOptions,
+  type EdmSampleResult,
+  type EdmStepInfo,
+} from "./src/sampling/edm_sampler.ts";
+export {
+  type Corruption,
+  furtherCorrupt,
+  type InpaintingMasks,
+  samplingMask,
+} from "./src/ambient/masks.ts";
+export { ambientLoss, edmLoss, type LossTerms, P_MEAN, P_STD } from "./src/ambient/loss.ts";
+export { priorDenoiser, writePriorGrid } from "./src/ambient/prior_grid.ts";
+export {
+  buildNetwork,
+  DivergenceError,
+  emaBeta,
+  learningRate,
+  type LogRecord,
+  train,
+  type TrainOptions,
+} from "./src/train.ts";
+export { EDM_DEFAULTS, type TrainConfig, validateConfig } from "./src/train_config.ts";
+export { loadCheckpoint, saveCheckpoint, saveNetwork, type TrainState } from "./src/checkpoint.ts";
+export {
+  batchIndices,
+  type DataSpec,
+  gatherBatch,
+  type ImageDataset,
+  loadDataset,
+} from "./src/data/dataset.ts";
+export {
+  type CelebAOptions,
+  type ImageFolder,
+  type ImageFolderOptions,
+  readCelebA,
+  readImageFolder,
+} from "./src/data/image_folder.ts";
+export {
+  encodePng,
+  type GridOptions,
+  imageGrid,
+  type RasterImage,
+  writePngGrid,
+} from "./src/io/png.ts";

@@ -24,6 +24,7 @@ import { writePriorGrid } from "./ambient/prior_grid.ts";
 
 /** Thrown when the loss stops being finite; the last good checkpoint is kept. */
 export class DivergenceError extends Error {
+  /** Error name. */
   override name = "DivergenceError";
 }
 

@@ -15,9 +15,9 @@ import type { ForwardContext } from "../nn/unet_block.ts";
 import type { InpaintingMasks } from "./masks.ts";
 
 /** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
-export const P_MEAN = -1.2;
+export const P_MEAN: number = -1.2;
 /** Standard deviation of ln σ. */
-export const P_STD = 1.2;
+export const P_STD: number = 1.2;
 
 /** What a loss returns: the back-propagated value and what is only logged. */
 export interface LossTerms {
