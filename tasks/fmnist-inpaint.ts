@@ -22,6 +22,7 @@ export const config: TrainConfig = {
   corruption: { p: 0.6, delta: 0.1 },
   batch: 32,
   lr: 5e-4,
+  lrRampupImages: 2_000,
   steps: 20_000,
   logEvery: 10,
   checkpointEvery: 100,
