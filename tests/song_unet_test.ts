@@ -29,6 +29,17 @@ const PAPER: [string, SongUNetConfig, number][] = [
     attnResolutions: [16],
     dropout: 0.1,
   }, 20_010_370],
+  ["ambient MRI 384, gated, 4 channels", {
+    imgResolution: 384,
+    inChannels: 4,
+    outChannels: 4,
+    modelChannels: 128,
+    channelMult: [1, 1, 1, 1],
+    numBlocks: 4,
+    attnResolutions: [16],
+    dropout: 0.1,
+    gated: true,
+  }, 36_768_644],
 ];
 
 Deno.test("SongUNet parameter counts equal the reference implementation's", () => {
@@ -66,9 +77,13 @@ const TINY: SongUNetConfig = {
   dropout: 0,
 };
 
-function tinyCase(backendName: "f64" | "f32" | "gpu", gpu: Awaited<ReturnType<typeof gpuOrSkip>>) {
+function tinyCase(
+  backendName: "f64" | "f32" | "gpu",
+  gpu: Awaited<ReturnType<typeof gpuOrSkip>>,
+  cfg: SongUNetConfig,
+) {
   const backend = backendName === "gpu" ? gpu! : cpuBackend(backendName);
-  const net = new EDMPrecond(new SongUNet(TINY));
+  const net = new EDMPrecond(new SongUNet(cfg));
   const params = net.model.registry.materialize(backend, 3);
   // Non-zero "zero-initialised" layers so every path carries gradient.
   const rng = new Rng(9);
@@ -86,65 +101,75 @@ function tinyCase(backendName: "f64" | "f32" | "gpu", gpu: Awaited<ReturnType<ty
   return { backend, net, params, x, sigma };
 }
 
-Deno.test("whole tiny U-Net: autograd vs float64 finite differences, WebGPU vs CPU", async (t) => {
-  const gpu = await gpuOrSkip();
-  if (gpu) gpu.poison = true;
-  const ctx = () => ({ training: false, seed: 0, stream: 0 });
-  const run = async (which: "f64" | "f32" | "gpu") => {
-    const c = tinyCase(which, gpu);
-    const names = [...c.params.keys()];
-    const out = tidy(() =>
-      grad(() => sumSquares(c.net.forward(c.params, c.x, c.sigma, ctx())), [
-        c.x,
-        ...c.params.values(),
-      ])
+for (const gated of [false, true]) {
+  Deno.test(`whole tiny U-Net${gated ? " (gated convolutions)" : ""}: autograd vs float64 finite differences, WebGPU vs CPU`, async (t) => {
+    const gpu = await gpuOrSkip();
+    if (gpu) gpu.poison = true;
+    const ctx = () => ({ training: false, seed: 0, stream: 0 });
+    const run = async (which: "f64" | "f32" | "gpu") => {
+      const c = tinyCase(which, gpu, { ...TINY, gated });
+      const names = [...c.params.keys()];
+      const out = tidy(() =>
+        grad(() => sumSquares(c.net.forward(c.params, c.x, c.sigma, ctx())), [
+          c.x,
+          ...c.params.values(),
+        ])
+      );
+      const value = (await out.value.toArray())[0];
+      const grads = await Promise.all(out.grads.map((g) => g.toArray()));
+      return { c, names, value, grads };
+    };
+    const ref = await run("f64");
+    await t.step(
+      "gradients w.r.t. the input and sampled parameters match finite differences",
+      () => {
+        const { c, names } = ref;
+        const h = 1e-5;
+        const loss = () => tidy(() => sumSquares(c.net.forward(c.params, c.x, c.sigma, ctx())));
+        const read = (tt: { storage: unknown }) => (tt.storage as { data: Float64Array }).data;
+        const targets: [string, Float64Array, Float64Array | Float32Array][] = [[
+          "input",
+          read(c.x),
+          ref.grads[0],
+        ]];
+        names.forEach((n, i) => targets.push([n, read(c.params.get(n)!), ref.grads[i + 1]]));
+        const rng = new Rng(5);
+        let checked = 0;
+        for (const [name, data, g] of targets) {
+          // Every tensor, 2 random elements each (the input: 8): one forward pair per element.
+          for (let s = 0; s < (name === "input" ? 8 : 2); s++) {
+            const j = rng.int(data.length);
+            const keep = data[j];
+            data[j] = keep + h;
+            const lp = (loss().storage as { data: Float64Array }).data[0];
+            data[j] = keep - h;
+            const lm = (loss().storage as { data: Float64Array }).data[0];
+            data[j] = keep;
+            assertClose(
+              [g[j]],
+              [(lp - lm) / (2 * h)],
+              { atol: 1e-6, rtol: 1e-4 },
+              `d/d${name}[${j}]`,
+            );
+            checked++;
+          }
+        }
+        assert.ok(checked > 100);
+      },
     );
-    const value = (await out.value.toArray())[0];
-    const grads = await Promise.all(out.grads.map((g) => g.toArray()));
-    return { c, names, value, grads };
-  };
-  const ref = await run("f64");
-  await t.step("gradients w.r.t. the input and sampled parameters match finite differences", () => {
-    const { c, names } = ref;
-    const h = 1e-5;
-    const loss = () => tidy(() => sumSquares(c.net.forward(c.params, c.x, c.sigma, ctx())));
-    const read = (tt: { storage: unknown }) => (tt.storage as { data: Float64Array }).data;
-    const targets: [string, Float64Array, Float64Array | Float32Array][] = [[
-      "input",
-      read(c.x),
-      ref.grads[0],
-    ]];
-    names.forEach((n, i) => targets.push([n, read(c.params.get(n)!), ref.grads[i + 1]]));
-    const rng = new Rng(5);
-    let checked = 0;
-    for (const [name, data, g] of targets) {
-      // Every tensor, 2 random elements each (the input: 8): one forward pair per element.
-      for (let s = 0; s < (name === "input" ? 8 : 2); s++) {
-        const j = rng.int(data.length);
-        const keep = data[j];
-        data[j] = keep + h;
-        const lp = (loss().storage as { data: Float64Array }).data[0];
-        data[j] = keep - h;
-        const lm = (loss().storage as { data: Float64Array }).data[0];
-        data[j] = keep;
-        assertClose([g[j]], [(lp - lm) / (2 * h)], { atol: 1e-6, rtol: 1e-4 }, `d/d${name}[${j}]`);
-        checked++;
-      }
-    }
-    assert.ok(checked > 100);
+    if (!gpu) return;
+    await t.step("WebGPU forward and gradients match the CPU twin", async () => {
+      const g = await run("gpu");
+      const f32 = await run("f32");
+      assertClose([g.value], [f32.value], { atol: 1e-4, rtol: 1e-4 }, "loss");
+      g.grads.forEach((gg, i) =>
+        assertClose(
+          gg,
+          f32.grads[i],
+          { atol: 1e-3, rtol: 2e-3 },
+          `grad ${i === 0 ? "input" : g.names[i - 1]}`,
+        )
+      );
+    });
   });
-  if (!gpu) return;
-  await t.step("WebGPU forward and gradients match the CPU twin", async () => {
-    const g = await run("gpu");
-    const f32 = await run("f32");
-    assertClose([g.value], [f32.value], { atol: 1e-4, rtol: 1e-4 }, "loss");
-    g.grads.forEach((gg, i) =>
-      assertClose(
-        gg,
-        f32.grads[i],
-        { atol: 1e-3, rtol: 2e-3 },
-        `grad ${i === 0 ? "input" : g.names[i - 1]}`,
-      )
-    );
-  });
-});
+}

@@ -6,6 +6,7 @@
  * @module
  */
 import { conv2d } from "../ops/conv2d.ts";
+import { add, mul, sigmoid } from "../ops/elementwise.ts";
 import { groupNorm } from "../ops/group_norm.ts";
 import { linear } from "../ops/linear.ts";
 import { downsample2x, upsample2x } from "../ops/resample.ts";
@@ -53,12 +54,18 @@ export interface ConvOptions {
   up?: boolean;
   /** 2×2 average down-sampling before the convolution. */
   down?: boolean;
+  /**
+   * Gated convolution (the ambient MRI networks): conv_w(x) ⊙ σ(σ(conv_g(x))) + b, with the
+   * double sigmoid of the reference code; adds a gate weight of the weight's shape.
+   */
+  gated?: boolean;
 }
 
 /** EDM's Conv2d: optional resampling, then a k×k "same" convolution (k = 0: none) + bias. */
 export class Conv2d {
   readonly #w: string | null;
   readonly #b: string | null;
+  readonly #g: string | null = null;
   readonly #opts: ConvOptions;
 
   /**
@@ -94,6 +101,7 @@ export class Conv2d {
     };
     this.#w = reg.declare(`${name}.weight`, [cout, cin, kernel, kernel], fan);
     this.#b = reg.declare(`${name}.bias`, [cout], { mode: "zeros" });
+    if (opts.gated) this.#g = reg.declare(`${name}.gate_weight`, [cout, cin, kernel, kernel], fan);
   }
 
   /** Applies the layer to x [N, C, H, W]. */
@@ -102,7 +110,9 @@ export class Conv2d {
     if (this.#opts.up) h = upsample2x(h);
     if (this.#opts.down) h = downsample2x(h);
     if (this.#w === null || this.#b === null) return h;
-    return conv2d(h, param(p, this.#w), param(p, this.#b));
+    if (this.#g === null) return conv2d(h, param(p, this.#w), param(p, this.#b));
+    const gate = sigmoid(sigmoid(conv2d(h, param(p, this.#g))));
+    return add(mul(conv2d(h, param(p, this.#w)), gate), param(p, this.#b).reshape([1, -1, 1, 1]));
   }
 }
 

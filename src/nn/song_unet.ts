@@ -31,6 +31,8 @@ export interface SongUNetConfig {
   attnResolutions: number[];
   /** Dropout probability. */
   dropout: number;
+  /** Gated convolutions everywhere (the ambient MRI networks; default false). */
+  gated?: boolean;
 }
 
 const INIT: Init = { mode: "xavier_uniform" };
@@ -82,7 +84,14 @@ export class SongUNet {
     this.#map0 = new Linear(reg, `${prefix}map_layer0`, mc, emb, INIT);
     this.#map1 = new Linear(reg, `${prefix}map_layer1`, emb, emb, INIT);
     const block = (name: string, cin: number, cout: number, o: BlockFlags = {}) =>
-      new UNetBlock(reg, name, { cin, cout, embChannels: emb, dropout: config.dropout, ...o });
+      new UNetBlock(reg, name, {
+        cin,
+        cout,
+        embChannels: emb,
+        dropout: config.dropout,
+        gated: config.gated,
+        ...o,
+      });
 
     // Encoder.
     let cout = config.inChannels;
@@ -91,7 +100,7 @@ export class SongUNet {
       const res = config.imgResolution >> level;
       const at = `${prefix}enc.${res}x${res}`;
       if (level === 0) {
-        const conv = new Conv2d(reg, `${at}_conv`, cout, mc, 3, INIT);
+        const conv = new Conv2d(reg, `${at}_conv`, cout, mc, 3, INIT, { gated: config.gated });
         cout = mc;
         this.#enc.push({ kind: "conv", conv });
       } else {
@@ -134,7 +143,9 @@ export class SongUNet {
         this.#dec.push({
           kind: "aux",
           norm: new GroupNorm(reg, `${at}_aux_norm`, cout, 1e-6),
-          conv: new Conv2d(reg, `${at}_aux_conv`, cout, config.outChannels, 3, INIT_ZERO),
+          conv: new Conv2d(reg, `${at}_aux_conv`, cout, config.outChannels, 3, INIT_ZERO, {
+            gated: config.gated,
+          }),
         });
       }
     }

@@ -39,6 +39,8 @@ export interface UNetBlockConfig {
   attention?: boolean;
   /** Dropout probability. */
   dropout: number;
+  /** Gated convolutions everywhere (the ambient MRI networks). */
+  gated?: boolean;
 }
 
 const INIT: Init = { mode: "xavier_uniform" };
@@ -70,24 +72,24 @@ export class UNetBlock {
    * @param cfg hyper-parameters
    */
   constructor(reg: Registry, name: string, cfg: UNetBlockConfig) {
-    const { cin, cout, up, down } = cfg;
+    const { cin, cout, up, down, gated } = cfg;
     this.cin = cin;
     this.cout = cout;
     this.#cfg = cfg;
     this.#norm0 = new GroupNorm(reg, `${name}.norm0`, cin, EPS);
-    this.#conv0 = new Conv2d(reg, `${name}.conv0`, cin, cout, 3, INIT, { up, down });
+    this.#conv0 = new Conv2d(reg, `${name}.conv0`, cin, cout, 3, INIT, { up, down, gated });
     this.#affine = new Linear(reg, `${name}.affine`, cfg.embChannels, cout, INIT);
     this.#norm1 = new GroupNorm(reg, `${name}.norm1`, cout, EPS);
-    this.#conv1 = new Conv2d(reg, `${name}.conv1`, cout, cout, 3, INIT_ZERO);
+    this.#conv1 = new Conv2d(reg, `${name}.conv1`, cout, cout, 3, INIT_ZERO, { gated });
     // EDM: a 1×1 projection whenever channels change or the block resamples (resample_proj).
     this.#skip = cout !== cin || up || down
-      ? new Conv2d(reg, `${name}.skip`, cin, cout, 1, INIT, { up, down })
+      ? new Conv2d(reg, `${name}.skip`, cin, cout, 1, INIT, { up, down, gated })
       : null;
     this.#attn = cfg.attention
       ? {
         norm2: new GroupNorm(reg, `${name}.norm2`, cout, EPS),
-        qkv: new Conv2d(reg, `${name}.qkv`, cout, cout * 3, 1, INIT_ATTN),
-        proj: new Conv2d(reg, `${name}.proj`, cout, cout, 1, INIT_ZERO),
+        qkv: new Conv2d(reg, `${name}.qkv`, cout, cout * 3, 1, INIT_ATTN, { gated }),
+        proj: new Conv2d(reg, `${name}.proj`, cout, cout, 1, INIT_ZERO, { gated }),
       }
       : null;
   }
