@@ -31,7 +31,7 @@ const { values: a } = parseArgs({
     help: { type: "boolean", short: "h", default: false },
   },
 });
-const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint"];
+const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint"];
 if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]

@@ -29,6 +29,12 @@ export interface TrainState {
   adam: Adam;
 }
 
+/** Thrown when the loss stops being finite; the last good checkpoint is kept. */
+export class DivergenceError extends Error {
+  /** Error name. */
+  override name = "DivergenceError";
+}
+
 const GROUPS = ["net", "ema", "adam_m", "adam_v"] as const;
 
 function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {
@@ -42,6 +48,9 @@ function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {
 
 /**
  * Writes the whole training state to `path` (temp file + rename: never half-written).
+ * A state holding a non-finite value is refused with a DivergenceError and `path` keeps
+ * the last good checkpoint: the loss can stay finite for a step after the weights or Adam
+ * moments have overflowed.
  *
  * @param path checkpoint file
  * @param s the state
@@ -61,7 +70,16 @@ export async function saveCheckpoint(
   for (const k of GROUPS) {
     for (const name of names) {
       const t = flat[i];
-      tensors.set(`${k}/${name}`, { shape: [...t.shape], data: Float32Array.from(values[i++]) });
+      const data = Float32Array.from(values[i++]);
+      const bad = data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new DivergenceError(
+          `${k}/${name}[${bad}] became ${data[bad]} at step ${s.step}: stopped, not saved. ` +
+            `The last good checkpoint (if any) is kept in ${path}; lower --lr or check the ` +
+            `data, then --resume.`,
+        );
+      }
+      tensors.set(`${k}/${name}`, { shape: [...t.shape], data });
     }
   }
   const metadata = {

@@ -9,7 +9,13 @@ import { ambientLoss, edmLoss } from "./ambient/loss.ts";
 import { furtherCorrupt } from "./ambient/masks.ts";
 import { grad } from "./autograd.ts";
 import type { Backend } from "./backend.ts";
-import { loadCheckpoint, saveCheckpoint, saveNetwork, type TrainState } from "./checkpoint.ts";
+import {
+  DivergenceError,
+  loadCheckpoint,
+  saveCheckpoint,
+  saveNetwork,
+  type TrainState,
+} from "./checkpoint.ts";
 import { batchIndices, gatherBatch, type ImageDataset } from "./data/dataset.ts";
 import type { Params } from "./nn/module.ts";
 import { EDMPrecond } from "./nn/precond.ts";
@@ -21,12 +27,9 @@ import { keep, tidy } from "./scope.ts";
 import type { Tensor } from "./tensor.ts";
 import { type TrainConfig, validateConfig } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
+import { writeFileAtomic } from "./io/safetensors.ts";
 
-/** Thrown when the loss stops being finite; the last good checkpoint is kept. */
-export class DivergenceError extends Error {
-  /** Error name. */
-  override name = "DivergenceError";
-}
+export { DivergenceError };
 
 /** One logged window of steps. */
 export interface LogRecord {
@@ -131,9 +134,11 @@ export async function train(
   } else if (await exists(ckpt)) {
     throw new Error(`${ckpt} exists: pass --resume to continue it, or choose another --out`);
   }
-  await Deno.writeTextFile(`${out}/config.json`, JSON.stringify(config, null, 2) + "\n");
-  const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
   const enc = new TextEncoder();
+  await removeStaleTemps(out);
+  await writeFileAtomic(`${out}/config.json`, enc.encode(JSON.stringify(config, null, 2) + "\n"));
+  await truncateLog(`${out}/log.jsonl`, state.step);
+  const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
 
   const paramList = [...params.values()];
   const emaList = [...ema.values()];
@@ -200,7 +205,7 @@ export async function train(
         };
         windowStart = now;
         windowSteps = 0;
-        await log.write(enc.encode(JSON.stringify(rec) + "\n"));
+        await writeAll(log, enc.encode(JSON.stringify(rec) + "\n"));
         opts.onLog?.(rec, config);
       }
       if (checkpointNow) {
@@ -242,6 +247,43 @@ function copy(t: Tensor): Tensor {
 
 function mean(a: number[]): number {
   return a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+}
+
+async function writeAll(f: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await f.write(bytes.subarray(at));
+}
+
+/** The temp files of writeFileAtomic that a killed run can leave behind (`<name>.<pid>.tmp`). */
+const STALE_TEMP =
+  /^(checkpoint\.safetensors|network-ema\.safetensors|config\.json|log\.jsonl|samples-\d+\.png)\.\d+\.tmp$/;
+
+async function removeStaleTemps(out: string): Promise<void> {
+  for await (const e of Deno.readDir(out)) {
+    if (e.isFile && STALE_TEMP.test(e.name)) await Deno.remove(`${out}/${e.name}`);
+  }
+}
+
+/**
+ * Keeps the complete log records up to `step` (the checkpoint's): a killed run may have
+ * logged steps it never checkpointed, or half a line, and the resumed run logs them again.
+ */
+async function truncateLog(path: string, step: number): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return;
+  }
+  const kept = text.split("\n").filter((line) => {
+    try {
+      return (JSON.parse(line) as LogRecord).step <= step;
+    } catch {
+      return false;
+    }
+  });
+  const next = kept.map((l) => l + "\n").join("");
+  if (next !== text) await writeFileAtomic(path, new TextEncoder().encode(next));
 }
 
 async function exists(path: string): Promise<boolean> {
