@@ -7,9 +7,9 @@
  */
 import { grad } from "../autograd.ts";
 import type { Backend } from "../backend.ts";
-import { add, clip, scale, sub } from "../ops/elementwise.ts";
+import { add, addScalar, clip, scale, sqrt, sub } from "../ops/elementwise.ts";
 import { randomNormal } from "../ops/random.ts";
-import { perSampleNorm, sum } from "../ops/reduce.ts";
+import { sum, sumSquares } from "../ops/reduce.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
@@ -88,7 +88,10 @@ export function dps(
         let denoised!: Tensor;
         const { grads: [likelihood] } = grad(() => {
           denoised = net(xCur, tCur);
-          return sum(perSampleNorm(sub(op.forward(denoised), y)));
+          const r = sub(op.forward(denoised), y);
+          // ‖r‖ = √(Σr² + 1e-30): a zero residual (nothing observed) gets gradient 0, not
+          // 0·∞ = NaN; 1e-30 is below half an ulp of any Σr² over ~1e-14 (f64) or ~1e-22 (f32).
+          return sum(sqrt(addScalar(sumSquares(r, r.shape.map((_, k) => k).slice(1)), 1e-30)));
         }, [xCur]);
         vjps++;
         // Euler step.

@@ -1,0 +1,86 @@
+/**
+ * A-OS, the one-step ambient reconstruction (SPEC §5): an ambient model predicts
+ * E[x₀ | M ⊙ x_t, M] for any mask M, so feeding it the measurements themselves with the
+ * inference mask at a tiny σ gives a reconstruction in one network evaluation.
+ * Applies to mask-type operators (random and box inpainting) on natural images.
+ *
+ * @module
+ */
+import { concat } from "../ops/concat.ts";
+import { mul } from "../ops/elementwise.ts";
+import { MaskOperator } from "../operators/mask_operator.ts";
+import { tidy } from "../scope.ts";
+import type { Tensor } from "../tensor.ts";
+
+/**
+ * An ambient network h(input, σ): input [N, 2C, H, W] = concat[M ⊙ x, M repeated over the
+ * C channels] (the layout `priorDenoiser` builds), output the clean estimate [N, C, H, W].
+ */
+export type AmbientDenoiser = (input: Tensor, sigma: number) => Tensor;
+
+/** The σ at which A-OS evaluates the network (the reference's 0.003). */
+export const ONE_STEP_SIGMA = 0.003;
+
+/**
+ * Builds an ambient network's input concat[M ⊙ x, M, …, M] along channels.
+ *
+ * @param mask 0/1 mask [1 or N, 1, H, W] (1: observed); count 1 is shared by the batch
+ * @param x images [N, C, H, W]
+ * @returns [N, 2C, H, W]
+ */
+export function ambientInput(mask: Tensor, x: Tensor): Tensor {
+  const [n, c, h, w] = x.shape;
+  const [count, one, mh, mw] = mask.shape;
+  if (
+    x.shape.length !== 4 || mask.shape.length !== 4 || one !== 1 || mh !== h || mw !== w ||
+    (count !== 1 && count !== n)
+  ) {
+    throw new Error(`ambientInput: mask [${mask.shape}] does not fit images [${x.shape}]`);
+  }
+  return tidy(() => {
+    const perImage = count === n ? mask : concat(Array(n).fill(mask), 0);
+    const channels = c === 1 ? perImage : concat(Array(c).fill(perImage), 1);
+    return concat([mul(x, mask), channels], 1);
+  });
+}
+
+/**
+ * A-OS: x̂ = h(concat[M ⊙ Aᴴy, M], σ) with the operator's own mask M, one evaluation.
+ *
+ * @param denoise the ambient network h (e.g. an EDMPrecond with its EMA weights)
+ * @param op a mask-type operator (random or box inpainting); others have no mask to feed
+ * @param y measurements [N, C, H, W]
+ * @param sigma the noise level given to h (0.003)
+ * @returns the reconstructions [N, C, H, W] (caller disposes)
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { slice } from "../ops/concat.ts";
+ * import { RandomInpainting } from "../operators/random_inpainting.ts";
+ * import { ambientOneStep } from "./one_step.ts";
+ * const b = cpuBackend();
+ * using op = new RandomInpainting(b, { height: 8, width: 8, p: 0.5, seed: 1 });
+ * using y = op.forward(b.full([2, 3, 8, 8], 0.5));
+ * // A stand-in for a trained network: returns its masked-image channels.
+ * using x = ambientOneStep((input) => slice(input, 1, 0, 3), op, y);
+ * ```
+ */
+export function ambientOneStep(
+  denoise: AmbientDenoiser,
+  op: MaskOperator,
+  y: Tensor,
+  sigma: number = ONE_STEP_SIGMA,
+): Tensor {
+  if (!(op instanceof MaskOperator)) {
+    const name = (op as { name?: string } | null)?.name;
+    throw new Error(`ambientOneStep: needs a mask operator (inpainting), got ${name}`);
+  }
+  if (!(sigma > 0)) throw new Error(`ambientOneStep: σ must be > 0, got ${sigma}`);
+  return tidy(() => {
+    const out = denoise(ambientInput(op.mask, op.adjoint(y)), sigma);
+    if (out.shape.join() !== y.shape.join()) {
+      throw new Error(`ambientOneStep: network returned [${out.shape}] for y of [${y.shape}]`);
+    }
+    return out;
+  });
+}
