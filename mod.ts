@@ -125,3 +125,42 @@ export {
   type RasterImage,
   writePngGrid,
 } from "./src/io/png.ts";
+
+export { dps, type DpsOptions, type DpsResult } from "./src/sampling/dps.ts";
+export { ald, type AldOptions, type AldResult, geometricSigmas } from "./src/sampling/ald.ts";
+export {
+  type AmbientDenoiser,
+  ambientInput,
+  ambientOneStep,
+  ONE_STEP_SIGMA,
+} from "./src/sampling/one_step.ts";
+export { LinearOperator } from "./src/operators/linear_operator.ts";
+export { MaskOperator } from "./src/operators/mask_operator.ts";
+export {
+  RandomInpainting,
+  type RandomInpaintingOptions,
+} from "./src/operators/random_inpainting.ts";
+export {
+  type Box,
+  BoxInpainting,
+  type BoxInpaintingOptions,
+  boxSide,
+} from "./src/operators/box_inpainting.ts";
+export {
+  type CompressedSensingOptions,
+  GaussianCompressedSensing,
+} from "./src/operators/compressed_sensing.ts";
+export { SuperResolution } from "./src/operators/super_resolution.ts";
+export { Identity } from "./src/operators/identity.ts";
+export { meanSquaredError, psnr, type PsnrOptions } from "./src/metrics/psnr.ts";
+export { ssim, type SsimOptions } from "./src/metrics/ssim.ts";
+export { nrmse } from "./src/metrics/nrmse.ts";
+export {
+  type BatchMetrics,
+  batchMetrics,
+  batchMetricsFromArrays,
+  type ImageMetrics,
+  imageMetrics,
+  type MetricOptions,
+} from "./src/metrics/batch.ts";
+export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";

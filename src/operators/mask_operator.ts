@@ -59,6 +59,7 @@ export abstract class MaskOperator extends LinearOperator {
     return m;
   }
 
+  /** Throws unless x matches the mask's batch and image size. */
   private check(x: Tensor): void {
     const [count, , h, w] = this.mask.shape;
     checkImages(this.name, x, [count === 1 ? null : count, null, h, w]);

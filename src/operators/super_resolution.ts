@@ -33,6 +33,8 @@ export class SuperResolution extends LinearOperator {
   #spread = new Map<Backend, Tensor>();
 
   /**
+   * Average pooling by f×f blocks.
+   *
    * @param factor the integer pooling factor f ≥ 1
    */
   constructor(factor: number) {
