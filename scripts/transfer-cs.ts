@@ -1,0 +1,314 @@
+/**
+ * The cross-operator study (SPEC §7.2): models trained on randomly erased images (ambient)
+ * or on clean ones, used as priors in DPS for other operators: Gaussian compressed sensing
+ * at several m, super-resolution, box inpainting; PSNR / SSIM / NRMSE per model × problem,
+ * PSNR against m and against NFE, image grids, report.md. Each cell is cached, so a rerun
+ * (or a run after a kill) computes only what is missing.
+ *
+ * ```
+ * deno run -A scripts/transfer-cs.ts \
+ *   --models ambient=runs/fmnist-inpaint,clean=runs/fmnist-clean --count 32 --out out/transfer
+ * ```
+ */
+import { parseArgs } from "node:util";
+import { selectBackend } from "../src/backends.ts";
+import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
+import { writeFileAtomic } from "../src/io/safetensors.ts";
+import {
+  cellKey,
+  type CellResult,
+  type CellSpec,
+  cellSpec,
+  readCell,
+  readReconstructions,
+  runCell,
+  type StudySettings,
+} from "./transfer/cells.ts";
+import { measurementImages, writeLabelledGrid } from "./transfer/grids.ts";
+import {
+  disposeModel,
+  loadModel,
+  methodLabel,
+  type ModelInfo,
+  parseModels,
+  readModelInfo,
+} from "./transfer/models.ts";
+import {
+  listProblems,
+  parseProblemId,
+  type Problem,
+  problemId,
+  type ProblemKind,
+} from "./transfer/problems.ts";
+import { fmtTime, gridFile, reportMarkdown } from "./transfer/report_page.ts";
+import {
+  resultsMarkdown,
+  type StudyView,
+  writeCsv,
+  writePsnrVsM,
+  writePsnrVsNfe,
+} from "./transfer/report.ts";
+
+const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,name=path…] [options]
+  --models LIST      each path a run folder (config.json + network-ema.safetensors) or a .safetensors
+  --images PATH      IDX images (default: Fashion-MNIST t10k, else fixtures/fmnist)
+  --count N          held-out images (32)
+  --m LIST           Gaussian CS measurement counts (25,50,100,200; "" for none)
+  --sr LIST          super-resolution factors (2,4; "" for none)
+  --box LIST         box sides as fractions of the image side (0.25; "" for none)
+  --steps N          DPS Heun steps of the main table (300)
+  --nfe-sweep LIST   DPS steps of the NFE sweep (10,25,50,100; "" for none)
+  --nfe-problem ID   problem of the sweep, e.g. cs-m100 (default: the middle CS problem)
+  --zeta Z           likelihood step: a number, and/or per kind: cs=Z,sr=Z,box=Z (4)
+  --sigma-y S        measurement noise in [-1, 1] units (0.05)
+  --seeds LIST       experiment seeds (0)
+  --batch N          images per DPS batch (16)
+  --grid N           images per row of the image grids (8)
+  --backend B        cpu | webgpu (default: WebGPU where available)
+  --out DIR          output folder (out/transfer-cs)`;
+
+const { values: a } = parseArgs({
+  options: {
+    models: { type: "string" },
+    images: { type: "string" },
+    count: { type: "string", default: "32" },
+    m: { type: "string", default: "25,50,100,200" },
+    sr: { type: "string", default: "2,4" },
+    box: { type: "string", default: "0.25" },
+    steps: { type: "string", default: "300" },
+    "nfe-sweep": { type: "string", default: "10,25,50,100" },
+    "nfe-problem": { type: "string" },
+    zeta: { type: "string", default: "4" },
+    "sigma-y": { type: "string", default: "0.05" },
+    seeds: { type: "string", default: "0" },
+    batch: { type: "string", default: "16" },
+    grid: { type: "string", default: "8" },
+    backend: { type: "string" },
+    out: { type: "string", default: "out/transfer-cs" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (a.help || !a.models) {
+  console.log(USAGE);
+  Deno.exit(a.help ? 0 : 2);
+}
+
+/** A comma list of numbers; `int` requires positive integers. */
+function numbers(v: string, flag: string, int = true): number[] {
+  return v.split(",").filter((s) => s.trim() !== "").map((s) => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || (int && !(Number.isInteger(n) && n >= 0))) {
+      throw new Error(`--${flag}: "${s}" is not ${int ? "a non-negative integer" : "a number"}`);
+    }
+    return n;
+  });
+}
+
+function one(v: string, flag: string, min = 1): number {
+  const [n] = numbers(v, flag);
+  if (n === undefined || n < min) throw new Error(`--${flag} must be an integer ≥ ${min}`);
+  return n;
+}
+
+/** "4" or "cs=1,sr=4" or "4,cs=1": a default, then per-kind overrides. */
+function parseZeta(v: string): Record<ProblemKind, number> {
+  const z: Record<ProblemKind, number> = { cs: 4, sr: 4, box: 4 };
+  for (const part of v.split(",").filter((s) => s.trim() !== "")) {
+    const [k, val] = part.includes("=") ? part.split("=") : [null, part];
+    const n = Number(val);
+    if (!(n >= 0)) throw new Error(`--zeta: "${part}" has no non-negative number`);
+    if (k === null) z.cs = z.sr = z.box = n;
+    else if (k === "cs" || k === "sr" || k === "box") z[k] = n;
+    else throw new Error(`--zeta: unknown problem kind "${k}" (cs, sr or box)`);
+  }
+  return z;
+}
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+async function defaultImages(): Promise<string> {
+  const system = `${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`;
+  return await Deno.stat(system).then(
+    () => system,
+    () => `${ROOT}fixtures/fmnist/t10k-images-idx3-ubyte.gz`,
+  );
+}
+
+const specs = parseModels(a.models);
+const imagesPath = a.images ?? await defaultImages();
+const count = one(a.count, "count");
+const steps = one(a.steps, "steps");
+const seeds = numbers(a.seeds, "seeds");
+const problems = listProblems(
+  numbers(a.m, "m").filter((m) => m > 0),
+  numbers(a.sr, "sr").filter((f) => f > 0),
+  numbers(a.box, "box", false),
+);
+if (problems.length === 0) throw new Error("no problems: give --m, --sr or --box");
+if (seeds.length === 0) throw new Error("--seeds: give at least one seed");
+const cs = problems.filter((p) => p.kind === "cs");
+const sweepSteps = numbers(a["nfe-sweep"], "nfe-sweep").filter((s) => s > 0);
+const nfeProblem: Problem | null = sweepSteps.length === 0
+  ? null
+  : a["nfe-problem"]
+  ? parseProblemId(a["nfe-problem"])
+  : cs.length > 0
+  ? cs[Math.floor(cs.length / 2)]
+  : problems[0];
+const sweep = nfeProblem ? [...new Set([...sweepSteps, steps])].sort((x, y) => x - y) : [];
+const out = a.out;
+const cellsDir = `${out}/cells`;
+await Deno.mkdir(cellsDir, { recursive: true });
+
+// Held-out images: 28×28 Fashion-MNIST is padded to 32×32 with the background, as in training.
+const idx = await readIdxImages(imagesPath);
+if (count > idx.count) throw new Error(`--count ${count}: ${imagesPath} holds ${idx.count} images`);
+const pad = idx.rows === 28 ? 2 : 0;
+const shape: [number, number, number] = [1, idx.rows + 2 * pad, idx.cols + 2 * pad];
+const per = shape[0] * shape[1] * shape[2];
+const images = fashionMnistToTensorData(idx, { pad }).slice(0, count * per);
+const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", images))]
+  .map((b) => b.toString(16).padStart(2, "0")).join("");
+
+const settings: StudySettings = {
+  zeta: parseZeta(a.zeta),
+  sigmaY: Number(a["sigma-y"]),
+  batch: one(a.batch, "batch"),
+  imagesDigest: digest,
+  count,
+  shape,
+};
+if (!(settings.sigmaY >= 0)) throw new Error(`--sigma-y must be ≥ 0, got ${a["sigma-y"]}`);
+const gridCount = Math.min(one(a.grid, "grid"), count);
+
+const backend = await selectBackend(a.backend);
+const infos: ModelInfo[] = [];
+for (const s of specs) infos.push(await readModelInfo(s));
+
+// The plan: every model × problem × seed at the main steps, then the sweep; shared cells once.
+const plan: { info: ModelInfo; spec: CellSpec }[] = [];
+const seen = new Set<string>();
+for (const info of infos) {
+  const add = (p: Problem, seed: number, n: number) => {
+    const spec = cellSpec(info, p, seed, n, settings);
+    if (!seen.has(cellKey(spec))) plan.push({ info, spec });
+    seen.add(cellKey(spec));
+  };
+  for (const p of problems) for (const seed of seeds) add(p, seed, steps);
+  if (nfeProblem) { for (const n of sweep) for (const seed of seeds) add(nfeProblem, seed, n); }
+}
+
+console.log(
+  `transfer study → ${out}: ${infos.length} model(s) × ${problems.length} problem(s) × ` +
+    `${seeds.length} seed(s)${nfeProblem ? ` + NFE sweep on ${problemId(nfeProblem)}` : ""}` +
+    ` = ${plan.length} cells; ${count} images ${shape.join("×")}; backend ${backend.name}`,
+);
+for (const m of infos) console.log(`  ${m.name}: ${methodLabel(m.config)} (${m.weights})`);
+
+const results = new Map<string, CellResult>();
+for (const { spec } of plan) {
+  const r = await readCell(cellsDir, spec);
+  if (r) results.set(r.key, r);
+}
+// ETA from the work done in this run: seconds per (image × DPS step).
+const work = (s: CellSpec) => s.count * s.steps;
+let pendingWork = plan.filter((c) => !results.has(cellKey(c.spec))).reduce(
+  (t, c) => t + work(c.spec),
+  0,
+);
+let doneWork = 0, doneSeconds = 0;
+const computed: CellResult[] = [];
+const describe = (s: CellSpec) =>
+  `${s.model} ${problemId(s.problem)} seed ${s.seed} ${s.steps} steps`;
+let k = 0;
+for (const info of infos) {
+  const mine = plan.filter((c) => c.info === info);
+  for (const c of mine.filter((c) => results.has(cellKey(c.spec)))) {
+    const r = results.get(cellKey(c.spec))!;
+    console.log(
+      `[${++k}/${plan.length}] ${describe(c.spec)}: cached (PSNR ${r.mean.psnr.toFixed(2)} dB)`,
+    );
+  }
+  const todo = mine.filter((c) => !results.has(cellKey(c.spec)));
+  if (todo.length === 0) continue;
+  const model = await loadModel(info, shape, backend);
+  try {
+    for (const c of todo) {
+      const r = await runCell(cellsDir, c.spec, model, images, settings, backend);
+      results.set(r.key, r);
+      computed.push(r);
+      doneWork += work(c.spec);
+      doneSeconds += r.seconds;
+      pendingWork -= work(c.spec);
+      const eta = (doneSeconds / doneWork) * pendingWork;
+      console.log(
+        `[${++k}/${plan.length}] ${describe(c.spec)}: PSNR ${r.mean.psnr.toFixed(2)} dB, ` +
+          `SSIM ${r.mean.ssim.toFixed(3)}, NRMSE ${r.mean.nrmse.toFixed(3)} ` +
+          `(NFE ${r.nfe}, ${fmtTime(r.seconds)}); ETA ${fmtTime(eta)}`,
+      );
+    }
+  } finally {
+    disposeModel(model);
+  }
+}
+
+const cells = plan.map((c) => results.get(cellKey(c.spec))!);
+const view: StudyView = { cells, models: infos, problems, steps, nfeProblem, sweep };
+const enc = new TextEncoder();
+await writeCsv(`${out}/results.csv`, cells);
+await writeFileAtomic(`${out}/results.md`, enc.encode(resultsMarkdown(view)));
+const psnrVsM = await writePsnrVsM(`${out}/psnr-vs-m.png`, view);
+const psnrVsNfe = await writePsnrVsNfe(`${out}/psnr-vs-nfe.png`, view);
+
+const grids: { problem: string; file: string }[] = [];
+for (const p of problems) {
+  const seed = seeds[0];
+  const rows = [
+    { label: "truth", images: images.slice(0, gridCount * per) },
+    {
+      label: "measured",
+      images: await measurementImages(
+        backend,
+        p,
+        shape,
+        images,
+        count,
+        settings.batch,
+        seed,
+        settings.sigmaY,
+        gridCount,
+      ),
+    },
+  ];
+  for (const info of infos) {
+    const key = cellKey(cellSpec(info, p, seed, steps, settings));
+    const recon = await readReconstructions(cellsDir, key);
+    rows.push({
+      label: info.name,
+      images: recon?.slice(0, gridCount * per) ?? new Float32Array(gridCount * per).fill(NaN),
+    });
+  }
+  const file = gridFile(problemId(p));
+  await writeLabelledGrid(`${out}/${file}`, rows, shape);
+  grids.push({ problem: problemId(p), file });
+}
+
+const command = ["deno run -A scripts/transfer-cs.ts", ...Deno.args].join(" ");
+await writeFileAtomic(
+  `${out}/report.md`,
+  enc.encode(reportMarkdown({
+    view,
+    settings,
+    command,
+    imagesPath,
+    seeds,
+    backend: backend.name,
+    figures: { psnrVsM, psnrVsNfe, grids },
+    computed,
+  })),
+);
+console.log(
+  `done: ${plan.length} cells (${plan.length - computed.length} cached, ${computed.length} ` +
+    `computed); ${out}/report.md, results.csv, results.md, ` +
+    [psnrVsM && "psnr-vs-m.png", psnrVsNfe && "psnr-vs-nfe.png", ...grids.map((g) => g.file)]
+      .filter(Boolean).join(", "),
+);

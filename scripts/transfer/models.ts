@@ -1,0 +1,140 @@
+/**
+ * The models of the study: `name=path` specs, where path is a run folder written by
+ * src/train.ts (config.json + network-ema.safetensors) or a bare network .safetensors whose
+ * metadata holds the config; loaded with the EMA weights, plus a digest of those weights so
+ * cached results are recomputed when a model is retrained.
+ *
+ * @module
+ */
+import type { Backend } from "../../src/backend.ts";
+import { loadParams } from "../../src/io/params_io.ts";
+import { decodeSafetensors } from "../../src/io/safetensors.ts";
+import type { Params } from "../../src/nn/module.ts";
+import type { EDMPrecond } from "../../src/nn/precond.ts";
+import { buildNetwork } from "../../src/train.ts";
+import type { TrainConfig } from "../../src/train_config.ts";
+
+/** A model as named on the command line. */
+export interface ModelSpec {
+  /** Short name used in tables, legends and file names. */
+  name: string;
+  /** Run folder or .safetensors file. */
+  path: string;
+}
+
+/** What a model is, without its weights. */
+export interface ModelInfo extends ModelSpec {
+  /** The weights file. */
+  weights: string;
+  /** Its training configuration. */
+  config: TrainConfig;
+  /** SHA-256 of the weights file (hex). */
+  digest: string;
+}
+
+/** A model ready to sample with. */
+export interface LoadedModel extends ModelInfo {
+  /** The preconditioned network. */
+  net: EDMPrecond;
+  /** Its EMA weights (free with `disposeModel`). */
+  params: Params;
+}
+
+/**
+ * Parses `a=runs/x,b=path/net.safetensors`.
+ *
+ * @param arg the flag's value
+ * @returns the specs, names unique and file-name safe
+ */
+export function parseModels(arg: string): ModelSpec[] {
+  const specs = arg.split(",").filter((s) => s.trim() !== "").map((s) => {
+    const at = s.indexOf("=");
+    if (at <= 0) throw new Error(`--models: "${s}" is not name=path`);
+    const name = s.slice(0, at).trim(), path = s.slice(at + 1).trim();
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+      throw new Error(`--models: name "${name}" may hold only letters, digits, "_", "." and "-"`);
+    }
+    return { name, path };
+  });
+  const names = specs.map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new Error(`--models: "${dup}" is named twice`);
+  if (specs.length === 0) throw new Error("--models: give at least one name=path");
+  return specs;
+}
+
+/**
+ * Reads a model's configuration and the digest of its weights.
+ *
+ * @param spec name and path
+ * @returns the info (weights not loaded yet)
+ */
+export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
+  const stat = await Deno.stat(spec.path).catch(() => {
+    throw new Error(`model ${spec.name}: ${spec.path} does not exist`);
+  });
+  const weights = stat.isDirectory ? `${spec.path}/network-ema.safetensors` : spec.path;
+  const bytes = await Deno.readFile(weights).catch(() => {
+    throw new Error(`model ${spec.name}: cannot read ${weights} (is training finished?)`);
+  });
+  let config: TrainConfig;
+  if (stat.isDirectory) {
+    config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
+  } else {
+    const meta = decodeSafetensors(bytes).metadata;
+    if (!meta.config) throw new Error(`model ${spec.name}: ${weights} has no "config" metadata`);
+    config = JSON.parse(meta.config);
+  }
+  if (typeof config.ambient !== "boolean" || !config.network) {
+    throw new Error(`model ${spec.name}: the config lacks "ambient" or "network"`);
+  }
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const digest = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { ...spec, weights, config, digest };
+}
+
+/**
+ * Builds the network of a model and loads its EMA weights.
+ *
+ * @param info the model
+ * @param shape image shape [C, H, W]
+ * @param backend where the weights go
+ * @returns the loaded model
+ */
+export async function loadModel(
+  info: ModelInfo,
+  shape: readonly number[],
+  backend: Backend,
+): Promise<LoadedModel> {
+  const net = buildNetwork(info.config, shape);
+  const st = decodeSafetensors(await Deno.readFile(info.weights));
+  try {
+    return { ...info, net, params: loadParams(st, net.model.registry, backend) };
+  } catch (e) {
+    throw new Error(
+      `model ${info.name} (${info.weights}) does not fit ${shape.join("×")} images: ` +
+        (e as Error).message,
+    );
+  }
+}
+
+/**
+ * Frees a model's weights.
+ *
+ * @param m the model
+ */
+export function disposeModel(m: LoadedModel): void {
+  for (const t of m.params.values()) t.dispose();
+}
+
+/**
+ * "A-DPS (p = 0.6, δ = 0.1)" or "FS-DPS (clean)".
+ *
+ * @param c the model's config
+ * @returns the sampler and training corruption
+ */
+export function methodLabel(c: TrainConfig): string {
+  return c.ambient
+    ? `A-DPS (ambient, p = ${c.corruption.p}, δ = ${c.corruption.delta})`
+    : "FS-DPS (clean)";
+}

@@ -1,0 +1,160 @@
+/**
+ * The inverse problems of the cross-operator study (SPEC §7.2): Gaussian compressed sensing
+ * at m measurements, average-pool super-resolution ×f, and box inpainting of side ⌈p·S⌉;
+ * their operators and noisy measurements, seeded so every model sees the same y.
+ *
+ * @module
+ */
+import type { Backend } from "../../src/backend.ts";
+import { BoxInpainting } from "../../src/operators/box_inpainting.ts";
+import { GaussianCompressedSensing } from "../../src/operators/compressed_sensing.ts";
+import type { LinearOperator } from "../../src/operators/linear_operator.ts";
+import { SuperResolution } from "../../src/operators/super_resolution.ts";
+import { tidy } from "../../src/scope.ts";
+import type { Tensor } from "../../src/tensor.ts";
+
+/** One inverse problem. */
+export type Problem =
+  | { kind: "cs"; m: number }
+  | { kind: "sr"; factor: number }
+  | { kind: "box"; p: number };
+
+/** The three families. */
+export type ProblemKind = Problem["kind"];
+
+/**
+ * A file-name-safe id: "cs-m25", "sr-x4", "box-0.25".
+ *
+ * @param p the problem
+ * @returns its id
+ */
+export function problemId(p: Problem): string {
+  if (p.kind === "cs") return `cs-m${p.m}`;
+  if (p.kind === "sr") return `sr-x${p.factor}`;
+  return `box-${p.p}`;
+}
+
+/**
+ * A human-readable name: "Gaussian CS, m = 25".
+ *
+ * @param p the problem
+ * @returns its label
+ */
+export function problemLabel(p: Problem): string {
+  if (p.kind === "cs") return `Gaussian CS, m = ${p.m}`;
+  if (p.kind === "sr") return `super-resolution ×${p.factor}`;
+  return `box inpainting, side ${p.p} of the image`;
+}
+
+/**
+ * A u32 from a string (FNV-1a): seeds that differ per problem, seed and purpose.
+ *
+ * @param s the string
+ * @returns a u32
+ */
+export function seedOf(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The operator of a problem for one batch of images.
+ *
+ * @param backend where its tensors live
+ * @param p the problem
+ * @param shape image shape [C, H, W]
+ * @param seed experiment seed
+ * @param batch index of the batch of images (box positions and noise differ per batch)
+ * @param count images in the batch
+ * @returns the operator (caller disposes)
+ */
+export function buildOperator(
+  backend: Backend,
+  p: Problem,
+  shape: readonly [number, number, number],
+  seed: number,
+  batch: number,
+  count: number,
+): LinearOperator {
+  const [, h, w] = shape;
+  if (p.kind === "cs") {
+    // One matrix per seed for the whole test set, as a real CS acquisition would use.
+    return new GaussianCompressedSensing(backend, {
+      shape,
+      m: p.m,
+      seed: seedOf(`cs-matrix/${p.m}/${seed}`),
+    });
+  }
+  if (p.kind === "sr") {
+    if (h % p.factor !== 0 || w % p.factor !== 0) {
+      throw new Error(`super-resolution ×${p.factor}: ${h}×${w} images are not divisible`);
+    }
+    return new SuperResolution(p.factor);
+  }
+  return new BoxInpainting(backend, {
+    height: h,
+    width: w,
+    p: p.p,
+    seed: seedOf(`box/${p.p}/${seed}/${batch}`),
+    count,
+  });
+}
+
+/**
+ * Noisy measurements y = A x + σ_y n (noise seeded by problem, seed and batch).
+ *
+ * @param op the operator
+ * @param p the problem (for the seed)
+ * @param x images [N, C, H, W]
+ * @param sigmaY noise level in [−1, 1] image units
+ * @param seed experiment seed
+ * @param batch batch index
+ * @returns y (caller disposes)
+ */
+export function measure(
+  op: LinearOperator,
+  p: Problem,
+  x: Tensor,
+  sigmaY: number,
+  seed: number,
+  batch: number,
+): Tensor {
+  return tidy(() =>
+    op.noisy(op.forward(x), sigmaY, seedOf(`noise/${problemId(p)}/${seed}/${batch}`))
+  );
+}
+
+/**
+ * The problems of the study from the command-line lists.
+ *
+ * @param ms Gaussian CS measurement counts
+ * @param factors super-resolution factors
+ * @param boxes box sides as fractions of the image side
+ * @returns CS problems, then SR, then box inpainting
+ */
+export function listProblems(
+  ms: readonly number[],
+  factors: readonly number[],
+  boxes: readonly number[],
+): Problem[] {
+  return [
+    ...ms.map((m): Problem => ({ kind: "cs", m })),
+    ...factors.map((factor): Problem => ({ kind: "sr", factor })),
+    ...boxes.map((p): Problem => ({ kind: "box", p })),
+  ];
+}
+
+/**
+ * Parses an id written by `problemId` ("cs-m100", "sr-x4", "box-0.25").
+ *
+ * @param id the id
+ * @returns the problem
+ */
+export function parseProblemId(id: string): Problem {
+  let g: RegExpExecArray | null;
+  if ((g = /^cs-m(\d+)$/.exec(id))) return { kind: "cs", m: Number(g[1]) };
+  if ((g = /^sr-x(\d+)$/.exec(id))) return { kind: "sr", factor: Number(g[1]) };
+  if ((g = /^box-(\d*\.?\d+)$/.exec(id))) return { kind: "box", p: Number(g[1]) };
+  throw new Error(`unknown problem "${id}": use cs-m<m>, sr-x<factor> or box-<fraction>`);
+}

@@ -1,0 +1,255 @@
+/**
+ * The study's tables: results.csv (one row per cell) and results.md (problem × model, mean
+ * PSNR / SSIM at the main number of steps, and PSNR against NFE), plus the two line charts.
+ *
+ * @module
+ */
+import { encodePng } from "../../src/io/png.ts";
+import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import type { CellResult } from "./cells.ts";
+import { lineChart, PALETTE } from "./line_chart.ts";
+import { methodLabel, type ModelInfo } from "./models.ts";
+import { type Problem, problemId, problemLabel } from "./problems.ts";
+
+/** Mean PSNR / SSIM / NRMSE of a set of cells, pooled over their images. */
+export interface Summary {
+  /** Mean PSNR (dB). */
+  psnr: number;
+  /** Standard deviation of the per-image PSNR. */
+  psnrStd: number;
+  /** Mean SSIM. */
+  ssim: number;
+  /** Mean NRMSE. */
+  nrmse: number;
+  /** NFE per image (of the first cell). */
+  nfe: number;
+  /** Images pooled. */
+  images: number;
+}
+
+/**
+ * Pools the per-image metrics of cells (e.g. the seeds of one model × problem).
+ *
+ * @param cells finished cells
+ * @returns the summary, or null if there are none
+ */
+export function summarize(cells: readonly CellResult[]): Summary | null {
+  const all = cells.flatMap((c) => c.perImage);
+  if (all.length === 0) return null;
+  const avg = (f: (m: (typeof all)[0]) => number) => all.reduce((s, m) => s + f(m), 0) / all.length;
+  const psnr = avg((m) => m.psnr);
+  return {
+    psnr,
+    psnrStd: Math.sqrt(avg((m) => (m.psnr - psnr) ** 2)),
+    ssim: avg((m) => m.ssim),
+    nrmse: avg((m) => m.nrmse),
+    nfe: cells[0].nfe,
+    images: all.length,
+  };
+}
+
+const CSV_COLUMNS = [
+  "model",
+  "method",
+  "ambient",
+  "p",
+  "delta",
+  "problem",
+  "kind",
+  "param",
+  "seed",
+  "steps",
+  "nfe",
+  "zeta",
+  "sigma_y",
+  "count",
+  "psnr",
+  "psnr_std",
+  "ssim",
+  "nrmse",
+  "seconds",
+  "backend",
+  "key",
+];
+
+function csvField(v: string | number | boolean): string {
+  const s = typeof v === "number" ? String(Number(v.toPrecision(8))) : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Writes results.csv: one row per cell, in the given order.
+ *
+ * @param path output file
+ * @param cells finished cells
+ */
+export async function writeCsv(path: string, cells: readonly CellResult[]): Promise<void> {
+  const rows = cells.map((c) => {
+    const s = c.spec;
+    const pr = s.problem;
+    const sum = summarize([c])!;
+    return [
+      s.model,
+      s.ambient ? "A-DPS" : "FS-DPS",
+      s.ambient,
+      s.p,
+      s.delta,
+      problemId(pr),
+      pr.kind,
+      pr.kind === "cs" ? pr.m : pr.kind === "sr" ? pr.factor : pr.p,
+      s.seed,
+      s.steps,
+      c.nfe,
+      s.zeta,
+      s.sigmaY,
+      s.count,
+      c.mean.psnr,
+      sum.psnrStd,
+      c.mean.ssim,
+      c.mean.nrmse,
+      c.seconds,
+      c.backend,
+      c.key,
+    ].map(csvField).join(",");
+  });
+  const text = [CSV_COLUMNS.join(","), ...rows].join("\n") + "\n";
+  await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** What the tables and charts are drawn from. */
+export interface StudyView {
+  /** Every finished cell. */
+  cells: readonly CellResult[];
+  /** The models, in command-line order. */
+  models: readonly ModelInfo[];
+  /** The problems, in order. */
+  problems: readonly Problem[];
+  /** The main number of DPS steps. */
+  steps: number;
+  /** The problem of the NFE sweep (null: no sweep). */
+  nfeProblem: Problem | null;
+  /** Step counts of the NFE sweep (the main count included). */
+  sweep: readonly number[];
+}
+
+/**
+ * The cells of one model × problem at one step count (all seeds).
+ *
+ * @param v the study
+ * @param model model name
+ * @param problem the problem
+ * @param steps DPS steps
+ * @returns matching cells
+ */
+export function select(
+  v: StudyView,
+  model: string,
+  problem: Problem,
+  steps: number,
+): CellResult[] {
+  const id = problemId(problem);
+  return v.cells.filter((c) =>
+    c.spec.model === model && problemId(c.spec.problem) === id && c.spec.steps === steps
+  );
+}
+
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+
+/**
+ * results.md: the transfer table and the NFE table.
+ *
+ * @param v the study
+ * @returns the markdown
+ */
+export function resultsMarkdown(v: StudyView): string {
+  const head = `| problem | ${v.models.map((m) => m.name).join(" | ")} |\n` +
+    `|---|${v.models.map(() => "---|").join("")}\n`;
+  const lines = [
+    `# Cross-operator transfer: mean PSNR (dB) / SSIM`,
+    ``,
+    `DPS with ${v.steps} Heun steps; metrics on [−1, 1] images (data range 2), pooled over ` +
+    `held-out images and seeds. Models: ` +
+    v.models.map((m) => `**${m.name}** = ${methodLabel(m.config)}`).join("; ") + ".",
+    ``,
+    head.trimEnd(),
+  ];
+  for (const p of v.problems) {
+    const cols = v.models.map((m) => {
+      const s = summarize(select(v, m.name, p, v.steps));
+      return s ? `${f2(s.psnr)} / ${s.ssim.toFixed(3)}` : "–";
+    });
+    lines.push(`| ${problemLabel(p)} | ${cols.join(" | ")} |`);
+  }
+  if (v.nfeProblem && v.sweep.length > 0) {
+    lines.push(
+      ``,
+      `## PSNR (dB) against NFE, ${problemLabel(v.nfeProblem)}`,
+      ``,
+      `| DPS steps (NFE) | ${v.models.map((m) => m.name).join(" | ")} |`,
+      `|---|${v.models.map(() => "---|").join("")}`,
+    );
+    for (const steps of v.sweep) {
+      const sums = v.models.map((m) => summarize(select(v, m.name, v.nfeProblem!, steps)));
+      const nfe = sums.find((s) => s)?.nfe ?? 2 * steps - 1;
+      lines.push(
+        `| ${steps} (${nfe}) | ${sums.map((s) => (s ? f2(s.psnr) : "–")).join(" | ")} |`,
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Draws PSNR against m (Gaussian CS) per model; nothing without CS problems.
+ *
+ * @param path output PNG
+ * @param v the study
+ * @returns whether a chart was written
+ */
+export async function writePsnrVsM(path: string, v: StudyView): Promise<boolean> {
+  const cs = v.problems.filter((p) => p.kind === "cs");
+  if (cs.length === 0) return false;
+  const series = v.models.map((m, i) => ({
+    label: m.name,
+    color: PALETTE[i % PALETTE.length],
+    points: cs.map((p) => ({
+      x: p.kind === "cs" ? p.m : 0,
+      y: summarize(select(v, m.name, p, v.steps))?.psnr ?? NaN,
+    })),
+  }));
+  const img = lineChart(series, {
+    title: `Gaussian CS: PSNR vs measurements (${v.steps} DPS steps)`,
+    xLabel: "measurements m",
+    yLabel: "PSNR (dB)",
+    logX: true,
+  });
+  await writeFileAtomic(path, await encodePng(img));
+  return true;
+}
+
+/**
+ * Draws PSNR against NFE per model on the sweep's problem; nothing without a sweep.
+ *
+ * @param path output PNG
+ * @param v the study
+ * @returns whether a chart was written
+ */
+export async function writePsnrVsNfe(path: string, v: StudyView): Promise<boolean> {
+  if (!v.nfeProblem || v.sweep.length === 0) return false;
+  const series = v.models.map((m, i) => ({
+    label: m.name,
+    color: PALETTE[i % PALETTE.length],
+    points: v.sweep.flatMap((steps) => {
+      const s = summarize(select(v, m.name, v.nfeProblem!, steps));
+      return s ? [{ x: s.nfe, y: s.psnr }] : [];
+    }),
+  }));
+  const img = lineChart(series, {
+    title: `${problemId(v.nfeProblem)}: PSNR vs NFE`,
+    xLabel: "network evaluations per image (NFE)",
+    yLabel: "PSNR (dB)",
+    logX: true,
+  });
+  await writeFileAtomic(path, await encodePng(img));
+  return true;
+}

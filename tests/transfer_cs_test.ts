@@ -1,0 +1,175 @@
+/**
+ * scripts/transfer-cs.ts end to end on two tiny models (one ambient, one clean) trained for
+ * a few steps on the fixture: every output file is written, results.csv has one row per
+ * cell, a rerun computes nothing, and a changed setting recomputes exactly the cells it
+ * touches. WebGPU where an adapter exists, else the CPU twin.
+ */
+import assert from "node:assert/strict";
+import type { Backend } from "../src/backend.ts";
+import { cpuBackend } from "../src/backends.ts";
+import { loadDataset } from "../src/data/dataset.ts";
+import { train } from "../src/train.ts";
+import type { TrainConfig } from "../src/train_config.ts";
+import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
+import { gpuOrSkip, hasGpu } from "./harness.ts";
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+const FIXTURES = `${ROOT}fixtures/fmnist`;
+const gpu = hasGpu && Deno.env.get("ADPS_BACKEND") !== "cpu" ? await gpuOrSkip() : null;
+if (gpu) gpu.poison = false;
+const backend: Backend = gpu ?? cpuBackend();
+
+/** Trains the tiny task for a few steps into `out`. */
+async function trainTiny(out: string, over: Partial<TrainConfig>): Promise<void> {
+  const config: TrainConfig = {
+    ...structuredClone(tinyInpaint),
+    data: { kind: "fmnist", dir: FIXTURES, limit: 32 },
+    steps: 2,
+    batch: 4,
+    logEvery: 1,
+    checkpointEvery: 2,
+    sampleEvery: 0,
+    sampleCount: 1,
+    sampleSteps: 2,
+    ...over,
+  };
+  const s = await train(config, await loadDataset(config.data), { out, backend });
+  for (const t of new Set([...s.params.values(), ...s.ema.values()])) t.dispose();
+  s.adam.dispose();
+}
+
+/** One run of the script; fails the test on a non-zero exit. */
+async function study(args: string[]): Promise<string> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/transfer-cs.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+  }).output();
+  const text = new TextDecoder().decode(o.stdout);
+  assert.equal(o.code, 0, `transfer-cs failed:\n${text}\n${new TextDecoder().decode(o.stderr)}`);
+  return text;
+}
+
+/** name → modification time of every file in a folder. */
+async function mtimes(dir: string): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  for await (const e of Deno.readDir(dir)) {
+    m.set(e.name, (await Deno.stat(`${dir}/${e.name}`)).mtime!.getTime());
+  }
+  return m;
+}
+
+/** RFC 4180 fields: quoted fields may hold commas (the backend's name does). */
+function parseCsv(text: string): Record<string, string>[] {
+  const split = (line: string) =>
+    [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)]
+      .filter((m, i, all) => i < all.length - 1 || m[0] !== "")
+      .map((m) => m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1]);
+  const [head, ...rows] = text.trim().split("\n").map(split);
+  assert.ok(rows.every((r) => r.length === head.length), "ragged CSV");
+  return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
+}
+
+Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its settings", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adps-transfer-" });
+  try {
+    await trainTiny(`${dir}/amb`, {});
+    await trainTiny(`${dir}/clean`, { ambient: false, corruption: { p: 0, delta: 0 } });
+    const out = `${dir}/study`;
+    // The clean model by its bare weights file: the config then comes from the metadata.
+    const args = [
+      "--models",
+      `amb=${dir}/amb,clean=${dir}/clean/network-ema.safetensors`,
+      "--images",
+      `${FIXTURES}/t10k-images-idx3-ubyte.gz`,
+      "--count",
+      "2",
+      "--m",
+      "20",
+      "--sr",
+      "2",
+      "--box",
+      "0.25",
+      "--steps",
+      "3",
+      "--nfe-sweep",
+      "2,3",
+      "--seeds",
+      "0",
+      "--backend",
+      gpu ? "webgpu" : "cpu",
+      "--out",
+      out,
+    ];
+    const first = await study(args);
+    assert.match(first, /8 cells \(0 cached, 8 computed\)/);
+    assert.match(first, /ETA/);
+
+    const files = [
+      "results.csv",
+      "results.md",
+      "report.md",
+      "psnr-vs-m.png",
+      "psnr-vs-nfe.png",
+      "grid-cs-m20.png",
+      "grid-sr-x2.png",
+      "grid-box-0.25.png",
+    ];
+    for (const f of files) {
+      const bytes = await Deno.readFile(`${out}/${f}`);
+      assert.ok(bytes.length > 0, `${f} is empty`);
+      if (f.endsWith(".png")) {
+        assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${f} is not a PNG`);
+      }
+    }
+    const report = await Deno.readTextFile(`${out}/report.md`);
+    for (const f of files.filter((f) => f !== "report.md")) {
+      assert.ok(report.includes(`(${f})`), `report.md does not link ${f}`);
+    }
+    assert.match(report, /A-DPS \(ambient, p = 0\.6, δ = 0\.1\)/);
+    assert.match(report, /FS-DPS \(clean\)/);
+
+    // Main table: 2 models × 3 problems at 3 steps; sweep adds 2 steps on cs-m20 per model.
+    const csv = await Deno.readTextFile(`${out}/results.csv`);
+    const rows = parseCsv(csv);
+    const got = rows.map((r) => `${r.model} ${r.problem} ${r.steps} ${r.method}`).sort();
+    const want = [
+      ...["amb", "clean"].flatMap((m) => ["cs-m20", "sr-x2", "box-0.25"].map((p) => `${m} ${p} 3`)),
+      "amb cs-m20 2",
+      "clean cs-m20 2",
+    ].map((s) => `${s} ${s.startsWith("amb") ? "A-DPS" : "FS-DPS"}`).sort();
+    assert.deepEqual(got, want);
+    for (const r of rows) {
+      assert.equal(Number(r.nfe), 2 * Number(r.steps) - 1, `NFE of ${r.key}`);
+      assert.equal(r.count, "2");
+      assert.match(
+        r.key,
+        new RegExp(`^${r.model}_${r.problem}_seed0_steps${r.steps}_[0-9a-f]{8}$`),
+      );
+      for (const k of ["psnr", "ssim", "nrmse"]) {
+        assert.ok(Number.isFinite(Number(r[k])), `${r.key}: ${k} = ${r[k]}`);
+      }
+    }
+    const md = await Deno.readTextFile(`${out}/results.md`);
+    assert.match(md, /\| problem \| amb \| clean \|/);
+    assert.match(md, /\| Gaussian CS, m = 20 \| -?\d+\.\d\d \/ -?\d\.\d{3} \| -?\d+\.\d\d \//);
+
+    // A rerun finds every cell cached and rewrites none of them.
+    const before = await mtimes(`${out}/cells`);
+    assert.equal(before.size, 16, `cells/: ${[...before.keys()]}`);
+    const second = await study(args);
+    assert.match(second, /8 cells \(8 cached, 0 computed\)/);
+    assert.deepEqual(await mtimes(`${out}/cells`), before);
+    assert.equal(await Deno.readTextFile(`${out}/results.csv`), csv);
+
+    // A new ζ for CS recomputes the CS cells only (both models, 2 and 3 steps).
+    const third = await study([...args, "--zeta", "cs=2"]);
+    assert.match(third, /8 cells \(4 cached, 4 computed\)/);
+    const rows3 = parseCsv(await Deno.readTextFile(`${out}/results.csv`));
+    for (const r of rows3) assert.equal(r.zeta, r.kind === "cs" ? "2" : "4", r.key);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
