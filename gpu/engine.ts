@@ -8,6 +8,11 @@
 
 /** Storage usage every tensor buffer gets: kernels read/write it, copies move it. */
 const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Usage every pooled texture gets: kernels read or write it as storage, copies fill it. */
+const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST |
+  GPUTextureUsage.COPY_SRC | GPUTextureUsage.TEXTURE_BINDING;
+/** Bytes per rgba32float texel. */
+const TEXEL_BYTES = 16;
 /** Dispatches in one submit before we flush; bounds the uniform arena size. */
 const MAX_BATCH = 512;
 /** Uniform offsets must be multiples of the adapter's alignment (256 everywhere we know). */
@@ -25,12 +30,20 @@ export interface Uniforms {
 export interface Dispatch {
   /** Op name and shapes, shown in any error this dispatch causes. */
   label: string;
-  /** WGSL source; binding 0 is the uniform struct, then `inputs` (read-only), then `outputs`. */
+  /**
+   * WGSL source; binding 0 is the uniform struct, then `inputs` (read-only), then `outputs`,
+   * then `textures` (`texture_storage_2d<rgba32float, read>`), then `textureOutputs`
+   * (`texture_storage_2d<rgba32float, write>`).
+   */
   code: string;
   /** Buffers the kernel only reads. */
   inputs: readonly GPUBuffer[];
   /** Buffers the kernel writes (read_write storage). */
   outputs: readonly GPUBuffer[];
+  /** rgba32float textures the kernel only reads (from `allocTexture`). */
+  textures?: readonly GPUTexture[];
+  /** rgba32float textures the kernel writes (from `allocTexture`). */
+  textureOutputs?: readonly GPUTexture[];
   /** Scalar parameters. */
   uniforms?: Uniforms;
   /** Workgroup counts (x, y, z). */
@@ -73,8 +86,18 @@ export class Engine {
   dispatchCount = 0;
   /** Submits issued since the engine was made. */
   submitCount = 0;
+  /**
+   * Whether kernels that have a texture variant should stage their inputs in rgba32float
+   * storage textures: true on llvmpipe/lavapipe, where a texel load costs ~1/25 of a storage
+   * buffer load; false on hardware GPUs, where buffers are as fast. Settable (tests run both).
+   */
+  preferTextures: boolean;
+  /** Whether WGSL may read storage textures here (the kernels' texture paths need it). */
+  readonly canReadTextures: boolean;
 
   readonly #free = new Map<number, GPUBuffer[]>();
+  readonly #freeTextures = new Map<string, GPUTexture[]>();
+  readonly #views = new WeakMap<GPUTexture, GPUTextureView>();
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #layouts = new Map<string, GPUBindGroupLayout>();
   #encoder: GPUCommandEncoder | null = null;
@@ -91,6 +114,14 @@ export class Engine {
    */
   constructor(device: GPUDevice) {
     this.device = device;
+    // Deno's GPU type omits wgslLanguageFeatures, which its wgpu does report.
+    const gpu =
+      (globalThis.navigator as { gpu?: { wgslLanguageFeatures?: Set<string> } } | undefined)
+        ?.gpu;
+    const features = gpu?.wgslLanguageFeatures;
+    this.canReadTextures = features?.has("readonly_and_readwrite_storage_textures") ?? false;
+    this.preferTextures = this.canReadTextures &&
+      /llvmpipe|lavapipe/i.test(device.adapterInfo?.description ?? "");
     this.memoryBudget = Math.min(8 * 2 ** 30, device.limits.maxBufferSize * 4) * 0.75;
     this.#arena = device.createBuffer({
       label: "uniform arena",
@@ -159,7 +190,52 @@ export class Engine {
     list.push(buffer);
   }
 
-  /** Destroys every pooled buffer not in use. */
+  /**
+   * Returns a `width`×`height` rgba32float texture from the pool (contents undefined); it
+   * counts against `memoryBudget` like a buffer.
+   *
+   * @param width texels per row (at most `device.limits.maxTextureDimension2D`)
+   * @param height rows (at most `device.limits.maxTextureDimension2D`)
+   * @returns a texture usable as a read or write storage texture and as a copy destination
+   */
+  allocTexture(width: number, height: number): GPUTexture {
+    const size = width * height * TEXEL_BYTES;
+    const key = `${width}x${height}`;
+    const reused = this.#freeTextures.get(key)?.pop();
+    this.liveBytes += size;
+    this.peakLiveBytes = Math.max(this.peakLiveBytes, this.liveBytes);
+    if (reused) return reused;
+    if (this.pooledBytes + size > this.memoryBudget) this.trim();
+    if (this.pooledBytes + size > this.memoryBudget) {
+      this.liveBytes -= size;
+      throw new GpuError(
+        `GPU memory budget exceeded: ${mib(this.liveBytes)} MiB live, ${mib(size)} MiB more ` +
+          `requested for a ${key} texture, budget ${mib(this.memoryBudget)} MiB.`,
+      );
+    }
+    this.pooledBytes += size;
+    return this.device.createTexture({
+      label: `pool ${key}`,
+      size: [width, height],
+      format: "rgba32float",
+      usage: TEXTURE_USAGE,
+    });
+  }
+
+  /**
+   * Returns a texture to the pool; commands already recorded that use it still see its data.
+   *
+   * @param texture a texture from `allocTexture`
+   */
+  releaseTexture(texture: GPUTexture): void {
+    const key = `${texture.width}x${texture.height}`;
+    this.liveBytes -= texture.width * texture.height * TEXEL_BYTES;
+    let list = this.#freeTextures.get(key);
+    if (!list) this.#freeTextures.set(key, list = []);
+    list.push(texture);
+  }
+
+  /** Destroys every pooled buffer and texture not in use. */
   trim(): void {
     this.flush();
     for (const list of this.#free.values()) {
@@ -169,12 +245,26 @@ export class Engine {
       }
     }
     this.#free.clear();
+    for (const list of this.#freeTextures.values()) {
+      for (const t of list) {
+        this.pooledBytes -= t.width * t.height * TEXEL_BYTES;
+        t.destroy();
+      }
+    }
+    this.#freeTextures.clear();
   }
 
   /** Records one dispatch into the current batch; nothing runs until the batch is flushed. */
   dispatch(d: Dispatch): void {
     if (this.#lost !== null) this.check();
-    const pipeline = this.#pipeline(d.code, d.inputs.length, d.outputs.length, d.label);
+    const texIn = d.textures ?? [];
+    const texOut = d.textureOutputs ?? [];
+    const pipeline = this.#pipeline(d.code, [
+      d.inputs.length,
+      d.outputs.length,
+      texIn.length,
+      texOut.length,
+    ], d.label);
     if (this.#batch === MAX_BATCH) this.flush();
     const offset = this.#batch * UNIFORM_STRIDE;
     packUniforms(this.#arenaData, offset, d.uniforms, d.label);
@@ -185,6 +275,9 @@ export class Engine {
     let binding = 1;
     for (const b of d.inputs) entries.push({ binding: binding++, resource: { buffer: b } });
     for (const b of d.outputs) entries.push({ binding: binding++, resource: { buffer: b } });
+    for (const t of [...texIn, ...texOut]) {
+      entries.push({ binding: binding++, resource: this.#view(t) });
+    }
     const bindGroup = this.device.createBindGroup({
       label: d.label,
       layout: pipeline.getBindGroupLayout(0),
@@ -205,6 +298,37 @@ export class Engine {
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
     this.#encoder ??= this.device.createCommandEncoder();
     this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /**
+   * Records a copy of whole texels from `src` into the top rows of `dst`: `height` rows of
+   * `width` texels read at `bytesPerRow` (a multiple of 256 when height > 1) from `srcOffset`
+   * (a multiple of 16).
+   *
+   * @param src the buffer to read
+   * @param dst a texture from `allocTexture`
+   * @param width texels per row copied
+   * @param height rows copied, starting at texture row `dstY`
+   * @param bytesPerRow bytes between rows in `src`
+   * @param srcOffset byte offset of the first texel in `src`
+   * @param dstY first texture row written
+   */
+  copyToTexture(
+    src: GPUBuffer,
+    dst: GPUTexture,
+    width: number,
+    height: number,
+    bytesPerRow: number,
+    srcOffset = 0,
+    dstY = 0,
+  ): void {
+    if (width <= 0 || height <= 0) return;
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToTexture(
+      { buffer: src, offset: srcOffset, bytesPerRow },
+      { texture: dst, origin: [0, dstY] },
+      [width, height],
+    );
   }
 
   /** Submits everything recorded so far (no wait). */
@@ -259,21 +383,29 @@ export class Engine {
     this.check();
   }
 
-  #pipeline(code: string, nIn: number, nOut: number, label: string): GPUComputePipeline {
+  #view(texture: GPUTexture): GPUTextureView {
+    let v = this.#views.get(texture);
+    if (!v) this.#views.set(texture, v = texture.createView());
+    return v;
+  }
+
+  /** `counts`: buffer inputs, buffer outputs, texture inputs, texture outputs. */
+  #pipeline(code: string, counts: readonly number[], label: string): GPUComputePipeline {
     let p = this.#pipelines.get(code);
     if (p) return p;
     const module = this.device.createShaderModule({ label, code });
     p = this.device.createComputePipeline({
       label,
-      layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.#layout(nIn, nOut)] }),
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.#layout(counts)] }),
       compute: { module, entryPoint: "main" },
     });
     this.#pipelines.set(code, p);
     return p;
   }
 
-  #layout(nIn: number, nOut: number): GPUBindGroupLayout {
-    const key = `${nIn}/${nOut}`;
+  #layout(counts: readonly number[]): GPUBindGroupLayout {
+    const [nIn, nOut, nTex, nTexOut] = counts;
+    const key = counts.join("/");
     let l = this.#layouts.get(key);
     if (l) return l;
     const entries: GPUBindGroupLayoutEntry[] = [{
@@ -286,6 +418,17 @@ export class Engine {
         binding: i + 1,
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: i < nIn ? "read-only-storage" : "storage" },
+      });
+    }
+    for (let i = 0; i < nTex + nTexOut; i++) {
+      entries.push({
+        binding: nIn + nOut + i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        storageTexture: {
+          access: i < nTex ? "read-only" : "write-only",
+          format: "rgba32float",
+          viewDimension: "2d",
+        },
       });
     }
     l = this.device.createBindGroupLayout({ entries });

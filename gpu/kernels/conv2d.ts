@@ -8,11 +8,21 @@
  *   k² taps over a chunk of image rows, sliding a k×k window of inputs along each row; chunk
  *   partial sums are then added by the reduction kernel.
  *
+ * Where `engine.preferTextures` is set (llvmpipe/lavapipe) and the sizes fit, the entry points
+ * use the texture kernels of conv2d_texture.ts instead (4–9× faster there).
+ *
  * @module
  */
 import type { ReducePlan } from "../../src/reduce_plan.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
+import {
+  gatherFits,
+  gatherTexture,
+  weightGradFits,
+  weightGradTexture,
+  weightGradTexturePays,
+} from "./conv2d_texture.ts";
 import { reduceGpu } from "./reduce.ts";
 
 /** Output channels per invocation (one vec4 accumulator per pixel or tap). */
@@ -177,7 +187,10 @@ export function conv2dGpu(
   d: Conv2dGpuDims,
 ): void {
   const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
-  gather(engine, `conv2d ${describe(d)}`, x, w, b, y, s, false);
+  const label = `conv2d ${describe(d)}`;
+  if (engine.preferTextures && gatherFits(engine, s)) {
+    gatherTexture(engine, label, x, w, b, y, s, false);
+  } else gather(engine, label, x, w, b, y, s, false);
 }
 
 /**
@@ -198,7 +211,10 @@ export function conv2dInputGradGpu(
   d: Conv2dGpuDims,
 ): void {
   const s = { n: d.n, i: d.cout, o: d.cin, h: d.h, w: d.w, k: d.k };
-  gather(engine, `conv2d.inputGrad ${describe(d)}`, dy, w, null, dx, s, true);
+  const label = `conv2d.inputGrad ${describe(d)}`;
+  if (engine.preferTextures && gatherFits(engine, s)) {
+    gatherTexture(engine, label, dy, w, null, dx, s, true);
+  } else gather(engine, label, dy, w, null, dx, s, true);
 }
 
 function weightGradSource(k: number): string {
@@ -320,12 +336,16 @@ export function conv2dWeightGradGpu(
   d: Conv2dGpuDims,
   maxChunks = Infinity,
 ): void {
+  const label = `conv2d.weightGrad ${describe(d)}`;
+  if (engine.preferTextures && weightGradTexturePays(d) && weightGradFits(engine, d)) {
+    weightGradTexture(engine, x, dy, dw, d, label, maxChunks);
+    return;
+  }
   const code = cached(`wgrad/${d.k}`, () => weightGradSource(d.k));
   const { rows, chunks } = weightGradChunks(d, maxChunks);
   const cg = Math.ceil(d.cout / CO);
   const outs = d.cout * d.cin * d.k * d.k;
   const total = chunks * cg * d.cin;
-  const label = `conv2d.weightGrad ${describe(d)}`;
   const target = chunks === 1 ? dw : engine.alloc(chunks * outs * 4);
   engine.dispatch({
     label,
