@@ -30,20 +30,30 @@ const smooth = (v: number[], k: number) =>
   });
 const k = Number(smoothArg ?? 20);
 const xs = recs.map((r) => r.images as number);
-const series: [number[], [number, number, number]][] = [[smooth(recs.map((r) => r.loss), k), [200, 30, 30]]];
-if (recs[0].furtherLoss !== null) series.push([smooth(recs.map((r) => r.furtherLoss), k), [30, 90, 200]]);
+const series: [number[], [number, number, number]][] = [[smooth(recs.map((r) => r.loss), k), [
+  200,
+  30,
+  30,
+]]];
+if (recs[0].furtherLoss !== null) {
+  series.push([smooth(recs.map((r) => r.furtherLoss), k), [30, 90, 200]]);
+}
 const all = series.flatMap(([v]) => v).filter((v) => v > 0);
 const [lo, hi] = [Math.log10(Math.min(...all)), Math.log10(Math.max(...all))];
 const X = (v: number) => M + ((v - xs[0]) / Math.max(1, xs.at(-1)! - xs[0])) * (W - 2 * M);
 const Y = (v: number) => H - M - ((Math.log10(v) - lo) / Math.max(1e-9, hi - lo)) * (H - 2 * M);
 line(M, H - M, W - M, H - M, [0, 0, 0]);
 line(M, M, M, H - M, [0, 0, 0]);
-for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) line(M - 6, Y(10 ** d), W - M, Y(10 ** d), [220, 220, 220]);
+for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) {
+  line(M - 6, Y(10 ** d), W - M, Y(10 ** d), [220, 220, 220]);
+}
 for (const [v, c] of series) {
   for (let i = 1; i < v.length; i++) line(X(xs[i - 1]), Y(v[i - 1]), X(xs[i]), Y(v[i]), c);
 }
 await writeFileAtomic(outPath, await encodePng({ width: W, height: H, channels: 3, pixels: px }));
 console.log(
-  `wrote ${outPath}: ${recs.length} points, ${xs.at(-1)} images; red: trained loss on M, blue: M̃ loss; ` +
+  `wrote ${outPath}: ${recs.length} points, ${
+    xs.at(-1)
+  } images; red: trained loss on M, blue: M̃ loss; ` +
     `log10 range [${lo.toFixed(2)}, ${hi.toFixed(2)}], gridlines at powers of ten`,
 );
