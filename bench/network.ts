@@ -1,0 +1,350 @@
+/**
+ * Network-level benchmarks of the `train:fmnist-inpaint` denoiser (EDMPrecond around a 32×32
+ * SongUNet, 1 753 281 parameters): one ambient training step, one A-DPS step and one forward
+ * pass, in images/s, on WebGPU, on the CPU twin and on PyTorch CPU (bench/peer/torch_steps.py,
+ * the same network from bench/peer/song_unet.py), with WebGPU's peak live memory per step.
+ *
+ * @module
+ */
+import { WebGpuBackend } from "../gpu/backend.ts";
+import { ambientLoss } from "../src/ambient/loss.ts";
+import { furtherCorrupt, samplingMask } from "../src/ambient/masks.ts";
+import { priorDenoiser } from "../src/ambient/prior_grid.ts";
+import { grad } from "../src/autograd.ts";
+import type { Backend } from "../src/backend.ts";
+import type { Params } from "../src/nn/module.ts";
+import type { EDMPrecond } from "../src/nn/precond.ts";
+import { RandomInpainting } from "../src/operators/random_inpainting.ts";
+import { Adam } from "../src/optim/adam.ts";
+import { emaUpdate } from "../src/optim/ema.ts";
+import { Rng } from "../src/rng.ts";
+import { dps } from "../src/sampling/dps.ts";
+import { keep, tidy } from "../src/scope.ts";
+import type { Tensor } from "../src/tensor.ts";
+import { buildNetwork, emaBeta } from "../src/train.ts";
+import type { TrainConfig } from "../src/train_config.ts";
+import { config as fmnistInpaint } from "../tasks/fmnist-inpaint.ts";
+import { runPeer } from "./python.ts";
+
+/** The three network cases, in table order (keys as the PyTorch peer takes them). */
+export const NETWORK_CASES = [
+  { key: "train", name: "training step (ambient loss, backward, Adam + clip, EMA)" },
+  { key: "adps", name: "A-DPS step (forward + VJP w.r.t. x)" },
+  { key: "forward", name: "forward D(x, σ)" },
+] as const;
+
+/** A network case's key. */
+export type NetworkCaseKey = (typeof NETWORK_CASES)[number]["key"];
+
+/** Adam's learning rate in both implementations (EDM's; the speed does not depend on it). */
+const LR = 2e-4;
+/** Data-set size the mask indices wrap at (Fashion-MNIST's training set). */
+const DATA_COUNT = 60_000;
+/** The image shape of the task, [C, H, W]. */
+const SHAPE = [1, 32, 32] as const;
+
+/**
+ * One backend's network, optimiser, EMA and fixed inputs, with one method per case. Every
+ * method only records work (no await), like the training loop and the samplers.
+ */
+export class NetworkSteps implements Disposable {
+  /** The preconditioned network. */
+  readonly net: EDMPrecond;
+  /** Its configuration (the task's). */
+  readonly config: TrainConfig;
+  readonly #backend: Backend;
+  readonly #batch: number;
+  readonly #params: Params;
+  readonly #paramList: Tensor[];
+  readonly #ema: Tensor[];
+  readonly #adam: Adam;
+  readonly #images: Float32Array;
+  readonly #further: Tensor;
+  readonly #op: RandomInpainting;
+  readonly #y: Tensor;
+  readonly #x: Tensor;
+  #step = 0;
+
+  /**
+   * Builds the task's network on `backend` with parameters, Adam moments, EMA and inputs.
+   *
+   * @param backend where to run
+   * @param batch images per step
+   */
+  constructor(backend: Backend, batch: number) {
+    this.config = { ...fmnistInpaint, batch };
+    this.net = buildNetwork(this.config, SHAPE);
+    this.#backend = backend;
+    this.#batch = batch;
+    this.#params = this.net.model.registry.materialize(backend, this.config.seed);
+    this.#paramList = [...this.#params.values()].map(keep);
+    this.#ema = this.#paramList.map((p) => {
+      const e = keep(backend.empty(p.shape));
+      backend.copyInto(p, e);
+      return e;
+    });
+    this.#adam = new Adam(this.#paramList, { maxGradNorm: this.config.gradClip });
+    const rng = new Rng(5);
+    const [c, h, w] = SHAPE;
+    // Images in [−1, 1] like the data; uploaded every step, as the training loop does.
+    this.#images = Float32Array.from(
+      { length: batch * c * h * w },
+      () => 2 * rng.uniform() - 1,
+    );
+    const { corruption } = this.config;
+    this.#further = keep(samplingMask(backend, batch, h, w, corruption, 11));
+    this.#op = new RandomInpainting(backend, { height: h, width: w, p: corruption.p, seed: 13 });
+    this.#y = keep(tidy(() => this.#op.forward(backend.fromArray(this.#images, [batch, c, h, w]))));
+    this.#x = keep(backend.fromArray(rng.normals(this.#images.length), [batch, c, h, w]));
+  }
+
+  /** Scalar parameters of the network. */
+  get parameterCount(): number {
+    return this.net.model.registry.count();
+  }
+
+  /** Runs one case once. */
+  run(key: NetworkCaseKey): void {
+    if (key === "train") this.train();
+    else if (key === "adps") this.adps();
+    else this.forward();
+  }
+
+  /** One training step as src/train.ts takes it: upload, masks, loss, backward, Adam, EMA. */
+  train(): void {
+    const step = ++this.#step;
+    const [c, h, w] = SHAPE;
+    const b = this.#backend;
+    const indices = Array.from(
+      { length: this.#batch },
+      (_, i) => (step * this.#batch + i) % DATA_COUNT,
+    );
+    const seed = (step * 104_729) >>> 0;
+    tidy(() => {
+      const x = b.fromArray(this.#images, [this.#batch, c, h, w]);
+      const masks = furtherCorrupt(b, indices, h, w, this.config.corruption, 0);
+      const ctx = { training: true, seed, stream: 0 };
+      const { grads } = grad(
+        () => ambientLoss(this.net, this.#params, x, masks, seed, ctx).loss,
+        this.#paramList,
+      );
+      this.#adam.step(grads, { lr: LR });
+      const beta = emaBeta(this.config, step * this.#batch);
+      this.#ema.forEach((e, i) => emaUpdate(e, this.#paramList[i], beta));
+    });
+  }
+
+  /** One A-DPS step of src/sampling/dps.ts (a one-level schedule: forward, VJP, updates). */
+  adps(): void {
+    const denoise = priorDenoiser(this.net, this.#params, true, this.#further);
+    tidy(() => {
+      dps(denoise, this.#op, this.#y, this.#backend, this.#x.shape, {
+        steps: 1,
+        zeta: 4,
+        seed: ++this.#step,
+      });
+    });
+  }
+
+  /** D(concat[M̃ ⊙ x, M̃], σ) in eval mode, no tape. */
+  forward(): void {
+    const denoise = priorDenoiser(this.net, this.#params, true, this.#further);
+    tidy(() => void denoise(this.#x, 1));
+  }
+
+  /** Frees everything this object allocated. */
+  dispose(): void {
+    this.#adam.dispose();
+    this.#op.dispose();
+    for (const t of [...this.#paramList, ...this.#ema, this.#further, this.#y, this.#x]) {
+      t.dispose();
+    }
+  }
+
+  /** Same as `dispose()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** What timing one case on one backend measured. */
+export interface NetworkTiming {
+  /** Mean ms per step. */
+  ms: number;
+  /** Timed steps. */
+  reps: number;
+  /** WebGPU only: highest live bytes during the timed steps (resident state included). */
+  peakBytes: number | null;
+  /** WebGPU only: live bytes between steps (parameters, moments, EMA, fixed inputs). */
+  residentBytes: number | null;
+}
+
+/**
+ * Times one case: `warmup` untimed steps (pipeline compilation), then back-to-back steps
+ * with one sync at the end (each GPU await costs ~11 ms), at least `minReps` and `minMs`.
+ *
+ * @param steps the backend's network state
+ * @param backend the same backend
+ * @param key which case
+ * @param opts warm-up steps, minimum timed steps and milliseconds, maximum steps
+ * @returns mean ms per step and, on WebGPU, the peak and resident live bytes
+ */
+export async function timeNetworkCase(
+  steps: NetworkSteps,
+  backend: Backend,
+  key: NetworkCaseKey,
+  opts: { warmup: number; minReps: number; minMs: number; maxReps: number },
+): Promise<NetworkTiming> {
+  const engine = backend instanceof WebGpuBackend ? backend.engine : null;
+  await backend.sync();
+  let t0 = performance.now();
+  for (let i = 0; i < opts.warmup; i++) steps.run(key);
+  await backend.sync();
+  const warmMs = opts.warmup > 0 ? (performance.now() - t0) / opts.warmup : 0;
+  const reps = Math.max(
+    opts.minReps,
+    Math.min(opts.maxReps, warmMs > 0 ? Math.ceil(opts.minMs / warmMs) : opts.minReps),
+  );
+  const residentBytes = engine?.liveBytes ?? null;
+  if (engine) engine.peakLiveBytes = engine.liveBytes;
+  t0 = performance.now();
+  for (let i = 0; i < reps; i++) steps.run(key);
+  await backend.sync();
+  const ms = (performance.now() - t0) / reps;
+  return { ms, reps, peakBytes: engine?.peakLiveBytes ?? null, residentBytes };
+}
+
+/** What the PyTorch peer returns. */
+interface PeerSteps {
+  params: number;
+  torch: string;
+  threads: number;
+  results: { case: NetworkCaseKey; ms: number; reps: number }[];
+}
+
+/** Options of `benchNetwork`. */
+export interface NetworkBenchOptions {
+  /** The WebGPU backend, or null where none exists. */
+  gpu: WebGpuBackend | null;
+  /** The CPU twin (null: skipped). */
+  cpu: Backend | null;
+  /** Run the PyTorch peer. */
+  peer: boolean;
+  /** Minimum timed milliseconds per case on WebGPU and in PyTorch. */
+  minMs: number;
+  /** Images per step. */
+  batch: number;
+}
+
+/** The network table and what it needs said about it. */
+export interface NetworkReport {
+  /** Markdown table lines. */
+  lines: string[];
+  /** Sentences for the report: parameter counts, peer, memory. */
+  notes: string[];
+}
+
+const fmtMs = (ms: number | null) => (ms === null ? "–" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+const mib = (bytes: number | null) => (bytes === null ? "–" : (bytes / 2 ** 20).toFixed(1));
+
+/**
+ * Times the three network cases everywhere asked and builds the "Network steps" table.
+ *
+ * @param opts backends, peer, timing and batch
+ * @returns the table lines and notes
+ * @example
+ * ```ts ignore
+ * const { lines } = await benchNetwork({ gpu, cpu: cpuBackend(), peer: true, minMs: 1000, batch: 32 });
+ * ```
+ */
+export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkReport> {
+  const { batch } = opts;
+  const config: TrainConfig = { ...fmnistInpaint, batch };
+  const net = buildNetwork(config, SHAPE).model;
+  const params = net.registry.count();
+  const gpuT = new Map<NetworkCaseKey, NetworkTiming>();
+  const cpuT = new Map<NetworkCaseKey, NetworkTiming>();
+  for (const [backend, out] of [[opts.gpu, gpuT], [opts.cpu, cpuT]] as const) {
+    if (!backend) continue;
+    const isGpu = backend === opts.gpu;
+    using steps = new NetworkSteps(backend, batch);
+    console.log(`  ${backend.name}: ${steps.parameterCount} parameters (ours), batch ${batch}`);
+    for (const c of NETWORK_CASES) {
+      // The CPU twin takes minutes per training step: one step, no warm-up (nothing compiles).
+      const t = await timeNetworkCase(
+        steps,
+        backend,
+        c.key,
+        isGpu
+          ? { warmup: 1, minReps: 2, minMs: opts.minMs, maxReps: 50 }
+          : { warmup: 0, minReps: 1, minMs: 0, maxReps: 1 },
+      );
+      out.set(c.key, t);
+      const mem = t.peakBytes !== null
+        ? `, peak ${mib(t.peakBytes)} MiB (resident ${mib(t.residentBytes)} MiB)`
+        : "";
+      console.log(`  ${c.name} on ${backend.name}: ${fmtMs(t.ms)} ms × ${t.reps}${mem}`);
+    }
+  }
+  const peerRes = opts.peer
+    ? await runPeer<PeerSteps>("torch_steps.py", {
+      config: net.config,
+      batch,
+      params,
+      cases: NETWORK_CASES.map((c) => c.key),
+      corruption: config.corruption,
+      lr: LR,
+      grad_clip: config.gradClip,
+      min_ms: opts.minMs,
+    })
+    : "skipped (--no-peer)";
+  const peerMs = new Map<NetworkCaseKey, number>();
+  if (typeof peerRes !== "string") {
+    if (peerRes.params !== params) {
+      throw new Error(`parameter counts differ: ours ${params}, PyTorch ${peerRes.params}`);
+    }
+    for (const r of peerRes.results) peerMs.set(r.case, r.ms);
+  }
+
+  const ips = (ms: number | null | undefined) =>
+    ms === null || ms === undefined ? "–" : (batch / (ms / 1000)).toFixed(2);
+  const lines = [
+    `| step (batch ${batch}) | WebGPU ms | WebGPU img/s | WebGPU peak MiB | CPU twin ms | ` +
+    "CPU twin img/s | PyTorch ms | PyTorch img/s | PyTorch/WebGPU | PyTorch/CPU twin |",
+    "|" + " --- |".repeat(10),
+  ];
+  for (const c of NETWORK_CASES) {
+    const g = gpuT.get(c.key)?.ms ?? null;
+    const t = cpuT.get(c.key)?.ms ?? null;
+    const p = peerMs.get(c.key) ?? null;
+    const ratio = (ours: number | null) =>
+      ours === null || p === null ? "–" : `${(p / ours).toFixed(2)}×`;
+    lines.push(
+      `| ${c.name} | ${fmtMs(g)} | ${ips(g)} | ${mib(gpuT.get(c.key)?.peakBytes ?? null)} | ` +
+        `${fmtMs(t)} | ${ips(t)} | ${fmtMs(p)} | ${ips(p)} | ${ratio(g)} | ${ratio(t)} |`,
+    );
+  }
+  const resident = gpuT.get("train")?.residentBytes ?? null;
+  const cfg = net.config;
+  const notes = [
+    `Network: the \`train:fmnist-inpaint\` denoiser, EDMPrecond around SongUNet ` +
+    `${cfg.imgResolution}×${cfg.imgResolution}, in ${cfg.inChannels}, out ${cfg.outChannels}, ` +
+    `model channels ${cfg.modelChannels}, mult [${cfg.channelMult}], ${cfg.numBlocks} blocks, ` +
+    `attention at ${cfg.attnResolutions}, dropout ${cfg.dropout}: ${params} parameters (ours)` +
+    (typeof peerRes === "string" ? "." : `, ${peerRes.params} (PyTorch).`),
+    typeof peerRes === "string"
+      ? `PyTorch peer: not run (${peerRes}).`
+      : `PyTorch ${peerRes.torch} CPU, ${peerRes.threads} threads (bench/peer/torch_steps.py): ` +
+        `median of at least 5 timed steps and ${opts.minMs} ms after 20 warm-up steps.`,
+    "Training step: upload, per-image masks M and M̃, ambient loss, backward, global-norm " +
+    `clipping to ${config.gradClip}, Adam (lr ${LR}, β 0.9/0.999, ε 1e-8), EMA; dropout on. ` +
+    "A-DPS step: D with a fixed M̃, clipped, per-sample inpainting residual norms, their " +
+    "gradient w.r.t. x (no weight gradients), Euler and likelihood updates (no Heun stage). " +
+    "Forward: D(concat[M̃ ⊙ x, M̃], σ), eval mode, no tape.",
+    "WebGPU: mean of back-to-back steps after one warm-up step, one sync at the end; peak MiB " +
+    "is the engine's highest live bytes during those steps, including what stays resident " +
+    `between steps (parameters, Adam moments, EMA, fixed inputs: ${mib(resident)} MiB). ` +
+    "CPU twin: one step.",
+  ];
+  return { lines, notes };
+}
