@@ -42,8 +42,18 @@ export function getGpuDevice(): Promise<GpuDevice | null> {
   return pending;
 }
 
+/** Mesa's Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset; point it at the temp dir. */
+function ensureRuntimeDir(): void {
+  try {
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+  } catch {
+    // No --allow-env: the warning is harmless, so leave the environment alone.
+  }
+}
+
 async function acquire(): Promise<GpuDevice | null> {
   if (typeof navigator === "undefined" || !("gpu" in navigator)) return null;
+  ensureRuntimeDir();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
