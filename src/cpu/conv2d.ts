@@ -70,30 +70,7 @@ export function conv2dCpu(x: Arr, wt: Arr, b: Arr | null, y: Arr, d: Conv2dDims)
  * @param d sizes
  */
 export function conv2dInputGradCpu(dy: Arr, wt: Arr, dx: Arr, d: Conv2dDims): void {
-  const { n, cin, cout, h, w, k } = d;
-  const pad = (k - 1) >> 1;
-  dx.fill(0, 0, n * cin * h * w);
-  for (let ni = 0; ni < n; ni++) {
-    for (let co = 0; co < cout; co++) {
-      for (let oy = 0; oy < h; oy++) {
-        for (let ox = 0; ox < w; ox++) {
-          const g = dy[((ni * cout + co) * h + oy) * w + ox];
-          for (let ci = 0; ci < cin; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy + ky - pad;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox + kx - pad;
-                if (ix < 0 || ix >= w) continue;
-                dx[((ni * cin + ci) * h + iy) * w + ix] += g *
-                  wt[((co * cin + ci) * k + ky) * k + kx];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  scatterGrad(dy, wt, dx, d, true);
 }
 
 /**
@@ -105,9 +82,23 @@ export function conv2dInputGradCpu(dy: Arr, wt: Arr, dx: Arr, d: Conv2dDims): vo
  * @param d sizes
  */
 export function conv2dWeightGradCpu(x: Arr, dy: Arr, dw: Arr, d: Conv2dDims): void {
+  scatterGrad(dy, x, dw, d, false);
+}
+
+/**
+ * Both adjoints walk the same (output, input, weight) index triples and scatter dy times the
+ * other factor: into dx (other = weight) when `toInput`, else into dw (other = x).
+ *
+ * @param dy output gradient [n, cout, h, w]
+ * @param other weight when `toInput`, else input x
+ * @param out dx [n, cin, h, w] when `toInput`, else dw [cout, cin, k, k] (overwritten)
+ * @param d sizes
+ * @param toInput whether `out` is the input gradient
+ */
+function scatterGrad(dy: Arr, other: Arr, out: Arr, d: Conv2dDims, toInput: boolean): void {
   const { n, cin, cout, h, w, k } = d;
   const pad = (k - 1) >> 1;
-  dw.fill(0, 0, cout * cin * k * k);
+  out.fill(0, 0, toInput ? n * cin * h * w : cout * cin * k * k);
   for (let ni = 0; ni < n; ni++) {
     for (let co = 0; co < cout; co++) {
       for (let oy = 0; oy < h; oy++) {
@@ -120,8 +111,10 @@ export function conv2dWeightGradCpu(x: Arr, dy: Arr, dw: Arr, d: Conv2dDims): vo
               for (let kx = 0; kx < k; kx++) {
                 const ix = ox + kx - pad;
                 if (ix < 0 || ix >= w) continue;
-                dw[((co * cin + ci) * k + ky) * k + kx] += g *
-                  x[((ni * cin + ci) * h + iy) * w + ix];
+                const xi = ((ni * cin + ci) * h + iy) * w + ix;
+                const wi = ((co * cin + ci) * k + ky) * k + kx;
+                if (toInput) out[xi] += g * other[wi];
+                else out[wi] += g * other[xi];
               }
             }
           }
