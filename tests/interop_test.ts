@@ -15,6 +15,7 @@ import { SongUNet, type SongUNetConfig } from "../src/nn/song_unet.ts";
 import { Rng } from "../src/rng.ts";
 import { tidy } from "../src/scope.ts";
 import { assertClose, gpuOrSkip, type Tol } from "./harness.ts";
+import { PAPER, TINY, tinyWeights, toParams } from "./tiny_unet.ts";
 
 const PY = "/usr/bin/python3";
 const PEER = "bench/peer/song_unet.py";
@@ -42,16 +43,6 @@ async function python(args: string[]): Promise<string> {
   return dec.decode(r.stdout);
 }
 
-const TINY: SongUNetConfig = {
-  imgResolution: 8,
-  inChannels: 2,
-  outChannels: 1,
-  modelChannels: 8,
-  channelMult: [1, 2],
-  numBlocks: 1,
-  attnResolutions: [4],
-  dropout: 0,
-};
 const AMBIENT16: SongUNetConfig = {
   imgResolution: 16,
   inChannels: 2,
@@ -62,48 +53,14 @@ const AMBIENT16: SongUNetConfig = {
   attnResolutions: [8],
   dropout: 0,
 };
-const PAPER: [SongUNetConfig, number][] = [
-  [{
-    imgResolution: 64,
-    inChannels: 3,
-    outChannels: 3,
-    modelChannels: 128,
-    channelMult: [1, 2, 2, 2],
-    numBlocks: 4,
-    attnResolutions: [16],
-    dropout: 0.1,
-  }, 61_804_419],
-  [{
-    imgResolution: 384,
-    inChannels: 2,
-    outChannels: 2,
-    modelChannels: 128,
-    channelMult: [1, 1, 1, 1],
-    numBlocks: 4,
-    attnResolutions: [16],
-    dropout: 0.1,
-  }, 20_010_370],
-];
+/** The paper configurations the peer builds (it has no gated convolutions). */
+const PAPER_UNGATED = PAPER.filter(([, cfg]) => !cfg.gated);
 // f32 values: the peer reads them from an F32 file.
 const SIGMAS = Float32Array.from([0.02, 0.9, 40]);
 
-/** Non-trivial f32 values for every parameter (zero-initialised layers and norms included). */
+/** Non-trivial f32 values for every parameter (the peer reads them from an F32 file). */
 function weights(net: SongUNet, seed: number): Map<string, Float32Array> {
-  const rng = new Rng(seed);
-  const out = new Map<string, Float32Array>();
-  for (const s of net.registry.specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    const v = rng.normals(n, s.name.endsWith("bias") ? 0.1 : 0.3);
-    const norm = s.name.includes("norm") && s.name.endsWith("weight");
-    out.set(s.name, Float32Array.from(v, (x) => x + (norm ? 1 : 0)));
-  }
-  return out;
-}
-
-function toParams(values: Map<string, Float32Array>, net: SongUNet, b: Backend): Params {
-  return new Map(
-    net.registry.specs.map((s) => [s.name, b.fromArray(values.get(s.name)!, s.shape)]),
-  );
+  return new Map([...tinyWeights(net, seed)].map(([n, v]) => [n, Float32Array.from(v)]));
 }
 
 async function forward(
@@ -240,14 +197,14 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const paths = await Promise.all(PAPER.map(async ([cfg], i) => {
+      const paths = await Promise.all(PAPER_UNGATED.map(async ([, cfg], i) => {
         const p = `${dir}/paper${i}.json`;
         await Deno.writeTextFile(p, JSON.stringify(cfg));
         return p;
       }));
       const out = await python([PEER, "count", ...paths.flatMap((p) => ["--config", p])]);
       const counts = out.trim().split("\n").map(Number);
-      PAPER.forEach(([cfg, expected], i) => {
+      PAPER_UNGATED.forEach(([, cfg, expected], i) => {
         assert.equal(counts[i], expected, `peer, config ${i}`);
         assert.equal(new SongUNet(cfg).registry.count(), expected, `ours, config ${i}`);
       });

@@ -7,19 +7,9 @@ import {
   saveParamsFile,
 } from "../src/io/params_io.ts";
 import { decodeSafetensors, type SafeTensors } from "../src/io/safetensors.ts";
-import { SongUNet, type SongUNetConfig } from "../src/nn/song_unet.ts";
+import { SongUNet } from "../src/nn/song_unet.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
-
-const TINY: SongUNetConfig = {
-  imgResolution: 8,
-  inChannels: 2,
-  outChannels: 1,
-  modelChannels: 8,
-  channelMult: [1, 2],
-  numBlocks: 1,
-  attnResolutions: [4],
-  dropout: 0,
-};
+import { TINY } from "./tiny_unet.ts";
 
 async function tinyFile(): Promise<{ net: SongUNet; st: SafeTensors }> {
   const net = new SongUNet(TINY);

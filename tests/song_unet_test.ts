@@ -7,40 +7,7 @@ import { sumSquares } from "../src/ops/reduce.ts";
 import { Rng } from "../src/rng.ts";
 import { tidy } from "../src/scope.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
-
-const PAPER: [string, SongUNetConfig, number][] = [
-  ["EDM FFHQ/AFHQ-64", {
-    imgResolution: 64,
-    inChannels: 3,
-    outChannels: 3,
-    modelChannels: 128,
-    channelMult: [1, 2, 2, 2],
-    numBlocks: 4,
-    attnResolutions: [16],
-    dropout: 0.1,
-  }, 61_804_419],
-  ["ambient MRI 384, not gated, 2 channels", {
-    imgResolution: 384,
-    inChannels: 2,
-    outChannels: 2,
-    modelChannels: 128,
-    channelMult: [1, 1, 1, 1],
-    numBlocks: 4,
-    attnResolutions: [16],
-    dropout: 0.1,
-  }, 20_010_370],
-  ["ambient MRI 384, gated, 4 channels", {
-    imgResolution: 384,
-    inChannels: 4,
-    outChannels: 4,
-    modelChannels: 128,
-    channelMult: [1, 1, 1, 1],
-    numBlocks: 4,
-    attnResolutions: [16],
-    dropout: 0.1,
-    gated: true,
-  }, 36_768_644],
-];
+import { PAPER, TINY, tinyWeights, toParams } from "./tiny_unet.ts";
 
 Deno.test("SongUNet parameter counts equal the reference implementation's", () => {
   for (const [name, cfg, count] of PAPER) {
@@ -65,18 +32,6 @@ Deno.test("SongUNet parameter names follow the EDMPrecond(SongUNet) state_dict",
   ) assert.ok(names.includes(n), n);
 });
 
-/** A tiny configuration that still has every kind of layer. */
-const TINY: SongUNetConfig = {
-  imgResolution: 8,
-  inChannels: 2,
-  outChannels: 1,
-  modelChannels: 8,
-  channelMult: [1, 2],
-  numBlocks: 1,
-  attnResolutions: [4],
-  dropout: 0,
-};
-
 function tinyCase(
   backendName: "f64" | "f32" | "gpu",
   gpu: Awaited<ReturnType<typeof gpuOrSkip>>,
@@ -84,18 +39,8 @@ function tinyCase(
 ) {
   const backend = backendName === "gpu" ? gpu! : cpuBackend(backendName);
   const net = new EDMPrecond(new SongUNet(cfg));
-  const params = net.model.registry.materialize(backend, 3);
   // Non-zero "zero-initialised" layers so every path carries gradient.
-  const rng = new Rng(9);
-  for (const [name, t] of params) {
-    const v = rng.normals(t.size, name.endsWith("bias") ? 0.1 : 0.3);
-    if (name.includes("norm")) {
-      for (let i = 0; i < v.length; i++) {
-        v[i] += name.endsWith("weight") ? 1 : 0;
-      }
-    }
-    params.set(name, backend.fromArray(v, t.shape));
-  }
+  const params = toParams(tinyWeights(net.model, 9), net.model, backend);
   const x = backend.fromArray(new Rng(4).normals(2 * 2 * 8 * 8), [2, 2, 8, 8]);
   const sigma = backend.fromArray([0.3, 2.5], [2]);
   return { backend, net, params, x, sigma };
