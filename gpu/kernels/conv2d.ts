@@ -13,7 +13,6 @@
  *
  * @module
  */
-import type { ReducePlan } from "../../src/reduce_plan.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 import {
@@ -23,7 +22,7 @@ import {
   weightGradTexture,
   weightGradTexturePays,
 } from "./conv2d_texture.ts";
-import { reduceGpu } from "./reduce.ts";
+import { sumChunksGpu } from "./reduce.ts";
 
 /** Output channels per invocation (one vec4 accumulator per pixel or tap). */
 const CO = 4;
@@ -356,14 +355,6 @@ export function conv2dWeightGradGpu(
     groups: groups1d(total),
   });
   if (chunks === 1) return;
-  const plan: ReducePlan = {
-    keep: [outs],
-    keepStrides: [1],
-    red: [chunks],
-    redStrides: [outs],
-    outCount: outs,
-    redCount: chunks,
-  };
-  reduceGpu(engine, `${label} (chunk sums)`, target, plan, false, dw);
+  sumChunksGpu(engine, label, target, chunks, outs, dw);
   engine.release(target);
 }

@@ -14,12 +14,17 @@
  *
  * @module
  */
-import type { ReducePlan } from "../../src/reduce_plan.ts";
 import type { Engine } from "../engine.ts";
 import type { Conv2dGpuDims } from "./conv2d.ts";
 import { groups1d, INDEX } from "./common.ts";
-import { reduceGpu } from "./reduce.ts";
-import { type PlaneLayout, planeLayout, RAW_LOAD, stagePlanes, stageRaw } from "./texture_stage.ts";
+import { sumChunksGpu } from "./reduce.ts";
+import {
+  type PlaneLayout,
+  planeLayout,
+  RAW_TO_TEXTURE,
+  stagePlanes,
+  stageRaw,
+} from "./texture_stage.ts";
 
 /** A gather tile: output channels (multiple of 4) × rows × pixels (multiple of 4). */
 export interface GatherTile {
@@ -179,10 +184,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  */
 const PACK = /* wgsl */ `
 struct P { total: u32, cog: u32, O: u32, wo: u32, wi: u32, kk: u32, flip: u32, rawShift: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var rawTex: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-${RAW_LOAD}
+${RAW_TO_TEXTURE}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
@@ -614,14 +616,6 @@ export function weightGradTexture(
   engine.releaseTexture(xtex);
   engine.releaseTexture(gtex);
   if (chunks === 1) return;
-  const plan: ReducePlan = {
-    keep: [outs],
-    keepStrides: [1],
-    red: [chunks],
-    redStrides: [outs],
-    outCount: outs,
-    redCount: chunks,
-  };
-  reduceGpu(engine, `${label} (chunk sums)`, target, plan, false, dw);
+  sumChunksGpu(engine, label, target, chunks, outs, dw);
   engine.release(target);
 }

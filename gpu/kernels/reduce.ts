@@ -110,3 +110,33 @@ export function reduceGpu(
   pass(engine, `${label} (partials)`, partial, second, false, 1, out);
   engine.release(partial);
 }
+
+/**
+ * Records out[j] = Σ_c partials[c · count + j]: sums `chunks` consecutive blocks of `count`
+ * partial results (the chunk partials of a kernel that splits its work into chunks).
+ *
+ * @param engine the engine
+ * @param label op name for errors
+ * @param partials chunks · count floats, chunk-major
+ * @param chunks how many blocks
+ * @param count floats per block
+ * @param out output buffer (count floats)
+ */
+export function sumChunksGpu(
+  engine: Engine,
+  label: string,
+  partials: GPUBuffer,
+  chunks: number,
+  count: number,
+  out: GPUBuffer,
+): void {
+  const plan: ReducePlan = {
+    keep: [count],
+    keepStrides: [1],
+    red: [chunks],
+    redStrides: [count],
+    outCount: count,
+    redCount: chunks,
+  };
+  reduceGpu(engine, `${label} (chunk sums)`, partials, plan, false, out);
+}

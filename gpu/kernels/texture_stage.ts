@@ -113,6 +113,16 @@ fn raw(f: u32) -> f32 {
 }`;
 
 /**
+ * WGSL bindings of a kernel that reads a raw texture through `raw(f)` and writes the texture
+ * `dst`: the uniform struct `P` (with `rawShift`) at 0, `rawTex` at 1, `dst` at 2.
+ */
+export const RAW_TO_TEXTURE = /* wgsl */ `
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var rawTex: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+${RAW_LOAD}`;
+
+/**
  * Records a copy of the first `floats` floats of `src` into a pooled texture, in order
  * (release it with `engine.releaseTexture`). Reads up to 3 floats past `floats`, which the
  * pool's 16-byte size classes keep inside the buffer.
@@ -140,10 +150,7 @@ export function stageRaw(engine: Engine, src: GPUBuffer, floats: number): RawTex
 const CODE = /* wgsl */ `
 struct P { total: u32, rows: u32, planeTexels: u32, texels: u32, perRow: u32, H: u32, W: u32,
            top: u32, left: u32, rawShift: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var rawTex: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-${RAW_LOAD}
+${RAW_TO_TEXTURE}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
