@@ -8,7 +8,11 @@
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 
-const UP = /* wgsl */ `
+/**
+ * Shared head of both kernels: invocation i owns pixel i of the small (H×W) grid and the 2×2
+ * block of the large (2H×2W) grid at offset b, rows W2 apart.
+ */
+const BLOCK = /* wgsl */ `
 struct P { n: u32, H: u32, W: u32, f: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -21,31 +25,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let r = i % (p.H * p.W);
   let row = r / p.W;
   let col = r % p.W;
-  let v = x[i] * p.f;
   let W2 = 2u * p.W;
-  let o = plane * 4u * p.H * p.W + 2u * row * W2 + 2u * col;
-  y[o] = v;
-  y[o + 1u] = v;
-  y[o + W2] = v;
-  y[o + W2 + 1u] = v;
+  let b = plane * 4u * p.H * p.W + 2u * row * W2 + 2u * col;`;
+
+const UP = /* wgsl */ `${BLOCK}
+  let v = x[i] * p.f;
+  y[b] = v;
+  y[b + 1u] = v;
+  y[b + W2] = v;
+  y[b + W2 + 1u] = v;
 }`;
 
-const DOWN = /* wgsl */ `
-struct P { n: u32, Ho: u32, Wo: u32, f: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.n) { return; }
-  let plane = i / (p.Ho * p.Wo);
-  let r = i % (p.Ho * p.Wo);
-  let row = r / p.Wo;
-  let col = r % p.Wo;
-  let W = 2u * p.Wo;
-  let b = plane * 4u * p.Ho * p.Wo + 2u * row * W + 2u * col;
-  y[i] = p.f * ((x[b] + x[b + 1u]) + (x[b + W] + x[b + W + 1u]));
+const DOWN = /* wgsl */ `${BLOCK}
+  y[i] = p.f * ((x[b] + x[b + 1u]) + (x[b + W2] + x[b + W2 + 1u]));
 }`;
 
 /**
