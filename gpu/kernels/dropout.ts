@@ -6,23 +6,18 @@
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
-import { PHILOX } from "./philox.ts";
+import { groups1d } from "./common.ts";
+import { philoxKernel } from "./philox.ts";
 
-const CODE = /* wgsl */ `
+const CODE = philoxKernel(
+  /* wgsl */ `
 struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32, s: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${PHILOX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.n) { return; }
-  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;`,
   // Multiply (not select the value) so a NaN in a dropped element still shows, as in torch.
-  out[i] = x[i] * select(0.0, p.s, philox_steps(w.x) <= p.threshold);
-}`;
+  "out[i] = x[i] * select(0.0, p.s, philox_steps(w.x) <= p.threshold);",
+);
 
 /**
  * Records out[i] = x[i] · (kept ? s : 0).

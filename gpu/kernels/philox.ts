@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { INDEX } from "./common.ts";
 
 /**
  * WGSL functions: `philox4x32_10(ctr: vec4u, key: vec2u) -> vec4u` and
@@ -46,3 +47,24 @@ fn philox_neg_log_unit(w: u32) -> f32 {
   return -log(f32(k) * (1.0 / 16777216.0));
 }
 `;
+
+/**
+ * WGSL of a 1-D kernel over `p.n` elements where element i draws the Philox words `w` from
+ * counter (i, p.stream, 0, 0) under key (p.k0, p.k1), then runs `body`; the draws thus do not
+ * depend on the dispatch layout.
+ *
+ * @param decls the uniform struct `P` (with n, k0, k1, stream) and the bindings
+ * @param body WGSL statements that use `i` and `w`
+ * @returns the kernel source
+ */
+export function philoxKernel(decls: string, body: string): string {
+  return /* wgsl */ `${decls}
+${PHILOX}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
+  ${body}
+}`;
+}

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
-import { PHILOX } from "./philox.ts";
+import { groups1d } from "./common.ts";
+import { philoxKernel } from "./philox.ts";
 
 /** What a random kernel writes per element. */
 export type RandomKind = "uniform" | "normal" | "bernoulli" | "bits";
@@ -26,18 +26,13 @@ const STORE: Record<RandomKind, string> = {
 const codes = new Map<RandomKind, string>();
 
 function source(kind: RandomKind): string {
-  return /* wgsl */ `
+  return philoxKernel(
+    /* wgsl */ `
 struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${PHILOX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.n) { return; }
-  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
-  ${STORE[kind]}
-}`;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;`,
+    STORE[kind],
+  );
 }
 
 /**
