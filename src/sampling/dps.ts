@@ -7,13 +7,13 @@
  */
 import { grad } from "../autograd.ts";
 import type { Backend } from "../backend.ts";
-import { add, addScalar, clip, scale, sqrt, sub } from "../ops/elementwise.ts";
-import { randomNormal } from "../ops/random.ts";
+import { addScalar, clip, scale, sqrt, sub } from "../ops/elementwise.ts";
 import { sum, sumSquares } from "../ops/reduce.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Denoiser } from "./edm_sampler.ts";
+import { eulerHeunStep, walkLevels } from "./ode_steps.ts";
 import { edmSchedule, type EdmScheduleOptions } from "./schedule.ts";
 
 /** Options of `dps`. */
@@ -78,36 +78,21 @@ export function dps(
   };
 
   return tidy(() => {
-    let xNext = tidy(() => scale(randomNormal(backend, shape, seed), tSteps[0]));
-    for (let i = 0; i < steps; i++) {
-      const xCur = xNext;
-      const tCur = tSteps[i];
-      const tNext = tSteps[i + 1];
-      xNext = tidy(() => {
-        // D(x) and ∇ₓ Σₙ‖A(Dₙ) − yₙ‖ in one forward and one VJP (per-sample residual norms).
-        let denoised!: Tensor;
-        const { grads: [likelihood] } = grad(() => {
-          denoised = net(xCur, tCur);
-          const r = sub(op.forward(denoised), y);
-          // ‖r‖ = √(Σr² + 1e-30): a zero residual (nothing observed) gets gradient 0, not
-          // 0·∞ = NaN; 1e-30 is below half an ulp of any Σr² over ~1e-14 (f64) or ~1e-22 (f32).
-          return sum(sqrt(addScalar(sumSquares(r, r.shape.map((_, k) => k).slice(1)), 1e-30)));
-        }, [xCur]);
-        vjps++;
-        // Euler step.
-        const dCur = scale(sub(xCur, denoised), 1 / tCur);
-        let x = add(xCur, scale(dCur, tNext - tCur));
-        if (heun && tNext > 0) {
-          // Apply 2nd order correction.
-          const dPrime = scale(sub(x, net(x, tNext)), 1 / tNext);
-          x = add(xCur, scale(add(dCur, dPrime), 0.5 * (tNext - tCur)));
-        }
-        // Likelihood step.
-        return sub(x, scale(likelihood, zeta));
-      });
-      xCur.dispose();
-      onStep?.({ i, steps, nfe, vjps });
-    }
-    return { x: xNext, nfe, vjps };
+    const x = walkLevels(backend, shape, seed, tSteps, (xCur, tCur, tNext) => {
+      // D(x) and ∇ₓ Σₙ‖A(Dₙ) − yₙ‖ in one forward and one VJP (per-sample residual norms).
+      let denoised!: Tensor;
+      const { grads: [likelihood] } = grad(() => {
+        denoised = net(xCur, tCur);
+        const r = sub(op.forward(denoised), y);
+        // ‖r‖ = √(Σr² + 1e-30): a zero residual (nothing observed) gets gradient 0, not
+        // 0·∞ = NaN; 1e-30 is below half an ulp of any Σr² over ~1e-14 (f64) or ~1e-22 (f32).
+        return sum(sqrt(addScalar(sumSquares(r, r.shape.map((_, k) => k).slice(1)), 1e-30)));
+      }, [xCur]);
+      vjps++;
+      const xOde = eulerHeunStep(xCur, denoised, tCur, tNext, heun, net);
+      // Likelihood step.
+      return sub(xOde, scale(likelihood, zeta));
+    }, (i) => onStep?.({ i, steps, nfe, vjps }));
+    return { x, nfe, vjps };
   });
 }

@@ -6,10 +6,9 @@
  * @module
  */
 import type { Backend } from "../backend.ts";
-import { add, scale, sub } from "../ops/elementwise.ts";
-import { randomNormal } from "../ops/random.ts";
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
+import { eulerHeunStep, walkLevels } from "./ode_steps.ts";
 import { edmSchedule, type EdmScheduleOptions } from "./schedule.ts";
 
 /** A denoiser D(x; σ): the estimate of the clean image given x at noise level σ, x's shape. */
@@ -89,23 +88,14 @@ export function edmSample(
   };
 
   return tidy(() => {
-    let xNext = tidy(() => scale(randomNormal(backend, shape, seed), tSteps[0]));
-    for (let i = 0; i < steps; i++) {
-      const xCur = xNext;
-      const tCur = tSteps[i];
-      const tNext = tSteps[i + 1];
-      xNext = tidy(() => {
-        // Euler step.
-        const dCur = scale(sub(xCur, net(xCur, tCur)), 1 / tCur);
-        const xEuler = add(xCur, scale(dCur, tNext - tCur));
-        if (!heun || tNext === 0) return xEuler;
-        // Apply 2nd order correction.
-        const dPrime = scale(sub(xEuler, net(xEuler, tNext)), 1 / tNext);
-        return add(xCur, scale(add(dCur, dPrime), 0.5 * (tNext - tCur)));
-      });
-      xCur.dispose();
-      onStep?.({ i, steps, tCur, tNext, x: xNext, nfe });
-    }
-    return { x: xNext, nfe };
+    const x = walkLevels(
+      backend,
+      shape,
+      seed,
+      tSteps,
+      (xCur, tCur, tNext) => eulerHeunStep(xCur, net(xCur, tCur), tCur, tNext, heun, net),
+      (i, x, tCur, tNext) => onStep?.({ i, steps, tCur, tNext, x, nfe }),
+    );
+    return { x, nfe };
   });
 }
