@@ -18,6 +18,7 @@ import type { Denoiser } from "../src/sampling/edm_sampler.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
+import { assertPixelMoments } from "./moments.ts";
 
 /** The exact denoiser of N(μ, diag(s²)). */
 function gaussianDenoiser(mu: Tensor, s2: Tensor): Denoiser {
@@ -186,22 +187,7 @@ Deno.test("ald without measurements (identity, σ_y = 10⁴): 4000 samples have 
       Math.abs(chain.variance / v - 1) < 0.05,
       `pixel ${p}: chain variance ${chain.variance} vs s² = ${v}`,
     );
-    let sum = 0;
-    for (let j = 0; j < N; j++) sum += r.x[j * P + p];
-    const mean = sum / N;
-    let ss = 0;
-    for (let j = 0; j < N; j++) ss += (r.x[j * P + p] - mean) ** 2;
-    const variance = ss / (N - 1);
-    const seMean = Math.sqrt(chain.variance / N);
-    const seVar = chain.variance * Math.sqrt(2 / (N - 1));
-    assert.ok(
-      Math.abs(mean - chain.mean) <= 5 * seMean,
-      `pixel ${p}: mean ${mean}, want ${chain.mean} ± ${5 * seMean}`,
-    );
-    assert.ok(
-      Math.abs(variance - chain.variance) <= 5 * seVar,
-      `pixel ${p}: variance ${variance}, want ${chain.variance} ± ${5 * seVar}`,
-    );
+    assertPixelMoments(r.x, N, P, p, chain.mean, chain.variance, `pixel ${p}`);
   }
 });
 

@@ -13,6 +13,7 @@ import { edmSchedule } from "../src/sampling/schedule.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
+import { assertPixelMoments } from "./moments.ts";
 
 // 4 pixels per "image" with different means and spreads, from very narrow to wide (few
 // pixels: the CPU twin's cost is per element, the Monte-Carlo error per sample count).
@@ -66,7 +67,6 @@ function edmScalar(z: number, m: number, v: number, t: Float64Array, heun: boole
  * variance s²σ_max²/(s² + σ_max²). These differ from μ and s² only by starting at σ_max·z
  * rather than at N(μ, s² + σ_max²): up to |μ|·s/σ_max = 0.05 in the mean (more than a
  * standard error, so it is part of the target) and a relative 1e-3 in the variance.
- * SE(mean) = √(var/n), SE(variance) ≈ var·√(2/(n − 1)) for normal data.
  */
 function checkMoments(x: Float64Array, n: number, what: string): void {
   for (let p = 0; p < P; p++) {
@@ -74,21 +74,14 @@ function checkMoments(x: Float64Array, n: number, what: string): void {
     const k = S[p] / Math.sqrt(s2 + SIGMA_MAX ** 2);
     const wantMean = MU[p] * (1 - k);
     const wantVar = s2 * SIGMA_MAX ** 2 / (s2 + SIGMA_MAX ** 2);
-    let sum = 0;
-    for (let j = 0; j < n; j++) sum += x[j * P + p];
-    const mean = sum / n;
-    let ss = 0;
-    for (let j = 0; j < n; j++) ss += (x[j * P + p] - mean) ** 2;
-    const variance = ss / (n - 1);
-    const seMean = Math.sqrt(wantVar / n);
-    const seVar = wantVar * Math.sqrt(2 / (n - 1));
-    assert.ok(
-      Math.abs(mean - wantMean) <= 5 * seMean,
-      `${what} pixel ${p}: mean ${mean}, want ${wantMean} ± ${5 * seMean} (μ = ${MU[p]})`,
-    );
-    assert.ok(
-      Math.abs(variance - wantVar) <= 5 * seVar,
-      `${what} pixel ${p}: variance ${variance}, want ${wantVar} ± ${5 * seVar} (s² = ${s2})`,
+    assertPixelMoments(
+      x,
+      n,
+      P,
+      p,
+      wantMean,
+      wantVar,
+      `${what} pixel ${p} (μ = ${MU[p]}, s² = ${s2})`,
     );
   }
 }

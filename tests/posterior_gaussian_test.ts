@@ -18,6 +18,7 @@ import { edmSchedule } from "../src/sampling/schedule.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
+import { assertPixelMoments } from "./moments.ts";
 
 // 2 channels of 2×3 pixels (the mask is shared by the channels), narrow to wide priors.
 const C = 2;
@@ -130,22 +131,7 @@ function checkPosterior(
     const k = Math.sqrt(v[p] / (v[p] + SIGMA_MAX ** 2));
     const wantMean = m[p] * (1 - k);
     const wantVar = v[p] * SIGMA_MAX ** 2 / (v[p] + SIGMA_MAX ** 2);
-    let sum = 0;
-    for (let j = 0; j < N; j++) sum += r.x[j * P + p];
-    const mean = sum / N;
-    let ss = 0;
-    for (let j = 0; j < N; j++) ss += (r.x[j * P + p] - mean) ** 2;
-    const variance = ss / (N - 1);
-    const seMean = Math.sqrt(wantVar / N);
-    const seVar = wantVar * Math.sqrt(2 / (N - 1));
-    assert.ok(
-      Math.abs(mean - wantMean) <= 5 * seMean,
-      `${what} pixel ${p}: mean ${mean}, want ${wantMean} ± ${5 * seMean}`,
-    );
-    assert.ok(
-      Math.abs(variance - wantVar) <= 5 * seVar,
-      `${what} pixel ${p}: variance ${variance}, want ${wantVar} ± ${5 * seVar}`,
-    );
+    assertPixelMoments(r.x, N, P, p, wantMean, wantVar, `${what} pixel ${p}`);
   }
 }
 
