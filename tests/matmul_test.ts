@@ -57,6 +57,25 @@ function shapesOf(B: number, M: number, N: number, K: number, tA: boolean, tB: b
   return [[B, ...(tA ? [K, M] : [M, K])], [B, ...(tB ? [N, K] : [K, N])]];
 }
 
+/** checkOp of matmul(a, b) with the given transposes, at MM tolerances. */
+function checkMatmul(
+  sa: number[],
+  sb: number[],
+  tA: boolean,
+  tB: boolean,
+  fdSamples: number,
+  gpu: Awaited<ReturnType<typeof gpuOrSkip>>,
+): Promise<void> {
+  return checkOp({
+    name: "matmul",
+    inputs: [{ shape: sa }, { shape: sb }],
+    f: (a, b) => matmul(a, b, { transA: tA, transB: tB }),
+    tol: MM,
+    gradTol: MM,
+    fdSamples,
+  }, gpu);
+}
+
 Deno.test("matmul: all transpose combinations, B in {1, 3}", async (t) => {
   const gpu = await gpuOrSkip();
   for (const [tA, tB] of COMBOS) {
@@ -64,14 +83,7 @@ Deno.test("matmul: all transpose combinations, B in {1, 3}", async (t) => {
       for (const [M, N, K] of TRIPLES) {
         const [sa, sb] = shapesOf(B, M, N, K, tA, tB);
         await t.step(`transA=${tA} transB=${tB} B=${B} M=${M} N=${N} K=${K}`, async () => {
-          await checkOp({
-            name: "matmul",
-            inputs: [{ shape: sa }, { shape: sb }],
-            f: (a, b) => matmul(a, b, { transA: tA, transB: tB }),
-            tol: MM,
-            gradTol: MM,
-            fdSamples: M * N * K * B > 5000 ? 6 : 20,
-          }, gpu);
+          await checkMatmul(sa, sb, tA, tB, M * N * K * B > 5000 ? 6 : 20, gpu);
           const rng = new Rng(M * 1000 + N * 10 + K);
           const av = rng.normals(sa.reduce((x, y) => x * y, 1));
           const bv = rng.normals(sb.reduce((x, y) => x * y, 1));
@@ -131,14 +143,7 @@ Deno.test("matmul: 2-D operands and a matrix shared across the batch", async (t)
   ];
   for (const { sa, sb, tA, tB } of cases) {
     await t.step(`[${sa}]${tA ? "ᵀ" : ""} x [${sb}]${tB ? "ᵀ" : ""}`, async () => {
-      await checkOp({
-        name: "matmul",
-        inputs: [{ shape: sa }, { shape: sb }],
-        f: (a, b) => matmul(a, b, { transA: tA, transB: tB }),
-        tol: MM,
-        gradTol: MM,
-        fdSamples: 15,
-      }, gpu);
+      await checkMatmul(sa, sb, tA, tB, 15, gpu);
     });
   }
   await t.step("shared B against the loop", async () => {
