@@ -25,6 +25,11 @@ const { values: a } = parseArgs({
     "checkpoint-every": { type: "string" },
     "sample-every": { type: "string" },
     "sample-count": { type: "string" },
+    channels: { type: "string" },
+    "channel-mult": { type: "string" },
+    blocks: { type: "string" },
+    attn: { type: "string" },
+    dropout: { type: "string" },
     backend: { type: "string" },
     resume: { type: "boolean", default: false },
     "dry-run": { type: "boolean", default: false },
@@ -36,7 +41,8 @@ if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
   [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--lr LR] [--seed S] [--backend cpu|webgpu]
-  [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--resume] [--dry-run]`,
+  [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--resume] [--dry-run]
+  network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]`,
   );
   Deno.exit(a.task ? 0 : 2);
 }
@@ -61,6 +67,14 @@ set("sampleEvery", num(a["sample-every"], "sample-every"));
 set("sampleCount", num(a["sample-count"], "sample-count"));
 config.corruption.p = num(a.p, "p") ?? config.corruption.p;
 config.corruption.delta = num(a.delta, "delta") ?? config.corruption.delta;
+const list = (v: string | undefined, name: string) =>
+  v === undefined ? undefined : v.split(",").filter((x) => x !== "").map((x) => num(x, name)!);
+const net0 = config.network;
+net0.modelChannels = num(a.channels, "channels") ?? net0.modelChannels;
+net0.channelMult = list(a["channel-mult"], "channel-mult") ?? net0.channelMult;
+net0.numBlocks = num(a.blocks, "blocks") ?? net0.numBlocks;
+net0.attnResolutions = list(a.attn, "attn") ?? net0.attnResolutions;
+net0.dropout = num(a.dropout, "dropout") ?? net0.dropout;
 if (a.data !== undefined) (config.data as { dir: string }).dir = a.data;
 if (a.limit !== undefined) {
   (config.data as DataSpec & { limit?: number }).limit = num(a.limit, "limit");
