@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { strips } from "../gpu/kernels/group_norm_texture.ts";
 import { cpuBackend } from "../src/backends.ts";
 import { groupNorm } from "../src/ops/group_norm.ts";
 import { Rng } from "../src/rng.ts";
 import type { Tensor } from "../src/tensor.ts";
-import { assertClose, checkOp, gpuOrSkip, type InputSpec } from "./harness.ts";
+import { assertClose, checkOp, gpuOrSkip, hasGpu, type InputSpec } from "./harness.ts";
 
 /** gamma and beta away from zero so their effect shows; scale small like EDM's embeddings. */
 const around1 = (r: Rng) => 1 + 0.3 * r.normal();
@@ -38,7 +39,26 @@ const CASES: Case[] = [
   // Groups of 4096 values: exercises the workgroup reduction and its strided loop.
   { shape: [2, 8, 32, 32], groups: 2, mod: "both", fdSamples: 6 },
   { shape: [1, 64, 9, 9], groups: 32, mod: "none", fdSamples: 6 },
+  // Texture path (planes of whole texels): strips with a short last one (17 and 36 texels a
+  // plane), one-texel planes, one channel a group, a large mean, strips longer than the minimum.
+  { shape: [2, 6, 4, 17], groups: 3, mod: "both" },
+  { shape: [3, 8, 12, 12], groups: 4, mod: "both", eps: 1e-6, fdSamples: 10 },
+  { shape: [2, 4, 2, 2], groups: 2, mod: "none" },
+  { shape: [2, 8, 4, 4], groups: 8, mod: "scale" },
+  { shape: [1, 6, 2, 6], groups: 3, mod: "shift" },
+  { shape: [2, 4, 6, 6], groups: 2, mod: "both", gen: (r) => 50 + r.normal() },
+  { shape: [2, 64, 32, 32], groups: 32, mod: "none", fdSamples: 4 },
+  // Elementwise passes with 8 invocations a strip (planes ≥ 64 texels): 75 texels a plane
+  // (uneven lanes), 200 (two strips, the last one short).
+  { shape: [1, 6, 15, 20], groups: 3, mod: "none", fdSamples: 10 },
+  { shape: [2, 4, 20, 40], groups: 2, mod: "both", fdSamples: 10 },
 ];
+
+/** The GPU paths: the storage-buffer kernels and the texture kernels (llvmpipe's default). */
+const PATHS = [["buffers", false], ["textures", true]] as const;
+
+/** The engine's own choice, restored after each step that forces a path. */
+const defaultTextures = (await gpuOrSkip())?.engine.preferTextures ?? false;
 
 function specs(c: Case): InputSpec[] {
   const [N, C] = c.shape;
@@ -58,19 +78,72 @@ function apply(c: Case, x: Tensor, gamma: Tensor, beta: Tensor, ...m: Tensor[]):
   return groupNorm(x, c.groups, gamma, beta, { eps: c.eps, scale, shift });
 }
 
-Deno.test("groupNorm: webgpu vs twin, gradients vs finite differences", async (t) => {
+Deno.test("groupNorm: webgpu (buffer and texture kernels) vs twin, gradients vs finite differences", async (t) => {
   const gpu = await gpuOrSkip();
   for (const c of CASES) {
-    const name = `groupNorm [${c.shape}] groups=${c.groups} mod=${c.mod}` +
-      (c.modShape ? ` [${c.modShape}]` : "") + (c.gen ? " offset" : "");
-    await t.step(name, () =>
-      checkOp({
-        name,
-        inputs: specs(c),
-        f: (x, g, b, ...m) => apply(c, x, g, b, ...m),
-        fdSamples: c.fdSamples,
-      }, gpu));
+    // Planes of a whole number of texels can take the texture kernels: run both paths.
+    const hw = c.shape.slice(2).reduce((a, b) => a * b, 1);
+    const both = gpu?.engine.canReadTextures && hw % 4 === 0;
+    for (const [path, textures] of both ? PATHS : [["default", defaultTextures] as const]) {
+      const name = `groupNorm [${c.shape}] groups=${c.groups} mod=${c.mod}` +
+        (c.modShape ? ` [${c.modShape}]` : "") + (c.gen ? " offset" : "") +
+        (gpu ? ` (${path})` : "");
+      await t.step(name, async () => {
+        if (gpu) gpu.engine.preferTextures = textures;
+        try {
+          await checkOp({
+            name,
+            inputs: specs(c),
+            f: (x, g, b, ...m) => apply(c, x, g, b, ...m),
+            fdSamples: c.fdSamples,
+          }, gpu);
+        } finally {
+          if (gpu) gpu.engine.preferTextures = defaultTextures;
+        }
+      });
+      if (!gpu) break;
+    }
   }
+});
+
+Deno.test({
+  name: "groupNorm texture path is taken when preferTextures is set",
+  ignore: !hasGpu,
+  fn: async () => {
+    const gpu = (await gpuOrSkip())!;
+    if (!gpu.engine.canReadTextures) return;
+    const x = gpu.full([2, 8, 4, 4], 1);
+    const ones = gpu.full([8], 1);
+    const count = (textures: boolean, shape = x) => {
+      gpu.engine.preferTextures = textures;
+      const before = gpu.engine.dispatchCount;
+      groupNorm(shape, 4, ones, ones).dispose();
+      return gpu.engine.dispatchCount - before;
+    };
+    const odd = gpu.full([2, 8, 3, 3], 1);
+    try {
+      // Buffers: stats, apply. Textures: strip sums, stats, apply. (+ poisoning y and stats.)
+      assert.equal(count(false), 2 + 2);
+      assert.equal(count(true), 3 + 2);
+      // 9 pixels a plane are not whole texels: the buffer kernels run.
+      assert.equal(count(true, odd), 2 + 2);
+    } finally {
+      gpu.engine.preferTextures = defaultTextures;
+    }
+    await gpu.sync();
+    for (const z of [x, ones, odd]) z.dispose();
+  },
+});
+
+Deno.test("groupNorm texture strips: equal lengths but the last, none empty", () => {
+  for (const [count, texels] of [[1, 1], [12, 17], [6, 34], [512, 512], [64, 2048], [1, 5000]]) {
+    const s = strips(count, texels);
+    assert.ok(s.T >= 1 && s.T <= texels, `[${count}, ${texels}] T=${s.T}`);
+    assert.equal(s.per, Math.ceil(texels / s.T));
+    assert.ok((s.per - 1) * s.T < texels, `[${count}, ${texels}] last strip empty`);
+  }
+  // Enough strips to keep the cores busy when the tensor allows it.
+  assert.ok(strips(16 * 32, 512).per * 16 * 32 >= 1024);
 });
 
 /** Independent reference: gathers each group's values, then normalises them (float64). */

@@ -7,10 +7,18 @@
  * per-channel coefficients and dscale/dshift; a pass per channel sums dgamma/dbeta over
  * samples; an elementwise pass writes dx.
  *
+ * Where `engine.preferTextures` is set (llvmpipe/lavapipe) and the planes are whole texels, the
+ * entry points record the texture kernels of group_norm_texture.ts instead (same maths).
+ *
  * @module
  */
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
+import {
+  groupNormBackwardTexture,
+  groupNormTexture,
+  groupNormTextureFits,
+} from "./group_norm_texture.ts";
 
 /** Workgroup counts for `count` workgroups, spread over x and y past 32 768. */
 function groupsFlat(count: number): [number, number] {
@@ -117,7 +125,7 @@ export interface GroupNormGpuArgs {
 }
 
 /**
- * Records the GroupNorm forward (two dispatches).
+ * Records the GroupNorm forward (two dispatches; a copy and three through textures).
  *
  * @param engine the engine
  * @param dims N, C, HW, G
@@ -130,6 +138,10 @@ export function groupNormGpu(
   eps: number,
   b: GroupNormGpuArgs,
 ): void {
+  if (engine.preferTextures && groupNormTextureFits(engine, dims)) {
+    groupNormTexture(engine, dims, eps, b);
+    return;
+  }
   const { N, C, HW, G } = dims;
   const label = `groupNorm [${N},${C},${HW}] groups=${G}`;
   const coef = engine.alloc(N * C * 3 * 4);
@@ -308,7 +320,7 @@ export interface GroupNormBackwardGpuArgs {
 }
 
 /**
- * Records the GroupNorm backward (four dispatches).
+ * Records the GroupNorm backward (four dispatches; two copies and four through textures).
  *
  * @param engine the engine
  * @param dims N, C, HW, G
@@ -323,6 +335,32 @@ export function groupNormBackwardGpu(
   const label = `groupNorm.backward [${N},${C},${HW}] groups=${G}`;
   const mod = b.scale !== null && b.dmod !== null;
   const sums = engine.alloc(N * C * 2 * 4);
+  if (engine.preferTextures && groupNormTextureFits(engine, dims)) {
+    groupNormBackwardTexture(engine, dims, b, sums);
+  } else {
+    backwardBuffers(engine, label, dims, b, sums, mod);
+  }
+  engine.dispatch({
+    label: `${label} (gamma, beta)`,
+    code: PARAM_GRAD[mod ? 1 : 0],
+    inputs: mod ? [sums, b.scale!] : [sums],
+    outputs: [b.dgamma, b.dbeta],
+    uniforms: { u: [N, C] },
+    groups: groups1d(C),
+  });
+  engine.release(sums);
+}
+
+/** The buffer path but dgamma/dbeta: channel sums, group coefficients (dscale, dshift), dx. */
+function backwardBuffers(
+  engine: Engine,
+  label: string,
+  dims: { N: number; C: number; HW: number; G: number },
+  b: GroupNormBackwardGpuArgs,
+  sums: GPUBuffer,
+  mod: boolean,
+): void {
+  const { N, C, HW, G } = dims;
   const bcoef = engine.alloc(N * C * 4 * 4);
   const u = [0, G, C, C / G, HW];
   engine.dispatch({
@@ -342,14 +380,6 @@ export function groupNormBackwardGpu(
     groups: groups1d(N * G),
   });
   engine.dispatch({
-    label: `${label} (gamma, beta)`,
-    code: PARAM_GRAD[mod ? 1 : 0],
-    inputs: mod ? [sums, b.scale!] : [sums],
-    outputs: [b.dgamma, b.dbeta],
-    uniforms: { u: [N, C] },
-    groups: groups1d(C),
-  });
-  engine.dispatch({
     label: `${label} (dx)`,
     code: DX,
     inputs: [b.x, b.gy, bcoef],
@@ -357,6 +387,5 @@ export function groupNormBackwardGpu(
     uniforms: { u: [N * C * HW, HW] },
     groups: groups1d(N * C * HW),
   });
-  engine.release(sums);
   engine.release(bcoef);
 }
