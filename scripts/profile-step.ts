@@ -1,0 +1,158 @@
+/**
+ * Where one `train:fmnist-inpaint` training step's time goes on WebGPU: runs the step of
+ * bench/network.ts (upload, masks, ambient loss, backward, Adam + clip, EMA) at `--batch`,
+ * records every dispatch and copy of one step by wrapping the engine instance's methods (the
+ * engine itself is untouched), then replays each kind's dispatches alone, with their exact
+ * buffers, shapes and uniforms, `--reps` times with one sync at the end, counting process CPU
+ * time (llvmpipe runs shaders on this process's threads, so CPU time counts the work whatever
+ * else competes for the cores). Prints op kind → calls per step, CPU ms per step, share of the
+ * whole step measured the same way; the gap is what replaying dispatches does not redo (the
+ * autograd tape, tensor bookkeeping, uploads) plus noise.
+ * `deno run -A scripts/profile-step.ts [--batch 16] [--reps 5] [--warmup 2] [--labels]`
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { NetworkSteps } from "../bench/network.ts";
+import type { Dispatch } from "../gpu/engine.ts";
+import { webgpuBackend } from "../src/backends.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    batch: { type: "string", default: "16" },
+    reps: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    labels: { type: "boolean", default: false },
+  },
+});
+
+/** Op kind of a dispatch label: the first rule that matches, else the label's first word. */
+const KINDS: [string, RegExp][] = [
+  ["conv2d (pack weights)", /pack weights/],
+  ["conv2d stage in texture", /conv.*stage .* in a texture/i],
+  ["groupNorm stage in texture", /group.?norm.*stage .* in a texture/i],
+  ["stage in texture (other)", /stage .* in a texture/],
+  [
+    "groupNorm backward",
+    /group.?norm.*(backward|channel sums|group coefficients|\(dx\)|gamma, beta)/i,
+  ],
+  ["groupNorm forward", /group.?norm/i],
+  ["conv2d backward (dx)", /conv2d\.inputGrad/],
+  ["conv2d backward (dw)", /conv2d\.weightGrad/],
+  ["conv2d forward", /conv/i],
+  ["matmul", /matmul/i],
+  ["softmax", /softmax/i],
+  ["adam", /^adam/],
+  ["ema", /^ema/],
+  ["reduce (sum/mean)", /keep=\[/],
+  ["resample", /sample2x/],
+  ["dropout", /dropout/],
+  ["fill", /^fill/],
+  ["random", /^random/],
+];
+
+function kindOf(label: string): string {
+  for (const [k, re] of KINDS) if (re.test(label)) return k;
+  const m = /^[A-Za-z_.]+/.exec(label);
+  return `elementwise/other: ${m ? m[0] : label}`;
+}
+
+const gpu = await webgpuBackend();
+if (!gpu) throw new Error("no WebGPU adapter");
+const engine = gpu.engine;
+const batch = Number(args.batch);
+const reps = Number(args.reps);
+console.log(`${gpu.name}; preferTextures ${engine.preferTextures}; batch ${batch}`);
+
+/** One recorded engine call, replayable. */
+type Call = { kind: string; label: string; run: () => void; dispatch: boolean };
+let recording: Call[] | null = null;
+const origDispatch = engine.dispatch.bind(engine);
+const origCopy = engine.copy.bind(engine);
+const origCopyToTexture = engine.copyToTexture.bind(engine);
+engine.dispatch = (d: Dispatch) => {
+  recording?.push({
+    kind: kindOf(d.label),
+    label: d.label,
+    run: () => origDispatch(d),
+    dispatch: true,
+  });
+  origDispatch(d);
+};
+engine.copy = (...a: Parameters<typeof engine.copy>) => {
+  recording?.push({
+    kind: "buffer copy",
+    label: "copy",
+    run: () => origCopy(...a),
+    dispatch: false,
+  });
+  origCopy(...a);
+};
+engine.copyToTexture = (...a: Parameters<typeof engine.copyToTexture>) => {
+  recording?.push({
+    kind: "copy into texture",
+    label: "copyToTexture",
+    run: () => origCopyToTexture(...a),
+    dispatch: false,
+  });
+  origCopyToTexture(...a);
+};
+
+/** Process CPU ms and wall ms of `reps` runs of `f`, one sync at the end. */
+async function cpuMs(f: () => void, n: number): Promise<[number, number]> {
+  await gpu!.sync();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) f();
+  await gpu!.sync();
+  const c = process.cpuUsage(c0);
+  return [(c.user + c.system) / 1000 / n, (performance.now() - t0) / n];
+}
+
+using steps = new NetworkSteps(gpu, batch);
+for (let i = 0; i < Number(args.warmup); i++) steps.train();
+await gpu.sync();
+
+recording = [];
+steps.train();
+const calls: Call[] = recording;
+recording = null;
+await gpu.sync();
+
+const [stepCpu, stepWall] = await cpuMs(() => steps.train(), reps);
+
+const byKind = new Map<string, Call[]>();
+for (const c of calls) {
+  let list = byKind.get(c.kind);
+  if (!list) byKind.set(c.kind, list = []);
+  list.push(c);
+}
+const rows: { kind: string; calls: number; ms: number }[] = [];
+for (const [kind, list] of byKind) {
+  const [ms] = await cpuMs(() => list.forEach((c) => c.run()), reps);
+  rows.push({ kind, calls: list.length, ms });
+}
+rows.sort((a, b) => b.ms - a.ms);
+const sum = rows.reduce((s, r) => s + r.ms, 0);
+const nDispatch = calls.filter((c) => c.dispatch).length;
+
+console.log(
+  `\nstep: ${stepCpu.toFixed(1)} CPU ms (${stepWall.toFixed(1)} wall ms), ` +
+    `${nDispatch} dispatches + ${calls.length - nDispatch} copies, reps ${reps}\n`,
+);
+console.log("| op kind | calls / step | CPU ms / step | share of step |");
+console.log("| --- | --- | --- | --- |");
+const pct = (ms: number) => `${(100 * ms / stepCpu).toFixed(1)}%`;
+for (const r of rows) {
+  console.log(`| ${r.kind} | ${r.calls} | ${r.ms.toFixed(1)} | ${pct(r.ms)} |`);
+}
+console.log(`| sum of kinds | ${calls.length} | ${sum.toFixed(1)} | ${pct(sum)} |`);
+console.log(
+  `| gap: tape, bookkeeping, uploads, noise | – | ${(stepCpu - sum).toFixed(1)} | ` +
+    `${pct(stepCpu - sum)} |`,
+);
+console.log(`| whole step | – | ${stepCpu.toFixed(1)} | 100% |`);
+if (args.labels) {
+  const counts = new Map<string, [string, number]>();
+  for (const c of calls) counts.set(c.label, [c.kind, (counts.get(c.label)?.[1] ?? 0) + 1]);
+  for (const [l, [k, n]] of counts) console.log(`${n}\t${k}\t${l}`);
+}
