@@ -32,7 +32,8 @@ const PARAMS: Partial<Record<UnaryName, number[]>> = {
   clip: [-0.5, 0.7],
 };
 const POSITIVE = new Set<UnaryName>(["log", "sqrt"]);
-const SHAPES = [[1], [7], [3, 65], [2, 3, 17, 5]];
+// [2, 3, 8] takes the kernel's vec4 variant (innermost extent a multiple of 4).
+const SHAPES = [[1], [7], [3, 65], [2, 3, 17, 5], [2, 3, 8]];
 
 Deno.test("unary ops", async (t) => {
   const gpu = await gpuOrSkip();
@@ -72,6 +73,12 @@ const BROADCASTS: [number[], number[]][] = [
   [[3, 1, 7], [1, 6, 1]],
   [[4, 9], [9]],
   [[1], [3, 5]],
+  // vec4 variant: b constant along the innermost extent, then contiguous along it.
+  [[2, 3, 4, 8], [1, 3, 1, 1]],
+  [[2, 3, 4, 8], [2, 1, 4, 8]],
+  [[5, 12], [12]],
+  [[3, 8], [3, 1]],
+  [[4], [1]],
 ];
 
 Deno.test("binary ops with broadcasting", async (t) => {
@@ -105,7 +112,12 @@ Deno.test("binary ops with broadcasting", async (t) => {
 
 Deno.test("where(mask, a, b) with a mask shared across channels", async (t) => {
   const gpu = await gpuOrSkip();
-  for (const [sm, s] of [[[2, 1, 5, 3], [2, 3, 5, 3]], [[7], [7]], [[1, 1, 9], [2, 4, 9]]]) {
+  for (
+    const [sm, s] of [[[2, 1, 5, 3], [2, 3, 5, 3]], [[7], [7]], [[1, 1, 9], [2, 4, 9]], [
+      [2, 1, 5, 4],
+      [2, 3, 5, 4],
+    ]]
+  ) {
     await t.step(`[${sm}] over [${s}]`, () =>
       checkOp({
         name: "where",
