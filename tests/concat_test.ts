@@ -63,6 +63,13 @@ Deno.test("concat along every axis", async (t) => {
       f: (a, b) => concat([a, b], -3),
       fdSamples: 10,
     }, gpu));
+  await t.step("channels of NCHW, planes a multiple of 4 (the vec4 kernel)", () =>
+    checkOp({
+      name: "concat",
+      inputs: [{ shape: [2, 3, 2, 4] }, { shape: [2, 5, 2, 4] }],
+      f: (a, b) => concat([a, b], 1),
+      fdSamples: 10,
+    }, gpu));
   await t.step(
     "a single tensor",
     () => checkOp({ name: "concat", inputs: [{ shape: [4, 3] }], f: (a) => concat([a], 1) }, gpu),
@@ -103,6 +110,13 @@ Deno.test("slice along every axis", async (t) => {
       name: "slice",
       inputs: [{ shape: [2, 37, 11, 3] }],
       f: (x) => slice(x, 1, 5, 29),
+      fdSamples: 10,
+    }, gpu));
+  await t.step("channel slice, planes a multiple of 4 (the vec4 kernel)", () =>
+    checkOp({
+      name: "slice",
+      inputs: [{ shape: [2, 7, 2, 2] }],
+      f: (x) => slice(x, 1, 1, 4),
       fdSamples: 10,
     }, gpu));
   await t.step("half swap, as SongUNet's positional embedding", () =>

@@ -1,6 +1,7 @@
 /**
  * The block-copy kernel behind concat and slice (layout in src/block_copy.ts): one
- * invocation per copied element.
+ * invocation per copied element, or per 4 elements (vec4 loads and stores) where every run
+ * length, row length and offset is a multiple of 4, since llvmpipe pays per buffer access.
  *
  * @module
  */
@@ -13,6 +14,21 @@ struct P { n: u32, cols: u32, srcRow: u32, srcOff: u32, dstRow: u32, dstOff: u32
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  let r = i / p.cols;
+  let j = i - r * p.cols;
+  dst[r * p.dstRow + p.dstOff + j] = src[r * p.srcRow + p.srcOff + j];
+}`;
+
+/** The same copy over vec4s: every field of P counts vec4s. */
+const CODE_VEC4 = /* wgsl */ `
+struct P { n: u32, cols: u32, srcRow: u32, srcOff: u32, dstRow: u32, dstOff: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
@@ -40,12 +56,15 @@ export function copyBlockGpu(
 ): void {
   const n = b.rows * b.cols;
   if (n === 0) return;
+  const layout = [b.cols, b.srcRow, b.srcOff, b.dstRow, b.dstOff];
+  // Pool buffers are whole multiples of 16 bytes, so vec4 bindings always validate.
+  const w = layout.every((v) => v % 4 === 0) ? 4 : 1;
   engine.dispatch({
     label,
-    code: CODE,
+    code: w === 4 ? CODE_VEC4 : CODE,
     inputs: [src],
     outputs: [dst],
-    uniforms: { u: [n, b.cols, b.srcRow, b.srcOff, b.dstRow, b.dstOff] },
-    groups: groups1d(n),
+    uniforms: { u: [n / w, ...layout.map((v) => v / w)] },
+    groups: groups1d(n / w),
   });
 }
