@@ -8,7 +8,9 @@
  * else competes for the cores). Prints op kind → calls per step, CPU ms per step, share of the
  * whole step measured the same way; the gap is what replaying dispatches does not redo (the
  * autograd tape, tensor bookkeeping, uploads) plus noise.
- * `deno run -A scripts/profile-step.ts [--batch 16] [--reps 5] [--warmup 2] [--labels]`
+ * `deno run -A scripts/profile-step.ts [--batch 16] [--reps 5] [--warmup 2] [--labels]
+ * [--detail KIND] [--step-only]` (--detail: also CPU ms per label for the kinds whose name
+ * contains KIND; --step-only: time the whole step only, for quick A/B runs).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -22,6 +24,8 @@ const { values: args } = parseArgs({
     reps: { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
     labels: { type: "boolean", default: false },
+    detail: { type: "string", default: "" },
+    "step-only": { type: "boolean", default: false },
   },
 });
 
@@ -119,6 +123,10 @@ recording = null;
 await gpu.sync();
 
 const [stepCpu, stepWall] = await cpuMs(() => steps.train(), reps);
+if (args["step-only"]) {
+  console.log(`step: ${stepCpu.toFixed(1)} CPU ms (${stepWall.toFixed(1)} wall ms), reps ${reps}`);
+  Deno.exit(0);
+}
 
 const byKind = new Map<string, Call[]>();
 for (const c of calls) {
@@ -155,4 +163,18 @@ if (args.labels) {
   const counts = new Map<string, [string, number]>();
   for (const c of calls) counts.set(c.label, [c.kind, (counts.get(c.label)?.[1] ?? 0) + 1]);
   for (const [l, [k, n]] of counts) console.log(`${n}\t${k}\t${l}`);
+}
+if (args.detail) {
+  for (const [kind, list] of byKind) {
+    if (!kind.includes(args.detail)) continue;
+    const byLabel = new Map<string, Call[]>();
+    for (const c of list) byLabel.set(c.label, [...(byLabel.get(c.label) ?? []), c]);
+    console.log(`\n| ${kind}: label | calls / step | CPU ms / step |\n| --- | --- | --- |`);
+    const lines: [number, string][] = [];
+    for (const [label, cs] of byLabel) {
+      const [ms] = await cpuMs(() => cs.forEach((c) => c.run()), reps);
+      lines.push([ms, `| ${label} | ${cs.length} | ${ms.toFixed(2)} |`]);
+    }
+    lines.sort((a, b) => b[0] - a[0]).forEach(([, l]) => console.log(l));
+  }
 }
