@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { gpuBuffer } from "../gpu/backend.ts";
+import { lineLayout, matmulTexture } from "../gpu/kernels/matmul_texture.ts";
 import { cpuBackend } from "../src/backends.ts";
+import { planMatmul } from "../src/matmul_layout.ts";
 import { linear } from "../src/ops/linear.ts";
 import { matmul } from "../src/ops/matmul.ts";
 import { Rng } from "../src/rng.ts";
-import { assertClose, checkOp, gpuOrSkip, type Tol } from "./harness.ts";
+import { assertClose, checkOp, gpuOrSkip, hasGpu, type Tol } from "./harness.ts";
 
 /** f32 sums of up to 64 products of unit normals: a little looser than the default F32. */
 const MM: Tol = { atol: 5e-5, rtol: 1e-4 };
@@ -53,11 +56,22 @@ const TRIPLES: [number, number, number][] = [
 ];
 const COMBOS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
+/** The GPU paths: the storage-buffer kernel and the texture kernel (llvmpipe's default). */
+const PATHS = [["buffers", false], ["textures", true]] as const;
+
+/** The engine's own choice, restored after each step that forces a path. */
+const defaultTextures = (await gpuOrSkip())?.engine.preferTextures ?? false;
+
+/** The GPU paths this adapter can take (textures only where storage textures can be read). */
+function pathsOf(gpu: Awaited<ReturnType<typeof gpuOrSkip>>) {
+  return gpu?.engine.canReadTextures ? PATHS : PATHS.slice(0, 1);
+}
+
 function shapesOf(B: number, M: number, N: number, K: number, tA: boolean, tB: boolean) {
   return [[B, ...(tA ? [K, M] : [M, K])], [B, ...(tB ? [N, K] : [K, N])]];
 }
 
-/** checkOp of matmul(a, b) with the given transposes, at MM tolerances. */
+/** checkOp of matmul(a, b) with the given transposes, at MM tolerances, on every GPU path. */
 function checkMatmul(
   sa: number[],
   sb: number[],
@@ -66,14 +80,31 @@ function checkMatmul(
   fdSamples: number,
   gpu: Awaited<ReturnType<typeof gpuOrSkip>>,
 ): Promise<void> {
-  return checkOp({
-    name: "matmul",
-    inputs: [{ shape: sa }, { shape: sb }],
-    f: (a, b) => matmul(a, b, { transA: tA, transB: tB }),
-    tol: MM,
-    gradTol: MM,
-    fdSamples,
-  }, gpu);
+  const check = () =>
+    checkOp({
+      name: "matmul",
+      inputs: [{ shape: sa }, { shape: sb }],
+      f: (a, b) => matmul(a, b, { transA: tA, transB: tB }),
+      tol: MM,
+      gradTol: MM,
+      fdSamples,
+    }, gpu);
+  return gpu ? forEachPath(gpu, check) : check();
+}
+
+/** Runs `f` once per GPU path (buffers, then textures where supported), restoring the default. */
+async function forEachPath(
+  gpu: NonNullable<Awaited<ReturnType<typeof gpuOrSkip>>>,
+  f: (path: string) => Promise<void>,
+): Promise<void> {
+  for (const [path, textures] of pathsOf(gpu)) {
+    gpu.engine.preferTextures = textures;
+    try {
+      await f(path);
+    } finally {
+      gpu.engine.preferTextures = defaultTextures;
+    }
+  }
 }
 
 Deno.test("matmul: all transpose combinations, B in {1, 3}", async (t) => {
@@ -100,6 +131,42 @@ Deno.test("matmul: all transpose combinations, B in {1, 3}", async (t) => {
   }
 });
 
+/**
+ * One product on the CPU twin and on each GPU path, read back later (round-trips overlap). The
+ * texture kernel is called directly: `matmul` keeps small products that need padding on buffers.
+ */
+function runPaths(
+  gpu: Awaited<ReturnType<typeof gpuOrSkip>>,
+  av: Float64Array,
+  bv: Float64Array,
+  sa: number[],
+  sb: number[],
+  tA: boolean,
+  tB: boolean,
+  want: Float64Array,
+  what: string,
+): { got: Promise<ArrayLike<number>>; want: Float64Array; what: string }[] {
+  const out = [];
+  for (const be of gpu ? [cpuBackend(), gpu] : [cpuBackend()]) {
+    const a = be.fromArray(av, sa);
+    const b = be.fromArray(bv, sb);
+    if (gpu) gpu.engine.preferTextures = false;
+    const c = matmul(a, b, { transA: tA, transB: tB });
+    if (gpu) gpu.engine.preferTextures = defaultTextures;
+    out.push({ got: c.toArray(), want, what: `${what} (${be === gpu ? "buffers" : "cpu"})` });
+    if (be === gpu && gpu.engine.canReadTextures) {
+      const { layout, outShape } = planMatmul(sa, sb, tA, tB);
+      const ct = gpu.empty(outShape);
+      const bufs = [a, b, ct].map(gpuBuffer);
+      matmulTexture(gpu.engine, what, bufs[0], bufs[1], bufs[2], layout);
+      out.push({ got: ct.toArray(), want, what: `${what} (textures)` });
+      ct.dispose();
+    }
+    for (const x of [a, b, c]) x.dispose();
+  }
+  return out;
+}
+
 Deno.test("matmul forward: every M, N, K in {1, 5, 17, 33, 64}, B in {1, 3}, all transposes", async () => {
   const gpu = await gpuOrSkip();
   const sizes = [1, 5, 17, 33, 64];
@@ -115,14 +182,7 @@ Deno.test("matmul forward: every M, N, K in {1, 5, 17, 33, 64}, B in {1, 3}, all
             const bv = rng.normals(sb.reduce((x, y) => x * y, 1));
             const want = reference(av, bv, B, M, N, K, tA, tB);
             const what = `transA=${tA} transB=${tB} B=${B} M=${M} N=${N} K=${K}`;
-            for (const be of gpu ? [cpuBackend(), gpu] : [cpuBackend()]) {
-              const a = be.fromArray(av, sa);
-              const b = be.fromArray(bv, sb);
-              const c = matmul(a, b, { transA: tA, transB: tB });
-              // Reads are queued together so the GPU round-trips overlap.
-              pending.push({ got: c.toArray(), want, what: `${what} (${be.kind})` });
-              for (const x of [a, b, c]) x.dispose();
-            }
+            pending.push(...runPaths(gpu, av, bv, sa, sb, tA, tB, want, what));
           }
         }
       }
@@ -176,6 +236,102 @@ Deno.test("matmul: small known product", async () => {
     MM,
     "aᵀ·a",
   );
+});
+
+Deno.test("matmul forward past one workgroup's 64×64 tile, K padded or not, shared operands", async () => {
+  const gpu = await gpuOrSkip();
+  const rng = new Rng(7);
+  const pending: ReturnType<typeof runPaths> = [];
+  // [B, M, N, K, shareA, shareB]: K = 37 is padded in the texture staging, 128 is copied as is.
+  const cases: [number, number, number, number, boolean, boolean][] = [
+    [2, 150, 70, 37, false, false],
+    [2, 70, 150, 128, false, false],
+    [3, 67, 129, 36, true, false],
+    [3, 129, 67, 9, false, true],
+  ];
+  for (const [B, M, N, K, shareA, shareB] of cases) {
+    for (const [tA, tB] of COMBOS) {
+      const [sa, sb] = shapesOf(B, M, N, K, tA, tB);
+      if (shareA) sa[0] = 1;
+      if (shareB) sb[0] = 1;
+      const av = rng.normals(sa.reduce((x, y) => x * y, 1));
+      const bv = rng.normals(sb.reduce((x, y) => x * y, 1));
+      const want = reference(av, bv, B, M, N, K, tA, tB, shareA, shareB);
+      const what = `[${sa}]${tA ? "ᵀ" : ""} x [${sb}]${tB ? "ᵀ" : ""}`;
+      pending.push(...runPaths(gpu, av, bv, sa, sb, tA, tB, want, what));
+    }
+  }
+  for (const p of pending) assertClose(await p.got, p.want, MM, p.what);
+});
+
+Deno.test({
+  name: "matmul texture path is taken when preferTextures is set",
+  ignore: !hasGpu,
+  fn: async () => {
+    const gpu = (await gpuOrSkip())!;
+    if (!gpu.engine.canReadTextures) return;
+    const engine = gpu.engine;
+    const alloc = engine.allocTexture;
+    let textures = 0;
+    engine.allocTexture = (w, h) => {
+      textures++;
+      return alloc.call(engine, w, h);
+    };
+    const count = (tex: boolean, m: number, k: number) => {
+      engine.preferTextures = tex;
+      const a = gpu.full([2, m, k], 1);
+      const b = gpu.full([2, k, 128], 1);
+      const [t0, d0] = [textures, engine.dispatchCount];
+      matmul(a, b).dispose();
+      const counts = [textures - t0, engine.dispatchCount - d0];
+      for (const x of [a, b]) x.dispose();
+      return counts;
+    };
+    try {
+      // Buffers: the kernel (+ poisoning the output). Textures, K and N multiples of 4: two
+      // copies into textures, then the kernel; K = 63: raw copies and a padding pass per
+      // operand, which pays at 2·64·128·63 FLOPs a product but not at a quarter of that.
+      assert.deepEqual(count(false, 5, 8), [0, 1 + 1]);
+      assert.deepEqual(count(true, 5, 8), [2, 1 + 1]);
+      assert.deepEqual(count(true, 64, 63), [4, 3 + 1]);
+      assert.deepEqual(count(true, 16, 63), [0, 1 + 1]);
+    } finally {
+      engine.allocTexture = alloc;
+      engine.preferTextures = defaultTextures;
+    }
+    await gpu.sync();
+  },
+});
+
+Deno.test("matmul texture layout: within maxDim, lines wrap, k-major lines in groups of 4", () => {
+  const maxDim = 64;
+  // [kMajor, planes, rows, cols, K, copied as is]
+  const cases: [boolean, number, number, number, number, boolean][] = [
+    [false, 3, 5, 7, 7, false],
+    [false, 2, 50, 128, 128, true],
+    [true, 3, 9, 33, 9, false],
+    [true, 7, 4, 4, 4, true],
+    [false, 1, 1, 256, 256, true],
+    // 10 texels a line: 8 lines (a 256-byte pitch) would exceed 64 texels, so it is padded.
+    [true, 1, 256, 40, 256, false],
+  ];
+  for (const [kMajor, planes, rows, cols, K, direct] of cases) {
+    const what = `kMajor=${kMajor} [${planes},${rows},${cols}] K=${K}`;
+    const l = lineLayout(kMajor, planes, rows, cols, K, maxDim);
+    assert.ok(l, what);
+    assert.equal(l.direct, direct, what);
+    assert.ok(l.width <= maxDim && l.height <= maxDim, what);
+    assert.equal(l.texels, Math.ceil(cols / 4), what);
+    assert.equal(l.width, l.texels * 2 ** l.lg, what);
+    assert.ok(l.height * 2 ** l.lg >= planes * l.prows, what);
+    // A copy needs rows of a multiple of 256 bytes.
+    if (l.direct) assert.equal(l.width % 16, 0, what);
+    if (kMajor) assert.ok(l.prows % 4 === 0 && l.lg >= 2 && l.prows >= rows, what);
+    else assert.equal(l.prows, rows, what);
+  }
+  // Too many lines, or a line longer than a texture row allows.
+  assert.equal(lineLayout(false, 1, 64 * 64 + 1, 64 * 4, 256, maxDim), null);
+  assert.equal(lineLayout(true, 1, 8, 64 * 4, 8, maxDim), null);
 });
 
 Deno.test("linear: y = x·wᵀ + b in x, w and b", async (t) => {

@@ -2,11 +2,14 @@
  * The batched matmul kernel with register tiling: each invocation accumulates a 4×4 block
  * of C over the whole K loop, so every value loaded from A or B feeds four multiply-adds.
  * Operands are read through strides, so transposed operands are never materialised.
+ * Where `engine.preferTextures` is set (llvmpipe/lavapipe), the operands fit and the work pays
+ * for any padding, the product runs through rgba32float textures instead (matmul_texture.ts).
  *
  * @module
  */
 import type { MatmulLayout } from "../../src/matmul_layout.ts";
 import type { Engine } from "../engine.ts";
+import { matmulTexture, matmulTextureFits, matmulTexturePays } from "./matmul_texture.ts";
 
 /** Outputs per invocation along each of m and n. */
 const T = 4;
@@ -87,6 +90,10 @@ export function matmulGpu(
   c: GPUBuffer,
   l: MatmulLayout,
 ): void {
+  if (engine.preferTextures && matmulTexturePays(l) && matmulTextureFits(engine, l)) {
+    matmulTexture(engine, label, a, b, c, l);
+    return;
+  }
   const gx = Math.ceil(l.N / BLOCK);
   const gy = Math.ceil(l.M / BLOCK);
   for (let z0 = 0; z0 < l.batch; z0 += MAX_Z) {
