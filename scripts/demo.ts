@@ -23,6 +23,7 @@ const DEFAULTS = [
   "--box=0.375",
   "--steps=50",
   "--nfe-sweep=",
+  "--zeta=4,cs=2",
   "--batch=8",
   `--out=${ROOT}out/demo`,
 ];
