@@ -24,6 +24,9 @@ const DEFAULTS = [
   "--steps=50",
   "--nfe-sweep=",
   "--zeta=4,cs=2",
+  // The shipped ambient prior fills hidden pixels well down to σ ≈ 0.05 but not at EDM's 0.002,
+  // where D there is c_out·F ≈ σF (scripts/denoiser-error.ts; docs/transfer-fmnist).
+  "--sigma-min=0.05",
   "--batch=8",
   `--out=${ROOT}out/demo`,
 ];

@@ -61,6 +61,7 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
   --nfe-problem ID   problem of the sweep, e.g. cs-m100 (default: the middle CS problem)
   --zeta Z           likelihood step: a number, and/or per kind: cs=Z,sr=Z,box=Z (4)
   --sigma-y S        measurement noise in [-1, 1] units (0.05)
+  --sigma-min S      smallest noise level of the DPS schedule (0.002, the paper's)
   --seeds LIST       experiment seeds (0)
   --batch N          images per DPS batch (16)
   --grid N           images per row of the image grids (8)
@@ -80,6 +81,7 @@ const { values: a } = parseArgs({
     "nfe-problem": { type: "string" },
     zeta: { type: "string", default: "4" },
     "sigma-y": { type: "string", default: "0.05" },
+    "sigma-min": { type: "string", default: "0.002" },
     seeds: { type: "string", default: "0" },
     batch: { type: "string", default: "16" },
     grid: { type: "string", default: "8" },
@@ -172,12 +174,16 @@ const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", images))
 const settings: StudySettings = {
   zeta: parseZeta(a.zeta),
   sigmaY: Number(a["sigma-y"]),
+  sigmaMin: Number(a["sigma-min"]),
   batch: one(a.batch, "batch"),
   imagesDigest: digest,
   count,
   shape,
 };
 if (!(settings.sigmaY >= 0)) throw new Error(`--sigma-y must be ≥ 0, got ${a["sigma-y"]}`);
+if (!(settings.sigmaMin > 0 && settings.sigmaMin < 80)) {
+  throw new Error(`--sigma-min must be in (0, 80), got ${a["sigma-min"]}`);
+}
 const gridCount = Math.min(one(a.grid, "grid"), count);
 
 const backend = await selectBackend(a.backend);

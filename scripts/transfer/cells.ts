@@ -26,6 +26,8 @@ export interface StudySettings {
   zeta: Record<Problem["kind"], number>;
   /** Measurement noise σ_y in [−1, 1] units. */
   sigmaY: number;
+  /** Smallest nonzero noise level of the DPS schedule (the paper: 0.002). */
+  sigmaMin: number;
   /** Images per DPS batch. */
   batch: number;
   /** SHA-256 of the held-out images (hex). */
@@ -60,6 +62,8 @@ export interface CellSpec {
   zeta: number;
   /** σ_y. */
   sigmaY: number;
+  /** σ_min of the schedule. */
+  sigmaMin: number;
   /** Images per batch (the initial noise is drawn per batch). */
   batch: number;
   /** Held-out images: count and digest. */
@@ -119,6 +123,7 @@ export function cellSpec(
     steps,
     zeta: s.zeta[problem.kind],
     sigmaY: s.sigmaY,
+    sigmaMin: s.sigmaMin,
     batch: s.batch,
     count: s.count,
     imagesDigest: s.imagesDigest,
@@ -214,6 +219,7 @@ export async function runCell(
       const r = dps(denoise, op, y, backend, shape, {
         steps: spec.steps,
         zeta: spec.zeta,
+        sigmaMin: spec.sigmaMin,
         seed: seedOf(`dps/${spec.seed}/${b}`),
       });
       return { ...r, x: clip(r.x, -1, 1) };

@@ -59,7 +59,7 @@ export function reportMarkdown(r: ReportContext): string {
     `- Problems: ${v.problems.map(problemLabel).join("; ")}. Measurement noise σ_y = ` +
     `${s.sigmaY} (in [−1, 1] units); the operator, noise, ambient mask M̃ and DPS initial ` +
     `noise are seeded by the seed (${r.seeds.join(", ")}), so every model sees the same y.`,
-    `- Sampler: DPS with EDM's Heun schedule (σ ∈ [0.002, 80], ρ = 7), D clipped to [−1, 1] ` +
+    `- Sampler: DPS with EDM's Heun schedule (σ ∈ [${s.sigmaMin}, 80], ρ = 7), D clipped to [−1, 1] ` +
     `at both stages, likelihood step −ζ ∇ₓ‖A(D) − y‖ with ζ: ${zeta}; ${v.steps} steps in ` +
     `the table. Ambient models run A-DPS: D = h([M̃ ⊙ x, M̃], σ) with one M̃ ~ ` +
     `Bernoulli((1 − p)(1 − δ)) per seed; clean models run FS-DPS. Reconstructions are ` +
