@@ -14,6 +14,7 @@ import { benchNetwork, type NetworkReport } from "../bench/network.ts";
 import { runPeer } from "../bench/python.ts";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend, webgpuBackend } from "../src/backends.ts";
+import { multiHeadAttention } from "../src/ops/attention.ts";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../src/ops/conv2d.ts";
 import { groupNorm } from "../src/ops/group_norm.ts";
 import { matmul } from "../src/ops/matmul.ts";
@@ -107,6 +108,15 @@ const CASES: Case[] = [
     inputs: [[16, 64, 32, 32], [64], [64]],
     run: (x, g, b) => groupNorm(x, 32, g, b),
   },
+  ...[[32, 64, 8], [16, 256, 16]].map(([n, c, h]): Case => ({
+    // The fmnist network's attention (64 channels at 8×8) and EDM's 64×64 nets' (256 at 16×16).
+    name: `attention ${n}×${c}×${h}² 1 head`,
+    peer: { op: "attention", shape: { N: n, C: c, H: h, W: h, heads: 1 } },
+    flops: 4 * n * c * (h * h) ** 2,
+    bytes: 4 * 4 * n * c * h * h,
+    inputs: [[n, 3 * c, h, h]],
+    run: (qkv) => multiHeadAttention(qkv, 1),
+  })),
 ];
 
 /** Median-free timing: reps recorded back to back, one sync at the end (awaits cost ~11 ms). */

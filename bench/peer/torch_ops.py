@@ -16,6 +16,8 @@ with OP and shape keys:
     "conv2d_wgrad" {N, C, K, H, W, k}   (torch.nn.grad.conv2d_input / conv2d_weight)
     "matmul"       {M, N, K}            [M,K] @ [K,N]
     "group_norm"   {N, C, H, W, G}      F.group_norm(x[N,C,H,W], G, weight[C], bias[C])
+    "attention"    {N, C, H, W, heads}  EDM UNetBlock self-attention on qkv[N,3C,H,W]: per head
+                                        softmax(qᵀk/√c) then v·wᵀ (c = C/heads, L = H·W)
 All tensors are float32, contiguous, filled with standard normal values (seed 0).
 "reps" (timed calls) defaults to enough calls for about 1 s, clamped to [5, 50];
 "warmup" (untimed calls) defaults to at least 3 calls and 0.5 s; an explicit W means exactly W
@@ -32,7 +34,8 @@ Output (stdout): a JSON list, one object per case, in input order:
      "blas":    PyTorch's BLAS_INFO build setting (matmul runs on it; "generic" means the
                 reference BLAS behind Debian's libblas.so.3 alternative, which is slow;
                 convolutions run on oneDNN whatever this says)}
-FLOPs: conv (each of fwd, dgrad, wgrad) 2·N·K·C·k²·H·W; matmul 2·M·N·K.
+FLOPs: conv (each of fwd, dgrad, wgrad) 2·N·K·C·k²·H·W; matmul 2·M·N·K; attention the two
+batched products, 4·N·C·L² (softmax not counted).
 group_norm bytes: 4·(2·N·C·H·W + 2·C): x read once, y written once, weight and bias read
 (the minimum traffic; the op may read x more than once).
 Progress and errors go to stderr; a bad case exits with status 2.
@@ -61,6 +64,7 @@ SHAPE_KEYS = {
     "conv2d_wgrad": ("N", "C", "K", "H", "W", "k"),
     "matmul": ("M", "N", "K"),
     "group_norm": ("N", "C", "H", "W", "G"),
+    "attention": ("N", "C", "H", "W", "heads"),
 }
 
 
@@ -89,6 +93,18 @@ def make_call(op, s):
         x, weight, bias = randn(n, c, h, w), randn(c), randn(c)
         nbytes = 4 * (2 * n * c * h * w + 2 * c)
         return (lambda: F.group_norm(x, groups, weight, bias, 1e-5)), None, nbytes
+    if op == "attention":
+        n, c, h, w, heads = (s[key] for key in SHAPE_KEYS[op])
+        if c % heads:
+            raise ValueError(f"attention: heads={heads} does not divide C={c}")
+        qkv, ch, length = randn(n, 3 * c, h, w), c // heads, h * w
+
+        def call():
+            q, k, v = qkv.reshape(n * heads, ch, 3, length).unbind(2)
+            wt = torch.softmax(torch.einsum("ncq,nck->nqk", q, k / math.sqrt(ch)), dim=2)
+            return torch.einsum("nqk,nck->ncq", wt, v).reshape(n, c, h, w)
+
+        return call, 4 * n * c * length * length, None
     raise ValueError(f"unknown op {op!r}; expected one of {sorted(SHAPE_KEYS)}")
 
 
