@@ -11,6 +11,8 @@ import { loadDataset } from "../src/data/dataset.ts";
 import { train } from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
+import type { CellResult } from "../scripts/transfer/cells.ts";
+import { pairedDifference } from "../scripts/transfer/report.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -155,6 +157,8 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
     const md = await Deno.readTextFile(`${out}/results.md`);
     assert.match(md, /\| problem \| amb \| clean \|/);
     assert.match(md, /\| Gaussian CS, m = 20 \| -?\d+\.\d\d \/ -?\d\.\d{3} \| -?\d+\.\d\d \//);
+    assert.match(md, /## Ambient minus clean/);
+    assert.match(md, /\| Gaussian CS, m = 20 \| [+−]\d+\.\d\d ± \d+\.\d\d \([0-2]\/2\) \|/);
 
     // A rerun finds every cell cached and rewrites none of them.
     const before = await mtimes(`${out}/cells`);
@@ -172,4 +176,23 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("transfer-cs: paired differences pair images by seed and index", () => {
+  const cell = (seed: number, psnr: number[]) =>
+    ({
+      spec: { seed },
+      perImage: psnr.map((p) => ({ psnr: p, ssim: 0, nrmse: 0 })),
+    }) as unknown as CellResult;
+  // Differences 1, 0, −1, +2 once the seeds are put in order: mean 0.5, sd √(5/3).
+  const d = pairedDifference(
+    [cell(1, [20, 20]), cell(0, [10, 12])],
+    [cell(0, [9, 12]), cell(1, [21, 18])],
+  );
+  assert.ok(d);
+  assert.equal(d.mean, 0.5);
+  assert.ok(Math.abs(d.se - Math.sqrt(5 / 3) / 2) < 1e-12, `se ${d.se}`);
+  assert.equal(d.wins, 2);
+  assert.equal(d.n, 4);
+  assert.equal(pairedDifference([cell(0, [1, 2])], [cell(0, [1])]), null);
 });

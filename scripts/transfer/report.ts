@@ -157,6 +157,80 @@ export function select(
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 
+/** Per-image PSNR differences a − b on the same images and seeds. */
+export interface PairedDifference {
+  /** Mean difference (dB). */
+  mean: number;
+  /** Its standard error (sample standard deviation of the differences / √n). */
+  se: number;
+  /** Images where a scored higher. */
+  wins: number;
+  /** Images compared. */
+  n: number;
+}
+
+/**
+ * Compares two models image by image (the same y for both, so differences are paired).
+ *
+ * @param a the cells of one model × problem × steps
+ * @param b the other model's cells for the same problem and steps
+ * @returns the difference, or null unless both cover the same seeds and images
+ */
+export function pairedDifference(
+  a: readonly CellResult[],
+  b: readonly CellResult[],
+): PairedDifference | null {
+  const bySeed = (cs: readonly CellResult[]) =>
+    [...cs].sort((x, y) => x.spec.seed - y.spec.seed).flatMap((c) => c.perImage);
+  const [pa, pb] = [bySeed(a), bySeed(b)];
+  if (pa.length < 2 || pa.length !== pb.length) return null;
+  const d = pa.map((m, i) => m.psnr - pb[i].psnr);
+  const mean = d.reduce((s, x) => s + x, 0) / d.length;
+  const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / (d.length - 1);
+  return {
+    mean,
+    se: Math.sqrt(variance / d.length),
+    wins: d.filter((x) => x > 0).length,
+    n: d.length,
+  };
+}
+
+/** "+1.81 ± 0.63 (10/16)". */
+function fmtPaired(p: PairedDifference | null): string {
+  if (!p) return "–";
+  return `${p.mean >= 0 ? "+" : "−"}${f2(Math.abs(p.mean))} ± ${f2(p.se)} (${p.wins}/${p.n})`;
+}
+
+/** The rows of the paired table: every problem at the main steps, then the NFE sweep. */
+function pairedSection(v: StudyView): string[] {
+  const clean = v.models.find((m) => !m.config.ambient);
+  const ambient = v.models.filter((m) => m.config.ambient);
+  if (!clean || ambient.length === 0) return [];
+  const rows: [string, Problem, number][] = v.problems.map((p) => [problemLabel(p), p, v.steps]);
+  if (v.nfeProblem) {
+    for (const steps of v.sweep.filter((s) => s !== v.steps)) {
+      rows.push([`${problemLabel(v.nfeProblem)}, ${steps} steps`, v.nfeProblem, steps]);
+    }
+  }
+  return [
+    ``,
+    `## Ambient minus clean, image by image`,
+    ``,
+    `PSNR(ambient) − PSNR(${clean.name}) in dB on the same images and measurements: mean ± ` +
+    `standard error of the paired differences (images where the ambient model scored higher).`,
+    ``,
+    `| problem | ${ambient.map((m) => `${m.name} − ${clean.name}`).join(" | ")} |`,
+    `|---|${ambient.map(() => "---|").join("")}`,
+    ...rows.map(([label, p, steps]) =>
+      `| ${label} | ${
+        ambient.map((m) =>
+          fmtPaired(pairedDifference(select(v, m.name, p, steps), select(v, clean.name, p, steps)))
+        ).join(" | ")
+      } |`
+    ),
+  ];
+}
+
 /**
  * results.md: the transfer table and the NFE table.
  *
@@ -198,6 +272,7 @@ export function resultsMarkdown(v: StudyView): string {
       );
     }
   }
+  lines.push(...pairedSection(v));
   return lines.join("\n") + "\n";
 }
 
