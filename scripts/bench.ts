@@ -222,6 +222,7 @@ const report = [
     gpu?.name ?? "none"
   }; Deno ${Deno.version.deno}.`,
   "Ratios are PyTorch ms / our ms in the same run: above 1 means we are faster.",
+  "Earlier numbers and what changed them: docs/perf-notes.md.",
   "",
 ];
 if (kernels) {
@@ -246,4 +247,6 @@ if (network) {
   console.log("\n" + network.lines.join("\n"));
 }
 await Deno.writeTextFile(args.out as string, report.join("\n"));
+// Aligned tables, so that the committed file passes `deno fmt --check`.
+await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", args.out as string] }).output();
 console.log(`\nwrote ${args.out}`);
