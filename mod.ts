@@ -91,7 +91,15 @@ export {
   type InpaintingMasks,
   samplingMask,
 } from "./src/ambient/masks.ts";
-export { ambientLoss, edmLoss, type LossTerms, P_MEAN, P_STD } from "./src/ambient/loss.ts";
+export {
+  ambientLoss,
+  ambientObjective,
+  edmLoss,
+  type LossDenoiser,
+  type LossTerms,
+  P_MEAN,
+  P_STD,
+} from "./src/ambient/loss.ts";
 export { priorDenoiser, writePriorGrid } from "./src/ambient/prior_grid.ts";
 export {
   buildNetwork,

@@ -27,16 +27,19 @@ export interface LossTerms {
   furtherLoss?: Tensor;
 }
 
-/** σ per sample and λ(σ) = (σ² + σ_d²)/(σ σ_d)², drawn from the step's seed. */
-function drawSigma(x: Tensor, seed: number): { sigma: Tensor; weight: Tensor } {
-  const n = x.shape[0];
-  const sigma = exp(
-    add(scale(randomNormal(x.backend, [n], seed, 0), P_STD), x.backend.full([1], P_MEAN)),
+/** σ per sample, ln σ ~ N(P_mean, P_std²), drawn from the step's seed. */
+function drawSigma(x: Tensor, seed: number): Tensor {
+  return exp(
+    add(scale(randomNormal(x.backend, [x.shape[0]], seed, 0), P_STD), x.backend.full([1], P_MEAN)),
   );
-  const weight = map("edm_weight", "(s * s + p0 * p0) / (s * s * p0 * p0)", ["s"], [sigma], [
+}
+
+/** λ(σ) = (σ² + σ_d²)/(σ σ_d)² per sample, shaped to broadcast over [N, C, H, W]. */
+function lossWeight(sigma: Tensor): Tensor {
+  const w = map("edm_weight", "(s * s + p0 * p0) / (s * s * p0 * p0)", ["s"], [sigma], [
     SIGMA_DATA,
   ]);
-  return { sigma, weight: weight.reshape([n, 1, 1, 1]) };
+  return w.reshape([sigma.shape[0], 1, 1, 1]);
 }
 
 function weightedSum(weight: Tensor, r: Tensor): Tensor {
@@ -60,10 +63,10 @@ export function edmLoss(
   seed: number,
   ctx: ForwardContext,
 ): LossTerms {
-  const { sigma, weight } = drawSigma(x, seed);
+  const sigma = drawSigma(x, seed);
   const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([x.shape[0], 1, 1, 1]));
   const d = net.forward(p, add(x, n), sigma, ctx);
-  return { loss: weightedSum(weight, sub(d, x)) };
+  return { loss: weightedSum(lossWeight(sigma), sub(d, x)) };
 }
 
 /**
@@ -87,13 +90,38 @@ export function ambientLoss(
   seed: number,
   ctx: ForwardContext,
 ): LossTerms {
-  const { sigma, weight } = drawSigma(x, seed);
+  const noise = randomNormal(x.backend, x.shape, seed, 1);
+  return ambientObjective((u, s) => net.forward(p, u, s, ctx), x, masks, drawSigma(x, seed), noise);
+}
+
+/** A denoiser as the ambient objective calls it: D(u, σ) with u the network input, σ [N]. */
+export type LossDenoiser = (u: Tensor, sigma: Tensor) => Tensor;
+
+/**
+ * The ambient objective at given noise levels and noise: what `ambientLoss` evaluates, for any
+ * denoiser (the exactness tests train a linear one with it).
+ *
+ * @param denoise D(u, σ), u = concat[M̃ ⊙ (M ⊙ x + σn), M̃] with C + C channels
+ * @param x images [N, C, H, W] (only M ⊙ x matters)
+ * @param masks M and M̃ [N, 1, H, W]
+ * @param sigma σ per image [N]
+ * @param noise standard normal n, shaped like x
+ * @returns λ(σ)‖M ⊙ (D − x)‖² and the logged M̃ term, each summed per image, batch-averaged
+ */
+export function ambientObjective(
+  denoise: LossDenoiser,
+  x: Tensor,
+  masks: InpaintingMasks,
+  sigma: Tensor,
+  noise: Tensor,
+): LossTerms {
   const [b, c] = x.shape;
+  const weight = lossWeight(sigma);
   const y = mul(masks.mask, x);
-  const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([b, 1, 1, 1]));
+  const n = mul(noise, sigma.reshape([b, 1, 1, 1]));
   const mt = c === 1 ? masks.further : concat(Array(c).fill(masks.further), 1);
   const u = concat([mul(masks.further, add(y, n)), mt], 1);
-  const residual = sub(net.forward(p, u, sigma, ctx), y);
+  const residual = sub(denoise(u, sigma), y);
   return {
     loss: weightedSum(weight, mul(masks.mask, residual)),
     furtherLoss: weightedSum(weight, mul(masks.further, residual)),
