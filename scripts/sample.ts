@@ -52,8 +52,14 @@ const backend = await selectBackend(a.backend);
 const info = await readModelInfo({ name: "model", path: a.model });
 const shape = [channels, size, size];
 const model = await loadModel(info, shape, backend);
-const config = { ...info.config, sampleCount: count, sampleSteps: steps, seed };
-await writePriorGrid(a.out, model.net, model.params, config, shape, backend, { sigmaMin });
+const config = {
+  ...info.config,
+  sampleCount: count,
+  sampleSteps: steps,
+  sampleSigmaMin: sigmaMin,
+  seed,
+};
+await writePriorGrid(a.out, model.net, model.params, config, shape, backend);
 disposeModel(model);
 console.log(
   `wrote ${a.out}: ${count} samples, ${steps} Heun steps over [${sigmaMin}, 80]` +

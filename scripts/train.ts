@@ -25,6 +25,7 @@ const { values: a } = parseArgs({
     "checkpoint-every": { type: "string" },
     "sample-every": { type: "string" },
     "sample-count": { type: "string" },
+    "sample-sigma-min": { type: "string" },
     channels: { type: "string" },
     "channel-mult": { type: "string" },
     blocks: { type: "string" },
@@ -41,7 +42,7 @@ if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
   [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--lr LR] [--seed S] [--backend cpu|webgpu]
-  [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--resume] [--dry-run]
+  [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--sample-sigma-min S] [--resume] [--dry-run]
   network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]`,
   );
   Deno.exit(a.task ? 0 : 2);
@@ -65,6 +66,7 @@ set("logEvery", num(a["log-every"], "log-every"));
 set("checkpointEvery", num(a["checkpoint-every"], "checkpoint-every"));
 set("sampleEvery", num(a["sample-every"], "sample-every"));
 set("sampleCount", num(a["sample-count"], "sample-count"));
+set("sampleSigmaMin", num(a["sample-sigma-min"], "sample-sigma-min"));
 config.corruption.p = num(a.p, "p") ?? config.corruption.p;
 config.corruption.delta = num(a.delta, "delta") ?? config.corruption.delta;
 const list = (v: string | undefined, name: string) =>

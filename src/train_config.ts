@@ -48,6 +48,11 @@ export interface TrainConfig {
   sampleCount: number;
   /** Heun steps of the sample grid (EDM: 18). */
   sampleSteps: number;
+  /**
+   * Smallest noise level of the sample grid (default EDM's 0.002). Briefly trained ambient models
+   * fill hidden pixels only down to σ ≈ 0.05 (docs/fmnist-small).
+   */
+  sampleSigmaMin?: number;
 }
 
 /** Reference hyper-parameters shared by every task (SPEC §2). */
@@ -92,6 +97,9 @@ export function validateConfig(c: TrainConfig): void {
     if (!Number.isInteger(c[k]) || c[k] < 1) bad(`${k} must be a positive integer, got ${c[k]}`);
   }
   if (!(c.lr > 0)) bad(`lr must be > 0, got ${c.lr}`);
+  if (c.sampleSigmaMin !== undefined && !(c.sampleSigmaMin > 0 && c.sampleSigmaMin < 80)) {
+    bad(`sampleSigmaMin must lie in (0, 80), got ${c.sampleSigmaMin}`);
+  }
   const { p, delta } = c.corruption;
   if (!(p >= 0 && p < 1 && delta >= 0 && delta < 1)) {
     bad(`p and delta must lie in [0, 1), got ${p}, ${delta}`);

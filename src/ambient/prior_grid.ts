@@ -11,7 +11,6 @@ import type { EDMPrecond } from "../nn/precond.ts";
 import { concat } from "../ops/concat.ts";
 import { clip, mul } from "../ops/elementwise.ts";
 import { edmSample } from "../sampling/edm_sampler.ts";
-import type { EdmScheduleOptions } from "../sampling/schedule.ts";
 import type { Tensor } from "../tensor.ts";
 import type { TrainConfig } from "../train_config.ts";
 import { samplingMask } from "./masks.ts";
@@ -53,7 +52,6 @@ export function priorDenoiser(
  * @param config the run (sample count, steps, corruption)
  * @param shape [C, H, W]
  * @param backend where to compute
- * @param schedule σ range of the sampler (default EDM's [0.002, 80])
  */
 export async function writePriorGrid(
   path: string,
@@ -62,7 +60,6 @@ export async function writePriorGrid(
   config: TrainConfig,
   shape: readonly number[],
   backend: Backend,
-  schedule: EdmScheduleOptions = {},
 ): Promise<void> {
   const [c, h, w] = shape;
   const n = config.sampleCount;
@@ -71,7 +68,7 @@ export async function writePriorGrid(
     : null;
   const denoise = priorDenoiser(net, ema, config.ambient, further);
   const { x } = edmSample(denoise, backend, [n, c, h, w], {
-    ...schedule,
+    sigmaMin: config.sampleSigmaMin,
     steps: config.sampleSteps,
     seed: config.seed,
   });
