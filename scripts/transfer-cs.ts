@@ -285,16 +285,21 @@ for (const p of problems) {
       ),
     },
   ];
+  let complete = true;
   for (const info of infos) {
     const key = cellKey(cellSpec(info, p, seed, steps, settings));
     const recon = await readReconstructions(cellsDir, key);
+    complete &&= recon !== null;
     rows.push({
       label: info.name,
       images: recon?.slice(0, gridCount * per) ?? new Float32Array(gridCount * per).fill(NaN),
     });
   }
   const file = gridFile(problemId(p));
-  await writeLabelledGrid(`${out}/${file}`, rows, shape);
+  // Committed studies keep cells/*.json but not the .f32 reconstructions: keep their grids.
+  const kept = !complete && await Deno.stat(`${out}/${file}`).then(() => true, () => false);
+  if (kept) console.log(`${file}: reconstructions not in ${cellsDir}; kept the existing grid`);
+  else await writeLabelledGrid(`${out}/${file}`, rows, shape);
   grids.push({ problem: problemId(p), file });
 }
 
