@@ -51,6 +51,8 @@ export { linear } from "./src/ops/linear.ts";
 export { conv2d } from "./src/ops/conv2d.ts";
 export { groupNorm, type GroupNormOptions } from "./src/ops/group_norm.ts";
 export { downsample2x, upsample2x } from "./src/ops/resample.ts";
+export { fft2, type Fft2Options } from "./src/ops/fft.ts";
+export { fftRadices } from "./src/fft_plan.ts";
 export { softmax } from "./src/ops/softmax.ts";
 export { multiHeadAttention } from "./src/ops/attention.ts";
 export { permute } from "./src/ops/permute.ts";

@@ -18,6 +18,8 @@ with OP and shape keys:
     "group_norm"   {N, C, H, W, G}      F.group_norm(x[N,C,H,W], G, weight[C], bias[C])
     "attention"    {N, C, H, W, heads}  EDM UNetBlock self-attention on qkv[N,3C,H,W]: per head
                                         softmax(qᵀk/√c) then v·wᵀ (c = C/heads, L = H·W)
+    "fft2c"        {N, H, W}            fftshift(fft2(ifftshift(x), norm="ortho")) over the last
+                                        two dims of complex64 x[N,H,W] (fastMRI's fft2c)
 All tensors are float32, contiguous, filled with standard normal values (seed 0).
 "reps" (timed calls) defaults to enough calls for about 1 s, clamped to [5, 50];
 "warmup" (untimed calls) defaults to at least 3 calls and 0.5 s; an explicit W means exactly W
@@ -35,7 +37,8 @@ Output (stdout): a JSON list, one object per case, in input order:
                 reference BLAS behind Debian's libblas.so.3 alternative, which is slow;
                 convolutions run on oneDNN whatever this says)}
 FLOPs: conv (each of fwd, dgrad, wgrad) 2·N·K·C·k²·H·W; matmul 2·M·N·K; attention the two
-batched products, 4·N·C·L² (softmax not counted).
+batched products, 4·N·C·L² (softmax not counted); fft2c the nominal 5·N·H·W·log2(H·W) of a
+complex FFT.
 group_norm bytes: 4·(2·N·C·H·W + 2·C): x read once, y written once, weight and bias read
 (the minimum traffic; the op may read x more than once).
 Progress and errors go to stderr; a bad case exits with status 2.
@@ -65,6 +68,7 @@ SHAPE_KEYS = {
     "matmul": ("M", "N", "K"),
     "group_norm": ("N", "C", "H", "W", "G"),
     "attention": ("N", "C", "H", "W", "heads"),
+    "fft2c": ("N", "H", "W"),
 }
 
 
@@ -105,6 +109,15 @@ def make_call(op, s):
             return torch.einsum("nqk,nck->ncq", wt, v).reshape(n, c, h, w)
 
         return call, 4 * n * c * length * length, None
+    if op == "fft2c":
+        n, h, w = (s[key] for key in SHAPE_KEYS[op])
+        x, dims = torch.complex(randn(n, h, w), randn(n, h, w)), (-2, -1)
+
+        def call():
+            shifted = torch.fft.ifftshift(x, dim=dims)
+            return torch.fft.fftshift(torch.fft.fft2(shifted, norm="ortho"), dim=dims)
+
+        return call, 5 * n * h * w * math.log2(h * w), None
     raise ValueError(f"unknown op {op!r}; expected one of {sorted(SHAPE_KEYS)}")
 
 
