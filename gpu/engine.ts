@@ -101,6 +101,8 @@ export class Engine {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #layouts = new Map<string, GPUBindGroupLayout>();
   #encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass: consecutive dispatches share one (half the CPU cost each). */
+  #pass: GPUComputePassEncoder | null = null;
   #batch = 0;
   readonly #arena: GPUBuffer;
   readonly #arenaData = new ArrayBuffer(MAX_BATCH * UNIFORM_STRIDE);
@@ -265,6 +267,15 @@ export class Engine {
       texIn.length,
       texOut.length,
     ], d.label);
+    const [x, y = 1, z = 1] = d.groups;
+    const most = this.device.limits.maxComputeWorkgroupsPerDimension;
+    // WebGPU reports this one without naming the dispatch, so catch it here.
+    if (x > most || y > most || z > most) {
+      throw new GpuError(
+        `${d.label}: ${x}×${y}×${z} workgroups exceed this adapter's ${most} per dimension; ` +
+          `this is a bug in the package's grid for these shapes: please report it.`,
+      );
+    }
     if (this.#batch === MAX_BATCH) this.flush();
     const offset = this.#batch * UNIFORM_STRIDE;
     packUniforms(this.#arenaData, offset, d.uniforms, d.label);
@@ -284,18 +295,18 @@ export class Engine {
       entries,
     });
     this.#encoder ??= this.device.createCommandEncoder();
-    const pass = this.#encoder.beginComputePass({ label: d.label });
+    // Each dispatch is its own usage scope, so later ones in the pass see earlier writes.
+    const pass = this.#pass ??= this.#encoder.beginComputePass({ label: "dispatches" });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y = 1, z = 1] = d.groups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-    pass.end();
     this.#batch++;
     this.dispatchCount++;
   }
 
   /** Records a buffer-to-buffer copy into the current batch. */
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.#endPass();
     this.#encoder ??= this.device.createCommandEncoder();
     this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -323,6 +334,7 @@ export class Engine {
     dstY = 0,
   ): void {
     if (width <= 0 || height <= 0) return;
+    this.#endPass();
     this.#encoder ??= this.device.createCommandEncoder();
     this.#encoder.copyBufferToTexture(
       { buffer: src, offset: srcOffset, bytesPerRow },
@@ -334,6 +346,7 @@ export class Engine {
   /** Submits everything recorded so far (no wait). */
   flush(): void {
     if (!this.#encoder) return;
+    this.#endPass();
     if (this.#batch > 0) {
       this.device.queue.writeBuffer(
         this.#arena,
@@ -381,6 +394,12 @@ export class Engine {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.check();
+  }
+
+  /** Copies are recorded on the encoder, outside any pass. */
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
   }
 
   #view(texture: GPUTexture): GPUTextureView {
