@@ -1,23 +1,32 @@
 /**
- * Dropout with the mask drawn in the kernel: y = x · mask · s, mask = (k ≤ threshold) from
- * Philox at (i, stream) under the seed's key. The backward is the same kernel on the
+ * Dropout with the mask drawn in the kernel: y = x · mask · s, where element i keeps its
+ * value if word i mod 4 of Philox at counter (⌊i/4⌋, stream) gives k ≤ threshold: one
+ * Philox call (the kernel's cost) per 4 elements. The backward is the same kernel on the
  * gradient, so the mask is regenerated, never stored.
  *
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d } from "./common.ts";
-import { philoxKernel } from "./philox.ts";
+import { groups1d, INDEX } from "./common.ts";
+import { PHILOX } from "./philox.ts";
 
-const CODE = philoxKernel(
-  /* wgsl */ `
+const CODE = /* wgsl */ `
 struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32, s: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;`,
-  // Multiply (not select the value) so a NaN in a dropped element still shows, as in torch.
-  "out[i] = x[i] * select(0.0, p.s, philox_steps(w.x) <= p.threshold);",
-);
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${PHILOX}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (4u * i >= p.n) { return; }
+  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
+  for (var j = 0u; j < 4u; j++) {
+    let e = 4u * i + j;
+    // Multiply (not select the value) so a NaN in a dropped element still shows, as in torch.
+    if (e < p.n) { out[e] = x[e] * select(0.0, p.s, philox_steps(w[j]) <= p.threshold); }
+  }
+}`;
 
 /**
  * Records out[i] = x[i] · (kept ? s : 0).
@@ -47,6 +56,6 @@ export function dropoutGpu(
     inputs: [x],
     outputs: [out],
     uniforms: { u: [n, key[0], key[1], stream, threshold], f: [s] },
-    groups: groups1d(n),
+    groups: groups1d(Math.ceil(n / 4)),
   });
 }

@@ -7,7 +7,8 @@ import type { Arr } from "../backend.ts";
 import { philox4x32_10, unitSteps } from "./philox.ts";
 
 /**
- * out[i] = x[i] · (kept ? s : 0), kept where the element's k ≤ threshold.
+ * out[i] = x[i] · (kept ? s : 0), kept where k ≤ threshold for word i mod 4 of Philox at
+ * counter (⌊i/4⌋, stream).
  *
  * @param x input
  * @param out output
@@ -28,7 +29,7 @@ export function dropoutCpu(
 ): void {
   const w = new Uint32Array(4);
   for (let i = 0; i < n; i++) {
-    philox4x32_10(i, stream, 0, 0, key[0], key[1], w);
-    out[i] = x[i] * (unitSteps(w[0]) <= threshold ? s : 0);
+    if (i % 4 === 0) philox4x32_10(i / 4, stream, 0, 0, key[0], key[1], w);
+    out[i] = x[i] * (unitSteps(w[i % 4]) <= threshold ? s : 0);
   }
 }

@@ -35,9 +35,9 @@ function applyMask(x: Tensor, key: [number, number], stream: number, threshold: 
 }
 
 /**
- * Dropout: x · mask / (1 − p) with mask ~ Bernoulli(1 − p) drawn by Philox4x32-10 at
- * (seed, stream, element index) — the same mask as `bernoulli(b, x.shape, 1 − p, seed,
- * stream)`, on every backend. Differentiable; the backward regenerates the mask.
+ * Dropout: x · mask / (1 − p) with mask ~ Bernoulli(1 − p) drawn by Philox4x32-10 under
+ * the seed: element i uses word i mod 4 of the counter (⌊i/4⌋, stream), the same on every
+ * backend. Differentiable; the backward regenerates the mask.
  *
  * @param x input
  * @param p drop probability in [0, 1)
