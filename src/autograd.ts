@@ -7,6 +7,7 @@
  */
 import type { Tensor } from "./tensor.ts";
 import { add } from "./ops/elementwise.ts";
+import { tidy } from "./scope.ts";
 
 /** Given the gradient of an op's output, returns the gradients of its inputs (null: none). */
 export type Backward = (gOut: Tensor) => readonly (Tensor | null)[];
@@ -90,22 +91,43 @@ export function grad(f: () => Tensor, wrt: readonly Tensor[], seed?: Tensor): Gr
   if (seed && seed.size !== value.size) {
     throw new Error(`grad: seed shape [${seed.shape}] does not match output [${value.shape}]`);
   }
+  // Every entry is the map's own tensor (a view where storage is shared), so an output's
+  // gradient and the backward's temporaries are freed as soon as its node has run.
   const grads = new Map<number, Tensor>();
-  grads.set(value.id, seed ?? value.backend.full(value.shape, 1));
+  grads.set(
+    value.id,
+    seed ? seed.backend.view(seed, seed.shape) : value.backend.full(value.shape, 1),
+  );
+  const wrtIds = new Set(wrt.map((t) => t.id));
   for (let i = tape.nodes.length - 1; i >= 0; i--) {
     const node = tape.nodes[i];
     const g = grads.get(node.output.id);
     if (!g) continue;
-    const gIn = node.backward(g);
-    node.inputs.forEach((inp, k) => {
-      const gi = gIn[k];
-      if (!inp || !gi || !tape.tracked.has(inp.id)) return;
-      if (gi.size !== inp.size) {
-        throw new Error(`autograd: gradient [${gi.shape}] does not match input [${inp.shape}]`);
-      }
-      const prev = grads.get(inp.id);
-      grads.set(inp.id, prev ? add(prev, gi) : gi);
+    const updates = tidy(() => {
+      const gIn = node.backward(g);
+      const out: [number, Tensor][] = [];
+      node.inputs.forEach((inp, k) => {
+        const gi = gIn[k];
+        if (!inp || !gi || !tape.tracked.has(inp.id)) return;
+        if (gi.size !== inp.size) {
+          throw new Error(`autograd: gradient [${gi.shape}] does not match input [${inp.shape}]`);
+        }
+        const prev = out.find(([id]) => id === inp.id)?.[1] ?? grads.get(inp.id);
+        const next = prev ? add(prev, gi) : gi.backend.view(gi, gi.shape);
+        const at = out.findIndex(([id]) => id === inp.id);
+        if (at >= 0) out[at][1] = next; // the same input twice: the first sum is a temporary
+        else out.push([inp.id, next]);
+      });
+      return out;
     });
+    for (const [id, t] of updates) {
+      grads.get(id)?.dispose();
+      grads.set(id, t);
+    }
+    if (!wrtIds.has(node.output.id)) {
+      g.dispose();
+      grads.delete(node.output.id);
+    }
   }
   return {
     value,

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { ConvDenoiser, denoiserOptimizer, denoiserStep } from "../src/nn/conv_denoiser.ts";
+import { grad } from "../src/autograd.ts";
+import { silu } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
+import { sumSquares } from "../src/ops/reduce.ts";
+import { tidy } from "../src/scope.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 
 Deno.test({
@@ -25,5 +29,34 @@ Deno.test({
     for (const s of seen.slice(1)) {
       assert.deepEqual(s, seen[0], `memory grew: ${JSON.stringify(seen)}`);
     }
+  },
+});
+
+Deno.test({
+  name: "backward frees each op's output gradient and temporaries once its node has run",
+  ignore: !hasGpu,
+  async fn() {
+    const backend = (await gpuOrSkip())!;
+    const engine = backend.engine;
+    const n = 64 * 64; // 16 KiB a tensor: one pool size class exactly
+    const bytes = 4 * n;
+    const depth = 20;
+    using x = randomNormal(backend, [64, 64], 3);
+    await backend.sync();
+    const base = engine.liveBytes;
+    engine.peakLiveBytes = base;
+    const g = tidy(() => {
+      const { grads } = grad(() => {
+        let y = x;
+        for (let i = 0; i < depth; i++) y = silu(y);
+        return sumSquares(y);
+      }, [x]);
+      return grads[0];
+    });
+    // The forward keeps its 20 activations; keeping every gradient as well would need ~40.
+    const peak = (engine.peakLiveBytes - base) / bytes;
+    assert.ok(peak <= depth + 4, `peak ${peak.toFixed(1)} tensors of 16 KiB (depth ${depth})`);
+    assert.ok(Number.isFinite((await g.toArray())[0]));
+    g.dispose();
   },
 });
