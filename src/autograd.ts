@@ -25,6 +25,11 @@ interface Tape {
 
 let active: Tape | null = null;
 
+/** True while `grad` runs its function: ops are being recorded. */
+export function recording(): boolean {
+  return active !== null;
+}
+
 /** True when an op's output must be recorded (some input depends on a watched tensor). */
 export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
   if (!active) return false;

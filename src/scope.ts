@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { recording } from "./autograd.ts";
 import type { Tensor } from "./tensor.ts";
 
 const scopes: Set<Tensor>[] = [];
@@ -26,7 +27,9 @@ export function keep<T extends Tensor>(t: T): T {
 
 /**
  * Runs `fn` and disposes every tensor created during it, except tensors reachable from its
- * result (a tensor, or arrays/objects of tensors), which move to the enclosing scope.
+ * result (a tensor, or arrays/objects of tensors), which move to the enclosing scope. Inside
+ * `grad`'s function every tensor moves to the enclosing scope instead: the tape's backward
+ * closures may need any of them.
  *
  * @param fn synchronous work that creates temporaries
  * @returns what `fn` returned
@@ -51,7 +54,8 @@ export function tidy<T>(fn: () => T): T {
     scopes.pop();
   }
   const survivors = new Set<Tensor>();
-  collect(result, survivors, 0);
+  if (recording()) { for (const t of scope) survivors.add(t); }
+  else collect(result, survivors, 0);
   for (const t of scope) {
     if (survivors.has(t)) track(t);
     else t.dispose();

@@ -8,6 +8,7 @@
 import { add, silu } from "../ops/elementwise.ts";
 import { concat, slice } from "../ops/concat.ts";
 import { positionalEmbedding } from "../ops/positional_embedding.ts";
+import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { Conv2d, GroupNorm, type Init, Linear } from "./layers.ts";
 import { type Params, Registry } from "./module.ts";
@@ -171,8 +172,12 @@ export class SongUNet {
 
     const skips: Tensor[] = [];
     let h = x;
+    // Each block runs in a tidy: when nothing is recorded (sampling), its temporaries and
+    // the decoder's concatenated input are freed at its end.
+    const block = (b: UNetBlock, x: Tensor, skip: Tensor | null) =>
+      tidy(() => b.forward(p, skip ? concat([x, skip], 1) : x, emb, ctx));
     for (const layer of this.#enc) {
-      h = layer.kind === "conv" ? layer.conv.forward(p, h) : layer.block.forward(p, h, emb, ctx);
+      h = layer.kind === "conv" ? layer.conv.forward(p, h) : block(layer.block, h, null);
       skips.push(h);
     }
     let out: Tensor | null = null;
@@ -182,8 +187,8 @@ export class SongUNet {
         out = out ? add(out, y) : y;
         continue;
       }
-      if (h.shape[1] !== layer.block.cin) h = concat([h, skips.pop() as Tensor], 1);
-      h = layer.block.forward(p, h, emb, ctx);
+      const skip = h.shape[1] !== layer.block.cin ? skips.pop() as Tensor : null;
+      h = block(layer.block, h, skip);
     }
     if (!out || out.shape[0] !== n) throw new Error("SongUNet: no output layer");
     return out;
