@@ -100,6 +100,7 @@ export class Engine {
   readonly #views = new WeakMap<GPUTexture, GPUTextureView>();
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #layouts = new Map<string, GPUBindGroupLayout>();
+  readonly #constants = new Map<string, GPUBuffer>();
   #encoder: GPUCommandEncoder | null = null;
   /** The open compute pass: consecutive dispatches share one (half the CPU cost each). */
   #pass: GPUComputePassEncoder | null = null;
@@ -181,6 +182,25 @@ export class Engine {
     }
     this.pooledBytes += size;
     return this.device.createBuffer({ size, usage: STORAGE_USAGE });
+  }
+
+  /**
+   * A read-only table kernels share (twiddles, frequencies), uploaded the first time `key`
+   * is asked for and kept for the engine's life.
+   *
+   * @param key names the values: the same key must always mean the same values
+   * @param make computes them, called once per key
+   * @returns the buffer
+   */
+  constant(key: string, make: () => Float32Array): GPUBuffer {
+    let b = this.#constants.get(key);
+    if (!b) {
+      const data = make();
+      b = this.alloc(Math.max(4, data.length * 4));
+      this.upload(b, data);
+      this.#constants.set(key, b);
+    }
+    return b;
   }
 
   /** Returns a buffer to the pool; commands already recorded that use it still see its data. */

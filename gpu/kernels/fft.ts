@@ -142,21 +142,6 @@ ${dft}
 }`;
 }
 
-/** Twiddle tables per engine and length, uploaded once (8n bytes each). */
-const tables = new WeakMap<Engine, Map<number, GPUBuffer>>();
-
-function table(engine: Engine, n: number): GPUBuffer {
-  let perEngine = tables.get(engine);
-  if (!perEngine) tables.set(engine, perEngine = new Map());
-  let t = perEngine.get(n);
-  if (!t) {
-    t = engine.alloc(8 * n);
-    engine.upload(t, Float32Array.from(fftTwiddles(n)));
-    perEngine.set(n, t);
-  }
-  return t;
-}
-
 /**
  * Records y = F x over the last two dims of `batch` planar complex images [2, H, W]: the
  * orthonormal DFT (its inverse if `inverse`), centred or not.
@@ -211,7 +196,10 @@ export function fft2Gpu(
     engine.dispatch({
       label: `fft2 [${batch},2,${H},${W}] ${inverse ? "inverse" : "forward"} n=${q.n} radix ${q.R}`,
       code: passCode(q),
-      inputs: [src, table(engine, q.n)],
+      inputs: [
+        src,
+        engine.constant(`fft twiddles ${q.n}`, () => Float32Array.from(fftTwiddles(q.n))),
+      ],
       outputs: [dst],
       uniforms: { u: [lines], f: [i === passes.length - 1 ? 1 / Math.sqrt(hw) : 1] },
       groups: groups1d(lines * (q.n / q.R)),

@@ -57,20 +57,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   dx[i] = acc;
 }`;
 
-const uploaded = new WeakMap<Engine, Map<string, GPUBuffer>>();
-
 /** The frequencies as a GPU buffer, uploaded the first time `key` is seen on this engine. */
-function freqBuffer(engine: Engine, key: string, freqs: Float64Array): GPUBuffer {
-  let m = uploaded.get(engine);
-  if (!m) uploaded.set(engine, m = new Map());
-  let b = m.get(key);
-  if (!b) {
-    b = engine.alloc(freqs.length * 4);
-    engine.upload(b, Float32Array.from(freqs));
-    m.set(key, b);
-  }
-  return b;
-}
+const frequencies = (engine: Engine, key: string, freqs: Float64Array): GPUBuffer =>
+  engine.constant(`positional embedding ${key}`, () => Float32Array.from(freqs));
 
 /**
  * Records out [N, 2·half] = [cos(x ⊗ freqs), sin(x ⊗ freqs)].
@@ -94,7 +83,7 @@ export function positionalEmbeddingGpu(
   engine.dispatch({
     label: `positionalEmbedding N=${N} channels=${2 * half}`,
     code: FORWARD,
-    inputs: [x, freqBuffer(engine, key, freqs)],
+    inputs: [x, frequencies(engine, key, freqs)],
     outputs: [out],
     uniforms: { u: [N * half, half] },
     groups: groups1d(N * half),
@@ -125,7 +114,7 @@ export function positionalEmbeddingBackwardGpu(
   engine.dispatch({
     label: `positionalEmbedding.backward N=${N} channels=${2 * half}`,
     code: BACKWARD,
-    inputs: [x, freqBuffer(engine, key, freqs), g],
+    inputs: [x, frequencies(engine, key, freqs), g],
     outputs: [dx],
     uniforms: { u: [N, half] },
     groups: groups1d(N),
