@@ -219,6 +219,7 @@ interface PeerSteps {
   params: number;
   torch: string;
   threads: number;
+  device: string;
   results: { case: NetworkCaseKey; ms: number; reps: number }[];
 }
 
@@ -230,6 +231,8 @@ export interface NetworkBenchOptions {
   cpu: Backend | null;
   /** Run the PyTorch peer. */
   peer: boolean;
+  /** Where the peer runs: "cpu" or "cuda". */
+  peerDevice: string;
   /** Minimum timed milliseconds per case on WebGPU and in PyTorch. */
   minMs: number;
   /** Images per step. */
@@ -244,6 +247,16 @@ export interface NetworkReport {
   notes: string[];
 }
 
+/**
+ * How a PyTorch peer ran, for the reports: "CPU, 2 threads" or the CUDA device's name.
+ *
+ * @param r what the peer reported
+ * @returns the description
+ */
+export function peerDescription(r: { device: string; threads: number }): string {
+  return r.device === "cpu" ? `CPU, ${r.threads} threads` : `CUDA (${r.device}, eager fp32)`;
+}
+
 const fmtMs = (ms: number | null) => (ms === null ? "–" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 const mib = (bytes: number | null) => (bytes === null ? "–" : (bytes / 2 ** 20).toFixed(1));
 
@@ -254,7 +267,9 @@ const mib = (bytes: number | null) => (bytes === null ? "–" : (bytes / 2 ** 20
  * @returns the table lines and notes
  * @example
  * ```ts ignore
- * const { lines } = await benchNetwork({ gpu, cpu: cpuBackend(), peer: true, minMs: 1000, batch: 32 });
+ * const { lines } = await benchNetwork({
+ *   gpu, cpu: cpuBackend(), peer: true, peerDevice: "cpu", minMs: 1000, batch: 32,
+ * });
  * ```
  */
 export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkReport> {
@@ -296,7 +311,7 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
       lr: LR,
       grad_clip: config.gradClip,
       min_ms: opts.minMs,
-    })
+    }, opts.peerDevice)
     : "skipped (--no-peer)";
   const peerMs = new Map<NetworkCaseKey, number>();
   if (typeof peerRes !== "string") {
@@ -334,7 +349,7 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
     (typeof peerRes === "string" ? "." : `, ${peerRes.params} (PyTorch).`),
     typeof peerRes === "string"
       ? `PyTorch peer: not run (${peerRes}).`
-      : `PyTorch ${peerRes.torch} CPU, ${peerRes.threads} threads (bench/peer/torch_steps.py): ` +
+      : `PyTorch ${peerRes.torch} ${peerDescription(peerRes)} (bench/peer/torch_steps.py): ` +
         `median of at least 5 timed steps and ${opts.minMs} ms after 20 warm-up steps.`,
     "Training step: upload, per-image masks M and M̃, ambient loss, backward, global-norm " +
     `clipping to ${config.gradClip}, Adam (lr ${LR}, β 0.9/0.999, ε 1e-8), EMA; dropout on. ` +

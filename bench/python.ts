@@ -6,22 +6,28 @@
 
 /**
  * Runs `bench/peer/<script>` with `input` as JSON on stdin and parses its stdout, echoing
- * the peer's stderr (progress) line by line.
+ * the peer's stderr (progress) line by line. The interpreter is `$ADPS_PYTHON`, else
+ * /usr/bin/python3 where it exists, else python3 on the PATH.
  *
  * @param script file name under bench/peer/, e.g. "torch_steps.py"
  * @param input what the peer reads from stdin (serialised with JSON.stringify)
+ * @param device where PyTorch runs: "cpu" or "cuda" (the peer's --device)
  * @returns the parsed output, or a one-line reason why the peer did not run
  */
-export async function runPeer<T>(script: string, input: unknown): Promise<T | string> {
+export async function runPeer<T>(
+  script: string,
+  input: unknown,
+  device = "cpu",
+): Promise<T | string> {
   let p;
   try {
     // Debian's interpreter carries python3-torch; a pyenv python3 earlier on PATH does not.
-    const python = await Deno.stat("/usr/bin/python3").then(
+    const python = Deno.env.get("ADPS_PYTHON") ?? await Deno.stat("/usr/bin/python3").then(
       () => "/usr/bin/python3",
       () => "python3",
     );
     p = new Deno.Command(python, {
-      args: [new URL(`./peer/${script}`, import.meta.url).pathname],
+      args: [new URL(`./peer/${script}`, import.meta.url).pathname, "--device", device],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

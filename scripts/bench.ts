@@ -6,11 +6,12 @@
  *  - network: images/s of one training step, one A-DPS step and one forward pass of the
  *    `train:fmnist-inpaint` network, and WebGPU's peak memory (bench/network.ts, peer
  *    bench/peer/torch_steps.py).
- * `deno task bench [--only kernels|network] [--no-cpu] [--no-peer] [--min-ms 1000]
- * [--batch 32] [--out BENCHMARKS.md]`.
+ * `deno task bench [--only kernels|network] [--no-cpu] [--no-peer] [--peer-device cpu|cuda]
+ * [--min-ms 1000] [--batch 32] [--out BENCHMARKS.md]` (on a machine with an NVIDIA GPU,
+ * `--peer-device cuda` times PyTorch on the same card; bench/device.sh runs it there).
  */
 import { parseArgs } from "node:util";
-import { benchNetwork, type NetworkReport } from "../bench/network.ts";
+import { benchNetwork, type NetworkReport, peerDescription } from "../bench/network.ts";
 import { runPeer } from "../bench/python.ts";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend, webgpuBackend } from "../src/backends.ts";
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
   options: {
     "no-cpu": { type: "boolean", default: false },
     "no-peer": { type: "boolean", default: false },
+    "peer-device": { type: "string", default: "cpu" },
     out: { type: "string", default: "BENCHMARKS.md" },
     "min-ms": { type: "string", default: "1000" },
     only: { type: "string" },
@@ -35,6 +37,9 @@ const { values: args } = parseArgs({
 });
 if (args.only !== undefined && args.only !== "kernels" && args.only !== "network") {
   throw new Error(`--only ${args.only}: expected kernels or network`);
+}
+if (args["peer-device"] !== "cpu" && args["peer-device"] !== "cuda") {
+  throw new Error(`--peer-device ${args["peer-device"]}: expected cpu or cuda`);
 }
 if (!(Number.isInteger(Number(args.batch)) && Number(args.batch) >= 1)) {
   throw new Error(`--batch ${args.batch}: expected a positive integer`);
@@ -153,10 +158,11 @@ interface PeerResult {
   torch: string;
   threads: number;
   blas: string;
+  device: string;
 }
 
 function peer(cases: Case[]): Promise<PeerResult[] | string> {
-  return runPeer<PeerResult[]>("torch_ops.py", cases.map((c) => c.peer));
+  return runPeer<PeerResult[]>("torch_ops.py", cases.map((c) => c.peer), args["peer-device"]);
 }
 
 const fmtMs = (ms: number | null) => (ms === null ? "–" : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
@@ -202,7 +208,8 @@ async function benchKernels(): Promise<{ lines: string[]; peerNote: string }> {
   });
   const peerNote = typeof peerRes === "string"
     ? `PyTorch peer: not run (${peerRes}).`
-    : `PyTorch ${peerRes[0].torch} CPU, ${peerRes[0].threads} threads, BLAS ${peerRes[0].blas}.`;
+    : `PyTorch ${peerRes[0].torch} ${peerDescription(peerRes[0])}` +
+      (peerRes[0].device === "cpu" ? `, BLAS ${peerRes[0].blas}.` : ".");
   return { lines, peerNote };
 }
 
@@ -214,6 +221,7 @@ if (runNetwork) {
     gpu,
     cpu: args["no-cpu"] ? null : cpuBackend(),
     peer: !args["no-peer"],
+    peerDevice: args["peer-device"] as string,
     minMs,
     batch: Number(args.batch),
   });

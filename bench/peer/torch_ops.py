@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer for the op benchmarks: times the same cases as our kernels, for comparison.
+"""PyTorch peer for the op benchmarks: times the same cases as our kernels, for comparison.
 
 This is a benchmark peer only; Python is never part of the package runtime.
 Needs PyTorch (Debian: apt-get install python3-torch; tested with 1.13).
 
 Usage:
     echo '[{"op": "matmul", "shape": {"M": 256, "N": 256, "K": 256}}]' \
-        | python3 bench/peer/torch_ops.py [--threads 2]
+        | python3 bench/peer/torch_ops.py [--threads 2] [--device cpu|cuda]
 
 Input (stdin): a JSON list of cases, each
     {"op": OP, "shape": {...}, "reps": R?, "warmup": W?}
@@ -33,6 +33,7 @@ Output (stdout): a JSON list, one object per case, in input order:
      "gflops":  FLOPs / median time / 1e9, or null for group_norm,
      "gbps":    bytes / median time / 1e9 for group_norm, or null otherwise,
      "threads": torch.get_num_threads(), "torch": torch.__version__,
+     "device":  "cpu" or the CUDA device's name,
      "blas":    PyTorch's BLAS_INFO build setting (matmul runs on it; "generic" means the
                 reference BLAS behind Debian's libblas.so.3 alternative, which is slow;
                 convolutions run on oneDNN whatever this says)}
@@ -47,12 +48,17 @@ Progress and errors go to stderr; a bad case exits with status 2.
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_device import peer_device  # noqa: E402
 from torch.nn.grad import conv2d_input, conv2d_weight
 
 BLAS_INFO = next(
@@ -72,10 +78,10 @@ SHAPE_KEYS = {
 }
 
 
-def make_call(op, s):
+def make_call(op, s, device):
     """Builds the inputs of one case and returns (call, flops or None, bytes or None)."""
     g = torch.Generator().manual_seed(0)
-    randn = lambda *shape: torch.randn(*shape, generator=g)
+    randn = lambda *shape: torch.randn(*shape, generator=g).to(device)
     if op.startswith("conv2d_"):
         n, c, k_out, h, w, k = (s[key] for key in SHAPE_KEYS[op])
         pad = k // 2
@@ -121,13 +127,13 @@ def make_call(op, s):
     raise ValueError(f"unknown op {op!r}; expected one of {sorted(SHAPE_KEYS)}")
 
 
-def time_case(case):
+def time_case(case, device, sync, device_name):
     """Runs warm-up calls, then times `reps` calls; returns the result object."""
     op, shape = case["op"], case["shape"]
     missing = [key for key in SHAPE_KEYS.get(op, ()) if key not in shape]
     if missing:
         raise ValueError(f"{op}: shape lacks {missing}")
-    call, flops, nbytes = make_call(op, shape)
+    call, flops, nbytes = make_call(op, shape, device)
     with torch.inference_mode():
         # oneDNN and the allocator take several calls to settle, so warm up by time too.
         warmup, start, per_call = case.get("warmup"), time.perf_counter(), 0.0
@@ -137,6 +143,7 @@ def time_case(case):
         ):
             t0 = time.perf_counter()
             call()
+            sync()
             per_call = time.perf_counter() - t0
             done += 1
         reps = case.get("reps") or (
@@ -146,6 +153,7 @@ def time_case(case):
         for _ in range(reps):
             t0 = time.perf_counter()
             call()
+            sync()  # CUDA runs asynchronously: a call is done when the device is
             times.append(time.perf_counter() - t0)
     sec = statistics.median(times)
     return {
@@ -159,21 +167,24 @@ def time_case(case):
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "blas": BLAS_INFO,
+        "device": device_name,
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device, sync, device_name = peer_device(args.device)
     try:
         cases = json.load(sys.stdin)
         if not isinstance(cases, list):
             raise ValueError("stdin must be a JSON list of cases")
         results = []
         for case in cases:
-            results.append(time_case(case))
+            results.append(time_case(case, device, sync, device_name))
             r = results[-1]
             print(f"{r['op']} {r['shape']}: {r['ms']} ms", file=sys.stderr)
     except (ValueError, KeyError, TypeError) as e:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer for the network benchmarks: times whole steps of EDMPrecond(SongUNet).
+"""PyTorch peer for the network benchmarks: times whole steps of EDMPrecond(SongUNet).
 
 The network is bench/peer/song_unet.py's EDMPrecond, the same architecture and parameter count
 as the package's; the steps mirror scripts/bench.ts's network cases:
@@ -18,7 +18,7 @@ Needs PyTorch (Debian: apt-get install python3-torch; tested with 1.13) and nump
 
 Usage:
     echo '{"config": {...}, "batch": 32, "params": 1753281}' \\
-        | /usr/bin/python3 bench/peer/torch_steps.py [--threads 2]
+        | /usr/bin/python3 bench/peer/torch_steps.py [--threads 2] [--device cpu|cuda]
 
 Input (stdin): one JSON object
     {"config":  SongUNetConfig (imgResolution, inChannels, outChannels, modelChannels,
@@ -34,7 +34,7 @@ Input (stdin): one JSON object
      "min_reps": at least this many timed calls (default 5)}
 Output (stdout): one JSON object
     {"params": our count of this network, "torch": torch.__version__,
-     "threads": torch.get_num_threads(),
+     "threads": torch.get_num_threads(), "device": "cpu" or the CUDA device's name,
      "results": [{"case", "ms": median ms per call, "ms_min", "reps",
                   "images_per_s": batch / median s}, ...] in input order}
 Progress, the two parameter counts and errors go to stderr; bad input exits with status 2.
@@ -54,12 +54,13 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from song_unet import SIGMA_DATA, EDMPrecond  # noqa: E402
+from torch_device import peer_device  # noqa: E402
 
 P_MEAN, P_STD = -1.2, 1.2
 CASES = ("train", "adps", "forward")
 
 
-def make_steps(spec):
+def make_steps(spec, device):
     """Builds the network, its optimiser and inputs; returns ({case: call}, parameter count)."""
     cfg, n = spec["config"], spec["batch"]
     c, res = cfg["outChannels"], cfg["imgResolution"]
@@ -72,22 +73,22 @@ def make_steps(spec):
     zeta = spec.get("zeta", 4.0)
 
     torch.manual_seed(0)
-    net = EDMPrecond(cfg)
+    net = EDMPrecond(cfg).to(device)
     params = list(net.parameters())
     count = sum(t.numel() for t in params)
     ema = [t.detach().clone() for t in params]
     opt = torch.optim.Adam(params, lr=spec.get("lr", 2e-4), betas=(0.9, 0.999), eps=1e-8)
-    images = torch.rand(n, c, res, res) * 2 - 1
+    images = torch.rand(n, c, res, res, device=device) * 2 - 1
     sd2 = SIGMA_DATA ** 2
 
     def bernoulli(keep, shape):
-        return torch.bernoulli(torch.full(shape, keep))
+        return torch.bernoulli(torch.full(shape, keep, device=device))
 
     def train():
         net.train()
         m = bernoulli(1 - p, (n, 1, res, res))
         mt = m * bernoulli(1 - delta, (n, 1, res, res))
-        sigma = (torch.randn(n) * P_STD + P_MEAN).exp()
+        sigma = (torch.randn(n, device=device) * P_STD + P_MEAN).exp()
         weight = ((sigma * sigma + sd2) / (sigma * sigma * sd2)).reshape(n, 1, 1, 1)
         y = m * images
         noise = torch.randn_like(images) * sigma.reshape(n, 1, 1, 1)
@@ -110,8 +111,8 @@ def make_steps(spec):
     m_op = bernoulli(1 - p, (1, 1, res, res))
     m_tilde = bernoulli((1 - p) * (1 - delta), (1, 1, res, res)).expand(n, 1, res, res)
     y_obs = m_op * images
-    sigma_cur = torch.full((n,), t_cur)
-    x_cur = torch.randn(n, c, res, res) * t_cur
+    sigma_cur = torch.full((n,), t_cur, device=device)
+    x_cur = torch.randn(n, c, res, res, device=device) * t_cur
     m_in = m_tilde.expand(n, c, res, res)
 
     def adps():
@@ -134,19 +135,21 @@ def make_steps(spec):
     def forward():
         net.eval()
         with torch.inference_mode():
-            return net(torch.cat([m_tilde * x_cur, m_in], dim=1), torch.ones(n))
+            return net(torch.cat([m_tilde * x_cur, m_in], dim=1), torch.ones(n, device=device))
 
     return {"train": train, "adps": adps, "forward": forward}, count
 
 
-def time_call(call, warmup, min_ms, min_reps):
+def time_call(call, warmup, min_ms, min_reps, sync):
     """Warm-up calls, then at least min_reps timed calls and min_ms; returns the times in s."""
     for _ in range(warmup):
         call()
+    sync()
     times, total = [], 0.0
     while len(times) < min_reps or total * 1e3 < min_ms:
         t0 = time.perf_counter()
         call()
+        sync()  # CUDA runs asynchronously: a step is done when the device is
         times.append(time.perf_counter() - t0)
         total += times[-1]
     return times
@@ -155,8 +158,10 @@ def time_call(call, warmup, min_ms, min_reps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device, sync, device_name = peer_device(args.device)
     try:
         spec = json.load(sys.stdin)
         if not isinstance(spec, dict) or "config" not in spec or "batch" not in spec:
@@ -165,7 +170,7 @@ def main():
         unknown = [c for c in cases if c not in CASES]
         if unknown:
             raise ValueError(f"unknown cases {unknown}; expected some of {list(CASES)}")
-        steps, count = make_steps(spec)
+        steps, count = make_steps(spec, device)
         ours = spec.get("params")
         print(f"parameters: ours {ours}, PyTorch {count}", file=sys.stderr)
         if ours is not None and ours != count:
@@ -176,7 +181,7 @@ def main():
     results = []
     for case in cases:
         times = time_call(steps[case], spec.get("warmup", 20), spec.get("min_ms", 1000),
-                          spec.get("min_reps", 5))
+                          spec.get("min_reps", 5), sync)
         sec = statistics.median(times)
         results.append({
             "case": case,
@@ -187,7 +192,7 @@ def main():
         })
         print(f"{case}: {results[-1]['ms']} ms ({results[-1]['reps']} reps)", file=sys.stderr)
     json.dump({"params": count, "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "results": results}, sys.stdout, indent=1)
+               "device": device_name, "results": results}, sys.stdout, indent=1)
     print()
 
 
