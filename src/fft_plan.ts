@@ -6,16 +6,17 @@
  */
 
 /**
- * The radices of a mixed-radix FFT of length n, fours first (fewest passes), then twos and
- * the odd primes in increasing order; their product is n.
+ * The radices of a mixed-radix FFT of length n: 16s, then 8s, 4s and 2s (each pass reads and
+ * writes every point, so fewer, larger radices move less data), then the odd primes in
+ * increasing order; their product is n.
  *
  * @param n transform length (a positive integer)
  * @returns the radices; [] for n = 1
  * @example
  * ```ts
  * import { fftRadices } from "./fft_plan.ts";
- * fftRadices(320); // [4, 4, 4, 5]
- * fftRadices(384); // [4, 4, 4, 2, 3]
+ * fftRadices(320); // [16, 4, 5]
+ * fftRadices(384); // [16, 8, 3]
  * ```
  */
 export function fftRadices(n: number): number[] {
@@ -24,6 +25,14 @@ export function fftRadices(n: number): number[] {
   }
   const radices: number[] = [];
   let m = n;
+  while (m % 16 === 0) {
+    radices.push(16);
+    m /= 16;
+  }
+  while (m % 8 === 0) {
+    radices.push(8);
+    m /= 8;
+  }
   while (m % 4 === 0) {
     radices.push(4);
     m /= 4;

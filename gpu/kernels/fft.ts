@@ -15,7 +15,7 @@ import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 
 /** Radices above this are computed by a loop over the twiddle table, not unrolled. */
-const MAX_UNROLLED = 13;
+const MAX_UNROLLED = 16;
 
 /** A float as a WGSL literal that round-trips through f32. */
 function lit(v: number): string {
