@@ -1,7 +1,7 @@
 /**
  * CPU twin of the conv2d kernels (stride 1, zero padding k//2, NCHW, weights
- * [Cout, Cin, k, k]): plain loops, written as the direct sum and its adjoints (scatter),
- * independently of the WGSL's gather formulation.
+ * [Cout, Cin, k, k]): plain loops over whole rows, the direct sum and its two adjoints,
+ * written independently of the WGSL's register-tiled gather.
  *
  * @module
  */
@@ -23,9 +23,24 @@ export interface Conv2dDims {
   k: number;
 }
 
+/** A 1×1 convolution has no border: each plane is one long row. */
+function flat(d: Conv2dDims): Conv2dDims {
+  return d.k === 1 ? { ...d, h: 1, w: d.h * d.w } : d;
+}
+
+/**
+ * The output columns ox whose tap kx reads inside the image: ox + kx − p ∈ [0, w).
+ *
+ * @returns [first, end) of ox
+ */
+function validColumns(kx: number, pad: number, w: number): [number, number] {
+  return [Math.max(0, pad - kx), Math.min(w, w + pad - kx)];
+}
+
 /**
  * y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} x[n, ci, oy + ky − p, ox + kx − p] · w[co, ci, ky, kx],
- * p = k//2, x read as zero outside the image.
+ * p = k//2, x read as zero outside the image. Summed one weight at a time over whole rows
+ * (an axpy per (ci, ky, kx, oy)), so the inner loop has no branches.
  *
  * @param x input [n, cin, h, w]
  * @param wt weight [cout, cin, k, k]
@@ -34,26 +49,24 @@ export interface Conv2dDims {
  * @param d sizes
  */
 export function conv2dCpu(x: Arr, wt: Arr, b: Arr | null, y: Arr, d: Conv2dDims): void {
-  const { n, cin, cout, h, w, k } = d;
+  const { n, cin, cout, h, w, k } = flat(d);
   const pad = (k - 1) >> 1;
   for (let ni = 0; ni < n; ni++) {
     for (let co = 0; co < cout; co++) {
-      for (let oy = 0; oy < h; oy++) {
-        for (let ox = 0; ox < w; ox++) {
-          let acc = b ? b[co] : 0;
-          for (let ci = 0; ci < cin; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy + ky - pad;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox + kx - pad;
-                if (ix < 0 || ix >= w) continue;
-                acc += x[((ni * cin + ci) * h + iy) * w + ix] *
-                  wt[((co * cin + ci) * k + ky) * k + kx];
-              }
+      const yPlane = (ni * cout + co) * h * w;
+      y.fill(b ? b[co] : 0, yPlane, yPlane + h * w);
+      for (let ci = 0; ci < cin; ci++) {
+        const xPlane = (ni * cin + ci) * h * w;
+        for (let ky = 0; ky < k; ky++) {
+          for (let kx = 0; kx < k; kx++) {
+            const wv = wt[((co * cin + ci) * k + ky) * k + kx];
+            const [x0, x1] = validColumns(kx, pad, w);
+            for (let oy = Math.max(0, pad - ky); oy < Math.min(h, h + pad - ky); oy++) {
+              const yr = yPlane + oy * w;
+              const xr = xPlane + (oy + ky - pad) * w + kx - pad;
+              for (let ox = x0; ox < x1; ox++) y[yr + ox] += wv * x[xr + ox];
             }
           }
-          y[((ni * cout + co) * h + oy) * w + ox] = acc;
         }
       }
     }
@@ -62,7 +75,7 @@ export function conv2dCpu(x: Arr, wt: Arr, b: Arr | null, y: Arr, d: Conv2dDims)
 
 /**
  * dx = ∂L/∂x given dy = ∂L/∂y: each dy element scatters dy · w[co, ci, ky, kx] back to the
- * input pixel it read (the adjoint of `conv2dCpu`).
+ * input pixel it read (the adjoint of `conv2dCpu`), a row at a time.
  *
  * @param dy output gradient [n, cout, h, w]
  * @param wt weight [cout, cin, k, k]
@@ -70,11 +83,22 @@ export function conv2dCpu(x: Arr, wt: Arr, b: Arr | null, y: Arr, d: Conv2dDims)
  * @param d sizes
  */
 export function conv2dInputGradCpu(dy: Arr, wt: Arr, dx: Arr, d: Conv2dDims): void {
-  scatterGrad(dy, wt, dx, d, true);
+  const f = flat(d);
+  const { n, cin, cout, h, w, k } = f;
+  const pad = (k - 1) >> 1;
+  dx.fill(0, 0, n * cin * h * w);
+  forEachRow(f, (ni, co, ci, ky, kx, oy) => {
+    const wv = wt[((co * cin + ci) * k + ky) * k + kx];
+    const [x0, x1] = validColumns(kx, pad, w);
+    const gr = ((ni * cout + co) * h + oy) * w;
+    const xr = ((ni * cin + ci) * h + oy + ky - pad) * w + kx - pad;
+    for (let ox = x0; ox < x1; ox++) dx[xr + ox] += wv * dy[gr + ox];
+  });
 }
 
 /**
- * dw = ∂L/∂w given dy: dw[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, oy + ky − p, ox + kx − p].
+ * dw = ∂L/∂w given dy: dw[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, oy + ky − p, ox + kx − p],
+ * a dot product of rows at a time.
  *
  * @param x input [n, cin, h, w]
  * @param dy output gradient [n, cout, h, w]
@@ -82,40 +106,37 @@ export function conv2dInputGradCpu(dy: Arr, wt: Arr, dx: Arr, d: Conv2dDims): vo
  * @param d sizes
  */
 export function conv2dWeightGradCpu(x: Arr, dy: Arr, dw: Arr, d: Conv2dDims): void {
-  scatterGrad(dy, x, dw, d, false);
+  const f = flat(d);
+  const { cin, cout, h, w, k } = f;
+  const pad = (k - 1) >> 1;
+  dw.fill(0, 0, cout * cin * k * k);
+  forEachRow(f, (ni, co, ci, ky, kx, oy) => {
+    const [x0, x1] = validColumns(kx, pad, w);
+    const gr = ((ni * cout + co) * h + oy) * w;
+    const xr = ((ni * cin + ci) * h + oy + ky - pad) * w + kx - pad;
+    let acc = 0;
+    for (let ox = x0; ox < x1; ox++) acc += dy[gr + ox] * x[xr + ox];
+    dw[((co * cin + ci) * k + ky) * k + kx] += acc;
+  });
 }
 
 /**
- * Both adjoints walk the same (output, input, weight) index triples and scatter dy times the
- * other factor: into dx (other = weight) when `toInput`, else into dw (other = x).
- *
- * @param dy output gradient [n, cout, h, w]
- * @param other weight when `toInput`, else input x
- * @param out dx [n, cin, h, w] when `toInput`, else dw [cout, cin, k, k] (overwritten)
- * @param d sizes
- * @param toInput whether `out` is the input gradient
+ * Calls `row` for every (image, output channel, input channel, tap, output row) whose input
+ * row oy + ky − p lies inside the image: the index space both adjoints walk.
  */
-function scatterGrad(dy: Arr, other: Arr, out: Arr, d: Conv2dDims, toInput: boolean): void {
-  const { n, cin, cout, h, w, k } = d;
+function forEachRow(
+  d: Conv2dDims,
+  row: (ni: number, co: number, ci: number, ky: number, kx: number, oy: number) => void,
+): void {
+  const { n, cin, cout, h, k } = d;
   const pad = (k - 1) >> 1;
-  out.fill(0, 0, toInput ? n * cin * h * w : cout * cin * k * k);
   for (let ni = 0; ni < n; ni++) {
     for (let co = 0; co < cout; co++) {
-      for (let oy = 0; oy < h; oy++) {
-        for (let ox = 0; ox < w; ox++) {
-          const g = dy[((ni * cout + co) * h + oy) * w + ox];
-          for (let ci = 0; ci < cin; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy + ky - pad;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox + kx - pad;
-                if (ix < 0 || ix >= w) continue;
-                const xi = ((ni * cin + ci) * h + iy) * w + ix;
-                const wi = ((co * cin + ci) * k + ky) * k + kx;
-                if (toInput) out[xi] += g * other[wi];
-                else out[wi] += g * other[xi];
-              }
+      for (let ci = 0; ci < cin; ci++) {
+        for (let ky = 0; ky < k; ky++) {
+          for (let kx = 0; kx < k; kx++) {
+            for (let oy = Math.max(0, pad - ky); oy < Math.min(h, h + pad - ky); oy++) {
+              row(ni, co, ci, ky, kx, oy);
             }
           }
         }
