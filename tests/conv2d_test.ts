@@ -27,6 +27,9 @@ const CASES: [number, number, number, number, number, number, boolean][] = [
   [1, 9, 10, 11, 9, 3, false],
   [4, 32, 8, 16, 16, 3, true],
   [2, 9, 7, 5, 13, 1, true],
+  // Staged by copies alone (no border; 65 or 33 planes of 32²: whole texture rows and one more).
+  [5, 13, 8, 32, 32, 1, true],
+  [3, 4, 11, 32, 32, 3, false],
 ];
 
 /** The GPU paths: the storage-buffer kernels and the texture kernels (llvmpipe's default). */

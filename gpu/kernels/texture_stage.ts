@@ -187,6 +187,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 
 /**
+ * Whether a layout adds no zeros (no border, rows of exactly w floats) and its texture rows
+ * have a copy's 256-byte pitch, so the staged texture is the buffer copied as it is.
+ */
+function isContiguous(l: PlaneLayout): boolean {
+  return l.top === 0 && l.left === 0 && l.rows === l.h && l.texels * 4 === l.w &&
+    l.width % 16 === 0;
+}
+
+/**
  * Records the copy of a [planes, h, w] buffer into a pooled texture laid out as `layout`
  * (borders written as zeros; texels past the last plane left undefined). Release the texture with
  * `engine.releaseTexture` once the kernels that read it are recorded.
@@ -204,6 +213,16 @@ export function stagePlanes(
   label: string,
 ): GPUTexture {
   const l = layout;
+  if (isContiguous(l)) {
+    // Texture rows are then runs of whole planes in buffer order: two copies, no kernel.
+    const tex = engine.allocTexture(l.width, l.height);
+    const full = Math.floor(l.planes / l.perRow);
+    const pitch = l.width * 16;
+    engine.copyToTexture(src, tex, l.width, full, pitch);
+    const rest = l.planes - full * l.perRow;
+    engine.copyToTexture(src, tex, rest * l.planeTexels, 1, pitch, full * pitch, full);
+    return tex;
+  }
   const raw = stageRaw(engine, src, l.planes * l.h * l.w);
   const tex = engine.allocTexture(l.width, l.height);
   const total = l.planes * l.rows;
