@@ -63,7 +63,8 @@ function cached(key: string, make: () => string): string {
 /**
  * The gather tile for an h×w output with o channels: 4 channels × 2 rows × 16 pixels on wide
  * images (the fastest of 1–4 rows × 8–32 pixels × 4–8 channels at 32² and 16²), 8 × 2 × 8 on
- * 8-pixel rows, 4 × 4 × 4 below; one 16-pixel row for flattened 1×1 convolutions.
+ * 8-pixel rows, 4 × 4 × 4 below; one 16-pixel row of 8 channels for flattened 1×1
+ * convolutions (15–25% faster than 4 channels at 4 of the U-Net's 5 shapes, even at the fifth).
  *
  * @param h output height (1 for a flattened 1×1 convolution)
  * @param w output width
@@ -71,7 +72,7 @@ function cached(key: string, make: () => string): string {
  * @returns the tile
  */
 export function gatherTile(h: number, w: number, o: number): GatherTile {
-  if (h === 1) return { co: 4, py: 1, px: 16 };
+  if (h === 1) return { co: o > 4 ? 8 : 4, py: 1, px: 16 };
   if (w >= 16) return { co: 4, py: 2, px: 16 };
   if (w >= 8) return { co: o > 4 ? 8 : 4, py: Math.min(2, h), px: 8 };
   return { co: 4, py: Math.min(4, h), px: 4 };
