@@ -20,6 +20,8 @@ interface Case {
   eps?: number;
   gen?: (r: Rng) => number;
   fdSamples?: number;
+  /** Fuse SiLU into the output. */
+  silu?: boolean;
 }
 
 const CASES: Case[] = [
@@ -52,6 +54,12 @@ const CASES: Case[] = [
   // (uneven lanes), 200 (two strips, the last one short).
   { shape: [1, 6, 15, 20], groups: 3, mod: "none", fdSamples: 10 },
   { shape: [2, 4, 20, 40], groups: 2, mod: "both", fdSamples: 10 },
+  // SiLU fused (the backward recomputes the pre-activation, stand-in zeros included).
+  { shape: [2, 4, 3, 5], groups: 2, mod: "none", silu: true },
+  { shape: [2, 6, 4, 4], groups: 3, mod: "both", silu: true },
+  { shape: [2, 8, 4, 4], groups: 8, mod: "scale", silu: true },
+  { shape: [1, 6, 2, 6], groups: 3, mod: "shift", silu: true },
+  { shape: [2, 4, 20, 40], groups: 2, mod: "none", fdSamples: 10, silu: true },
 ];
 
 /** The GPU paths: the storage-buffer kernels and the texture kernels (llvmpipe's default). */
@@ -75,7 +83,7 @@ function specs(c: Case): InputSpec[] {
 function apply(c: Case, x: Tensor, gamma: Tensor, beta: Tensor, ...m: Tensor[]): Tensor {
   const scale = c.mod === "both" || c.mod === "scale" ? m[0] : undefined;
   const shift = c.mod === "both" ? m[1] : c.mod === "shift" ? m[0] : undefined;
-  return groupNorm(x, c.groups, gamma, beta, { eps: c.eps, scale, shift });
+  return groupNorm(x, c.groups, gamma, beta, { eps: c.eps, scale, shift, silu: c.silu });
 }
 
 Deno.test("groupNorm: webgpu (buffer and texture kernels) vs twin, gradients vs finite differences", async (t) => {
@@ -87,6 +95,7 @@ Deno.test("groupNorm: webgpu (buffer and texture kernels) vs twin, gradients vs 
     for (const [path, textures] of both ? PATHS : [["default", defaultTextures] as const]) {
       const name = `groupNorm [${c.shape}] groups=${c.groups} mod=${c.mod}` +
         (c.modShape ? ` [${c.modShape}]` : "") + (c.gen ? " offset" : "") +
+        (c.silu ? " + silu" : "") +
         (gpu ? ` (${path})` : "");
       await t.step(name, async () => {
         if (gpu) gpu.engine.preferTextures = textures;
@@ -185,14 +194,16 @@ function reference(
 Deno.test("groupNorm: forward matches an independent reference", async (t) => {
   const b = cpuBackend("f64");
   const rng = new Rng(7);
-  const cases: [number[], number, boolean][] = [
-    [[2, 6, 3, 4], 3, true],
-    [[3, 5, 2, 2], 1, false],
-    [[2, 7, 4, 3], 7, true],
-    [[4, 10], 5, true],
+  const cases: [number[], number, boolean, boolean][] = [
+    [[2, 6, 3, 4], 3, true, false],
+    [[3, 5, 2, 2], 1, false, false],
+    [[2, 7, 4, 3], 7, true, false],
+    [[4, 10], 5, true, false],
+    [[2, 6, 3, 4], 3, true, true],
+    [[3, 5, 2, 2], 1, false, true],
   ];
-  for (const [shape, groups, mod] of cases) {
-    await t.step(`[${shape}] groups=${groups} mod=${mod}`, async () => {
+  for (const [shape, groups, mod, silu] of cases) {
+    await t.step(`[${shape}] groups=${groups} mod=${mod} silu=${silu}`, async () => {
       const [N, C] = shape;
       const x = rng.normals(shape.reduce((a, c) => a * c, 1), 2);
       const gamma = rng.normals(C).map((v) => 1 + 0.3 * v);
@@ -204,9 +215,12 @@ Deno.test("groupNorm: forward matches an independent reference", async (t) => {
         groups,
         b.fromArray(gamma, [C]),
         b.fromArray(beta, [C]),
-        mod ? { scale: b.fromArray(scale, [N, C]), shift: b.fromArray(shift, [N, C]) } : {},
+        mod
+          ? { scale: b.fromArray(scale, [N, C]), shift: b.fromArray(shift, [N, C]), silu }
+          : { silu },
       );
-      const want = reference(x, shape, groups, gamma, beta, 1e-5, mod ? scale : undefined, shift);
+      const want = reference(x, shape, groups, gamma, beta, 1e-5, mod ? scale : undefined, shift)
+        .map((v) => silu ? v / (1 + Math.exp(-v)) : v);
       assertClose(await y.toArray(), want, { atol: 1e-10, rtol: 1e-10 }, "groupNorm vs reference");
     });
   }

@@ -18,3 +18,8 @@ export function groups1d(n: number): [number, number] {
   if (g <= MAX_X) return [g, 1];
   return [MAX_X, Math.ceil(g / MAX_X)];
 }
+
+/** WGSL that applies SiLU to `v` (of any float type) in place when `silu` is set. */
+export function siluInPlace(silu: boolean): string {
+  return silu ? "v = v / (1.0 + exp(-v));" : "";
+}

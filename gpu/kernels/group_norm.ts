@@ -13,7 +13,7 @@
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
+import { groups1d, INDEX, siluInPlace } from "./common.ts";
 import {
   groupNormBackwardTexture,
   groupNormTexture,
@@ -94,7 +94,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
 const STATS = [statsSource(false), statsSource(true)];
 
-const APPLY = /* wgsl */ `
+function applySource(silu: boolean): string {
+  return /* wgsl */ `
 struct P { n: u32, HW: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -105,8 +106,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   ${INDEX}
   if (i >= p.n) { return; }
   let pl = i / p.HW;
-  y[i] = coef[3u * pl] * (x[i] - coef[3u * pl + 1u]) + coef[3u * pl + 2u];
+  var v = coef[3u * pl] * (x[i] - coef[3u * pl + 1u]) + coef[3u * pl + 2u];
+  ${siluInPlace(silu)}
+  y[i] = v;
 }`;
+}
+
+const APPLY = [applySource(false), applySource(true)];
 
 /** Buffers of a GroupNorm forward. */
 export interface GroupNormGpuArgs {
@@ -120,6 +126,8 @@ export interface GroupNormGpuArgs {
   mod: { scale: GPUBuffer; shift: GPUBuffer } | null;
   /** Output [N, C, HW]. */
   y: GPUBuffer;
+  /** Apply SiLU to the output in the same pass. */
+  silu?: boolean;
   /** Output [N, G, 2]: mean, rstd. */
   stats: GPUBuffer;
 }
@@ -156,7 +164,7 @@ export function groupNormGpu(
   });
   engine.dispatch({
     label,
-    code: APPLY,
+    code: APPLY[b.silu ? 1 : 0],
     inputs: [b.x, coef],
     outputs: [b.y],
     uniforms: { u: [N * C * HW, HW] },

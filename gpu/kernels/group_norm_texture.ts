@@ -18,7 +18,7 @@
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
+import { groups1d, INDEX, siluInPlace } from "./common.ts";
 import type { GroupNormBackwardGpuArgs, GroupNormGpuArgs } from "./group_norm.ts";
 import { stageRaw } from "./texture_stage.ts";
 
@@ -184,7 +184,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 const COMBINE = [combineSource(false), combineSource(true)];
 
-const APPLY = /* wgsl */ `
+function applySource(silu: boolean): string {
+  return /* wgsl */ `
 struct P { count: u32, per: u32, len: u32, T: u32, rawShift: u32, ls: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> coef: array<vec4f>;
@@ -198,8 +199,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let a = vec4f(k.x);
   let mean = vec4f(k.y);
   let b = vec4f(k.z);
-  for (var t = t0; t < t1; t += step) { y[t] = fma(a, ${texel("xt", "t")} - mean, b); }
+  for (var t = t0; t < t1; t += step) {
+    var v = fma(a, ${texel("xt", "t")} - mean, b);
+    ${siluInPlace(silu)}
+    y[t] = v;
+  }
 }`;
+}
+
+const APPLY = [applySource(false), applySource(true)];
 
 /**
  * Records the GroupNorm forward through textures (a copy and three dispatches); same
@@ -244,7 +252,7 @@ export function groupNormTexture(
   const ps = laneStrips(N * C, HW / 4);
   engine.dispatch({
     label,
-    code: APPLY,
+    code: APPLY[b.silu ? 1 : 0],
     inputs: [coef],
     outputs: [b.y],
     textures: [raw.texture],

@@ -20,7 +20,8 @@ export interface GroupNormDims {
 }
 
 /**
- * Forward: y = ((x − mean)·rstd·gamma + beta)·(1 + scale) + shift, per (n, group) stats.
+ * Forward: y = ((x − mean)·rstd·gamma + beta)·(1 + scale) + shift, per (n, group) stats,
+ * then y·sigmoid(y) when `silu` is set.
  *
  * @param d layout
  * @param x input [N, C, HW]
@@ -31,6 +32,7 @@ export interface GroupNormDims {
  * @param eps variance epsilon
  * @param y output [N, C, HW]
  * @param stats output [N, G, 2]: mean, rstd per (sample, group)
+ * @param silu apply SiLU to the output
  */
 export function groupNormCpu(
   d: GroupNormDims,
@@ -42,6 +44,7 @@ export function groupNormCpu(
   eps: number,
   y: Arr,
   stats: Arr,
+  silu = false,
 ): void {
   const { N, C, HW, G } = d;
   const Cg = C / G;
@@ -66,7 +69,8 @@ export function groupNormCpu(
         const off = (n * C + c) * HW;
         for (let j = 0; j < HW; j++) {
           const a = (x[off + j] - mean) * rstd * gamma[c] + beta[c];
-          y[off + j] = a * m + t;
+          const v = a * m + t;
+          y[off + j] = silu ? v / (1 + Math.exp(-v)) : v;
         }
       }
     }

@@ -6,7 +6,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { grad } from "../autograd.ts";
-import { add, scale, silu, sub } from "../ops/elementwise.ts";
+import { add, scale, sub } from "../ops/elementwise.ts";
 import { randomNormal } from "../ops/random.ts";
 import { sumSquares } from "../ops/reduce.ts";
 import { Adam } from "../optim/adam.ts";
@@ -72,7 +72,7 @@ export class ConvDenoiser implements Disposable {
     let h = x;
     for (const { conv, norm } of this.#layers) {
       h = conv.forward(this.params, h);
-      if (norm) h = silu(norm.forward(this.params, h));
+      if (norm) h = norm.forward(this.params, h, true);
     }
     return add(x, h);
   }

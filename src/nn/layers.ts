@@ -138,8 +138,16 @@ export class GroupNorm {
     this.#b = reg.declare(`${name}.bias`, [channels], { mode: "zeros" });
   }
 
-  /** Normalises x [N, C, H, W]. */
-  forward(p: Params, x: Tensor): Tensor {
-    return groupNorm(x, this.#groups, param(p, this.#w), param(p, this.#b), { eps: this.#eps });
+  /**
+   * Normalises x [N, C, H, W].
+   *
+   * @param p parameters
+   * @param x input
+   * @param silu apply SiLU to the result in the same kernel (every EDM norm but attention's)
+   * @returns the normalised x, the shape of x
+   */
+  forward(p: Params, x: Tensor, silu = false): Tensor {
+    const [w, b] = [param(p, this.#w), param(p, this.#b)];
+    return groupNorm(x, this.#groups, w, b, { eps: this.#eps, silu });
   }
 }

@@ -183,7 +183,7 @@ export class SongUNet {
     let out: Tensor | null = null;
     for (const layer of this.#dec) {
       if (layer.kind === "aux") {
-        const y = layer.conv.forward(p, silu(layer.norm.forward(p, h)));
+        const y = layer.conv.forward(p, layer.norm.forward(p, h, true));
         out = out ? add(out, y) : y;
         continue;
       }

@@ -12,6 +12,8 @@ import { cpuData } from "../cpu/backend.ts";
 import { groupNormBackwardCpu, groupNormCpu, type GroupNormDims } from "../cpu/group_norm.ts";
 import type { Tensor } from "../tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
+import { UNARY } from "./elementwise.ts";
+import { map } from "./map.ts";
 
 /** Options of groupNorm. */
 export interface GroupNormOptions {
@@ -19,8 +21,13 @@ export interface GroupNormOptions {
   eps?: number;
   /** Per-sample scale [N, C] (or [N, C, 1, 1]): the output is multiplied by 1 + scale. */
   scale?: Tensor;
-  /** Per-sample shift [N, C] (or [N, C, 1, 1]), added last. */
+  /** Per-sample shift [N, C] (or [N, C, 1, 1]), added before the activation. */
   shift?: Tensor;
+  /**
+   * Apply SiLU to the output in the same pass (saves a pass over the tensor and keeping the
+   * pre-activation: the backward recomputes it).
+   */
+  silu?: boolean;
 }
 
 function checkPerSample(op: string, name: string, t: Tensor, N: number, C: number): void {
@@ -53,13 +60,13 @@ function dimsOf(x: Tensor, groups: number, gamma: Tensor, beta: Tensor): GroupNo
  * Group normalisation with optional adaptive scale/shift: per sample n and group of
  * C/groups channels, n̂ = (x − mean)/√(var + eps) (biased variance over the group's
  * channels and pixels), a = n̂·gamma + beta, and y = a·(1 + scale) + shift when scale or
- * shift is given (a missing one counts as zero), else y = a.
+ * shift is given (a missing one counts as zero), else y = a; with `silu`, y·sigmoid(y).
  *
  * @param x input [N, C, H, W] (any [N, C, ...], including [N, C])
  * @param groups number of groups; divides C
  * @param gamma per-channel weight [C]
  * @param beta per-channel bias [C]
- * @param opts eps, scale, shift
+ * @param opts eps, scale, shift, silu
  * @returns y, the shape of x
  * @example
  * ```ts
@@ -88,7 +95,51 @@ export function groupNorm(
   const scale = opts.scale ?? (modulated ? x.backend.full([d.N, d.C], 0) : null);
   const shift = opts.shift ?? (modulated ? x.backend.full([d.N, d.C], 0) : null);
   const inputs = [x, gamma, beta, opts.scale ?? null, opts.shift ?? null];
-  const [y, stats] = onBackend(
+  const silu = opts.silu ?? false;
+  const [y, stats] = forward(d, eps, x, gamma, beta, scale, shift, silu);
+  if (!needsGrad(inputs)) {
+    // Nothing will run the backward, so what it would have read can go too.
+    stats.dispose();
+    if (!opts.scale) scale?.dispose();
+    if (!opts.shift) shift?.dispose();
+    return y;
+  }
+  // The backward reads shift only to recompute the pre-activation; a stand-in zero one can
+  // go now otherwise.
+  if (!opts.shift && !silu) shift?.dispose();
+  record(y, inputs, (g) => {
+    let gy = g;
+    if (silu) {
+      const [pre, preStats] = forward(d, eps, x, gamma, beta, scale, shift, false);
+      preStats.dispose();
+      gy = map("silu.backward", UNARY.silu.df, ["a", "g"], [pre, g]);
+      pre.dispose();
+    }
+    const grads = groupNormBackward(d, x, gamma, beta, scale, stats, gy);
+    if (gy !== g) gy.dispose();
+    return [
+      grads.dx,
+      grads.dgamma,
+      grads.dbeta,
+      asShapeOf(grads.dscale, opts.scale),
+      asShapeOf(grads.dshift, opts.shift),
+    ];
+  });
+  return y;
+}
+
+/** Runs the forward kernels: y and the per-(sample, group) stats. */
+function forward(
+  d: GroupNormDims,
+  eps: number,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  scale: Tensor | null,
+  shift: Tensor | null,
+  silu: boolean,
+): [Tensor, Tensor] {
+  return onBackend(
     "groupNorm",
     [x, gamma, beta, scale, shift],
     (b) => {
@@ -105,6 +156,7 @@ export function groupNorm(
         eps,
         cpuData(y),
         cpuData(stats),
+        silu,
       );
       return [y, stats];
     },
@@ -118,29 +170,11 @@ export function groupNorm(
         mod: scale && shift ? { scale: gpuBuffer(scale), shift: gpuBuffer(shift) } : null,
         y: gpuBuffer(y),
         stats: gpuBuffer(stats),
+        silu,
       });
       return [y, stats];
     },
   );
-  // The backward never reads shift; a stand-in zero one can go now.
-  if (!opts.shift) shift?.dispose();
-  if (!needsGrad(inputs)) {
-    // Nothing will run the backward, so what it would have read can go too.
-    stats.dispose();
-    if (!opts.scale) scale?.dispose();
-    return y;
-  }
-  record(y, inputs, (g) => {
-    const grads = groupNormBackward(d, x, gamma, beta, scale, stats, g);
-    return [
-      grads.dx,
-      grads.dgamma,
-      grads.dbeta,
-      asShapeOf(grads.dscale, opts.scale),
-      asShapeOf(grads.dshift, opts.shift),
-    ];
-  });
-  return y;
 }
 
 /** `g` in the shape of `like` (autograd adds gradients by broadcasting), or null and `g` freed. */
