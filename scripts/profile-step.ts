@@ -9,12 +9,13 @@
  * whole step measured the same way; the gap is what replaying dispatches does not redo (the
  * autograd tape, tensor bookkeeping, uploads) plus noise.
  * `deno run -A scripts/profile-step.ts [--batch 16] [--reps 5] [--warmup 2] [--labels]
- * [--detail KIND] [--step-only]` (--detail: also CPU ms per label for the kinds whose name
- * contains KIND; --step-only: time the whole step only, for quick A/B runs).
+ * [--detail KIND] [--step-only] [--case train|adps|forward]` (--detail: also CPU ms per label for
+ * the kinds whose name contains KIND; --step-only: time the whole step only, for quick A/B runs;
+ * --case: profile the A-DPS step or the forward instead of the training step).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { NetworkSteps } from "../bench/network.ts";
+import { NETWORK_CASES, type NetworkCaseKey, NetworkSteps } from "../bench/network.ts";
 import type { Dispatch } from "../gpu/engine.ts";
 import { webgpuBackend } from "../src/backends.ts";
 
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
     labels: { type: "boolean", default: false },
     detail: { type: "string", default: "" },
     "step-only": { type: "boolean", default: false },
+    case: { type: "string", default: "train" },
   },
 });
 
@@ -113,16 +115,20 @@ async function cpuMs(f: () => void, n: number): Promise<[number, number]> {
 }
 
 using steps = new NetworkSteps(gpu, batch);
-for (let i = 0; i < Number(args.warmup); i++) steps.train();
+const kase = args.case as NetworkCaseKey;
+if (!NETWORK_CASES.some((c) => c.key === kase)) {
+  throw new Error(`--case must be one of ${NETWORK_CASES.map((c) => c.key).join(", ")}`);
+}
+for (let i = 0; i < Number(args.warmup); i++) steps.run(kase);
 await gpu.sync();
 
 recording = [];
-steps.train();
+steps.run(kase);
 const calls: Call[] = recording;
 recording = null;
 await gpu.sync();
 
-const [stepCpu, stepWall] = await cpuMs(() => steps.train(), reps);
+const [stepCpu, stepWall] = await cpuMs(() => steps.run(kase), reps);
 if (args["step-only"]) {
   console.log(`step: ${stepCpu.toFixed(1)} CPU ms (${stepWall.toFixed(1)} wall ms), reps ${reps}`);
   Deno.exit(0);

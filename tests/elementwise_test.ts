@@ -1,6 +1,7 @@
 import { cpuBackend } from "../src/backends.ts";
 import {
   add,
+  addScaled,
   clip,
   div,
   mul,
@@ -10,6 +11,7 @@ import {
   type UnaryName,
   where,
 } from "../src/ops/elementwise.ts";
+import type { Tensor } from "../src/tensor.ts";
 import { assertClose, checkOp, F32, gpuOrSkip } from "./harness.ts";
 
 /** Independent references (Math, not the shared expression table) for the forward values. */
@@ -83,7 +85,7 @@ const BROADCASTS: [number[], number[]][] = [
 
 Deno.test("binary ops with broadcasting", async (t) => {
   const gpu = await gpuOrSkip();
-  const ops = { add, sub, mul, div };
+  const ops = { add, sub, mul, div, addScaled: (a: Tensor, b: Tensor) => addScaled(a, b, -0.7) };
   for (const [name, op] of Object.entries(ops)) {
     for (const [sa, sb] of BROADCASTS) {
       await t.step(`${name} [${sa}] [${sb}]`, () =>
@@ -107,6 +109,8 @@ Deno.test("binary ops with broadcasting", async (t) => {
     const y = await add(b.fromArray([1, 2, 3, 4, 5, 6], [2, 3]), b.fromArray([10, 20, 30], [3]))
       .toArray();
     assertClose(y, [11, 22, 33, 14, 25, 36], F32, "add broadcast");
+    const z = await addScaled(b.fromArray([1, 2], [2]), b.fromArray([3], [1]), 0.5).toArray();
+    assertClose(z, [2, 2.5], F32, "addScaled broadcast");
   });
 });
 

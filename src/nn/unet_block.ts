@@ -7,7 +7,7 @@
  * @module
  */
 import { dropout } from "../ops/dropout.ts";
-import { add, scale } from "../ops/elementwise.ts";
+import { add, addScaled } from "../ops/elementwise.ts";
 import { multiHeadAttention } from "../ops/attention.ts";
 import type { Tensor } from "../tensor.ts";
 import { Conv2d, GroupNorm, type Init, Linear } from "./layers.ts";
@@ -112,11 +112,11 @@ export class UNetBlock {
       h = dropout(h, this.#cfg.dropout, ctx.seed, ctx.stream++);
     }
     h = this.#conv1.forward(p, h);
-    h = scale(add(h, this.#skip ? this.#skip.forward(p, orig) : orig), SKIP_SCALE);
+    h = addScaled(h, this.#skip ? this.#skip.forward(p, orig) : orig, SKIP_SCALE);
     if (this.#attn) {
       const { norm2, qkv, proj } = this.#attn;
       const a = multiHeadAttention(qkv.forward(p, norm2.forward(p, h)), 1);
-      h = scale(add(proj.forward(p, a), h), SKIP_SCALE);
+      h = addScaled(proj.forward(p, a), h, SKIP_SCALE);
     }
     return h;
   }

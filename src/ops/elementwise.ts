@@ -76,7 +76,7 @@ export const tanh = (x: Tensor): Tensor => unary("tanh", x);
 /** min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi. */
 export const clip = (x: Tensor, lo: number, hi: number): Tensor => unary("clip", x, [lo, hi]);
 
-/** A broadcasting binary op: forward over a, b; the two partial derivatives times g. */
+/** A broadcasting binary op: forward over a, b (and p0); the partial derivatives times g. */
 interface BinaryDef {
   f: string;
   da: string;
@@ -88,14 +88,26 @@ const BINARY = {
   sub: { f: "a - b", da: "g", db: "-g" },
   mul: { f: "a * b", da: "g * b", db: "g * a" },
   div: { f: "a / b", da: "g / b", db: "-g * a / (b * b)" },
+  addScaled: { f: "(a + b) * p0", da: "g * p0", db: "g * p0" },
 } as const satisfies Record<string, BinaryDef>;
 
-function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
+function binary(
+  name: keyof typeof BINARY,
+  a: Tensor,
+  b: Tensor,
+  params: readonly number[] = [],
+): Tensor {
   const def: BinaryDef = BINARY[name];
-  const y = map(name, def.f, ["a", "b"], [a, b]);
+  const y = map(name, def.f, ["a", "b"], [a, b], params);
   record(y, [a, b], (g) => {
-    const ga = def.da === "g" ? g : map(`${name}.da`, def.da, ["a", "b", "g"], [a, b, g]);
-    const gb = def.db === "g" ? g : map(`${name}.db`, def.db, ["a", "b", "g"], [a, b, g]);
+    const vars = ["a", "b", "g"];
+    const ga = def.da === "g" ? g : map(`${name}.da`, def.da, vars, [a, b, g], params);
+    // Equal partials (a sum and its scale) are computed once.
+    const gb = def.db === "g"
+      ? g
+      : def.db === def.da
+      ? ga
+      : map(`${name}.db`, def.db, vars, [a, b, g], params);
     return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
   });
   return y;
@@ -122,6 +134,9 @@ export const sub = (a: Tensor, b: Tensor): Tensor => binary("sub", a, b);
 export const mul = (a: Tensor, b: Tensor): Tensor => binary("mul", a, b);
 /** a / b with broadcasting. */
 export const div = (a: Tensor, b: Tensor): Tensor => binary("div", a, b);
+/** (a + b)·s with broadcasting, for a number s: a residual sum and its scale in one pass. */
+export const addScaled = (a: Tensor, b: Tensor, s: number): Tensor =>
+  binary("addScaled", a, b, [s]);
 
 /**
  * where(mask, a, b): a where mask ≠ 0, else b, all broadcast (masks are 0/1 floats).
