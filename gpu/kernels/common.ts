@@ -23,3 +23,13 @@ export function groups1d(n: number): [number, number] {
 export function siluInPlace(silu: boolean): string {
   return silu ? "v = v / (1.0 + exp(-v));" : "";
 }
+
+/**
+ * WGSL that turns the gradient `v` of SiLU's output into that of its input, given the
+ * expression `pre` of the input (same float type), when `silu` is set.
+ */
+export function siluBackwardInPlace(silu: boolean, pre: string): string {
+  return silu
+    ? `{ let z = ${pre}; let s = 1.0 / (1.0 + exp(-z)); v = v * s * (1.0 + z * (1.0 - s)); }`
+    : "";
+}

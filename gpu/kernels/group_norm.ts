@@ -13,7 +13,7 @@
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX, siluInPlace } from "./common.ts";
+import { groups1d, INDEX, siluBackwardInPlace, siluInPlace } from "./common.ts";
 import {
   groupNormBackwardTexture,
   groupNormTexture,
@@ -173,13 +173,49 @@ export function groupNormGpu(
   engine.release(coef);
 }
 
-const PLANE_SUMS = /* wgsl */ `
+/**
+ * Per-plane coefficients of the forward's pre-activation y = a·(x − mean) + b, as
+ * (a, mean, b, 0): what a backward through a fused SiLU recomputes y from.
+ */
+function preActivationSource(mod: boolean): string {
+  return /* wgsl */ `
+struct P { count: u32, G: u32, C: u32, Cg: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> stats: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+${
+    mod
+      ? `@group(0) @binding(4) var<storage, read> scale: array<f32>;
+@group(0) @binding(5) var<storage, read> shift: array<f32>;
+@group(0) @binding(6) var<storage, read_write> act: array<vec4f>;`
+      : "@group(0) @binding(4) var<storage, read_write> act: array<vec4f>;"
+  }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  let n = i / p.C;
+  let c = i % p.C;
+  let sg = 2u * (n * p.G + c / p.Cg);
+  let m = ${mod ? "1.0 + scale[i]" : "1.0"};
+  act[i] = vec4f(stats[sg + 1u] * gamma[c] * m, stats[sg], ${
+    mod ? "beta[c] * m + shift[i]" : "beta[c]"
+  }, 0.0);
+}`;
+}
+
+const PRE_ACTIVATION = [preActivationSource(false), preActivationSource(true)];
+
+function planeSumsSource(silu: boolean): string {
+  return /* wgsl */ `
 struct P { count: u32, G: u32, C: u32, Cg: u32, HW: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> sums: array<f32>;
+${silu ? "@group(0) @binding(4) var<storage, read> act: array<vec4f>;" : ""}
+@group(0) @binding(${silu ? 5 : 4}) var<storage, read_write> sums: array<f32>;
 var<workgroup> red2: array<vec2f, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -191,10 +227,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let mean = stats[2u * (n * p.G + g)];
   let rstd = stats[2u * (n * p.G + g) + 1u];
   let base = wg * p.HW;
+  ${silu ? "let k = act[wg];" : ""}
   var acc = vec2f(0.0);
   for (var j = lid; j < p.HW; j += 64u) {
-    let v = gy[base + j];
-    acc += vec2f(v, v * (x[base + j] - mean) * rstd);
+    var v = gy[base + j];
+    let xv = x[base + j];
+    ${siluBackwardInPlace(silu, "fma(k.x, xv - k.y, k.z)")}
+    acc += vec2f(v, v * (xv - mean) * rstd);
   }
   red2[lid] = acc;
   workgroupBarrier();
@@ -207,6 +246,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     sums[2u * wg + 1u] = red2[0].y;
   }
 }`;
+}
+
+const PLANE_SUMS = [planeSumsSource(false), planeSumsSource(true)];
 
 function groupCoefSource(mod: boolean): string {
   const io = mod
@@ -288,20 +330,30 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 const PARAM_GRAD = [paramGradSource(false), paramGradSource(true)];
 
-const DX = /* wgsl */ `
+function dxSource(silu: boolean): string {
+  return /* wgsl */ `
 struct P { n: u32, HW: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(3) var<storage, read> bcoef: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+${silu ? "@group(0) @binding(4) var<storage, read> act: array<vec4f>;" : ""}
+@group(0) @binding(${silu ? 5 : 4}) var<storage, read_write> dx: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   if (i >= p.n) { return; }
-  let b = 4u * (i / p.HW);
-  dx[i] = bcoef[b] * gy[i] + bcoef[b + 1u] * (x[i] - bcoef[b + 2u]) + bcoef[b + 3u];
+  let pl = i / p.HW;
+  let b = 4u * pl;
+  let xv = x[i];
+  var v = gy[i];
+  ${silu ? "let k = act[pl];" : ""}
+  ${siluBackwardInPlace(silu, "fma(k.x, xv - k.y, k.z)")}
+  dx[i] = bcoef[b] * v + bcoef[b + 1u] * (xv - bcoef[b + 2u]) + bcoef[b + 3u];
 }`;
+}
+
+const DX = [dxSource(false), dxSource(true)];
 
 /** Buffers of a GroupNorm backward. */
 export interface GroupNormBackwardGpuArgs {
@@ -325,6 +377,8 @@ export interface GroupNormBackwardGpuArgs {
   dbeta: GPUBuffer;
   /** Outputs ∂L/∂scale, ∂L/∂shift (required when `scale` is given). */
   dmod: { dscale: GPUBuffer; dshift: GPUBuffer } | null;
+  /** Set when the forward applied SiLU: its shift [N, C] (required with `scale`), or null. */
+  silu?: { shift: GPUBuffer | null };
 }
 
 /**
@@ -343,11 +397,13 @@ export function groupNormBackwardGpu(
   const label = `groupNorm.backward [${N},${C},${HW}] groups=${G}`;
   const mod = b.scale !== null && b.dmod !== null;
   const sums = engine.alloc(N * C * 2 * 4);
+  const act = b.silu ? preActivation(engine, label, dims, b, b.silu.shift) : null;
   if (engine.preferTextures && groupNormTextureFits(engine, dims)) {
-    groupNormBackwardTexture(engine, dims, b, sums);
+    groupNormBackwardTexture(engine, dims, b, sums, act);
   } else {
-    backwardBuffers(engine, label, dims, b, sums, mod);
+    backwardBuffers(engine, label, dims, b, sums, mod, act);
   }
+  if (act) engine.release(act);
   engine.dispatch({
     label: `${label} (gamma, beta)`,
     code: PARAM_GRAD[mod ? 1 : 0],
@@ -359,6 +415,29 @@ export function groupNormBackwardGpu(
   engine.release(sums);
 }
 
+/** Records the [N·C] pre-activation coefficients (a, mean, b, 0) of a fused SiLU. */
+function preActivation(
+  engine: Engine,
+  label: string,
+  dims: { N: number; C: number; HW: number; G: number },
+  b: GroupNormBackwardGpuArgs,
+  shift: GPUBuffer | null,
+): GPUBuffer {
+  const { N, C, G } = dims;
+  const mod = b.scale !== null;
+  if (mod && !shift) throw new Error(`${label}: a fused SiLU with scale needs its shift`);
+  const act = engine.alloc(N * C * 4 * 4);
+  engine.dispatch({
+    label: `${label} (pre-activation)`,
+    code: PRE_ACTIVATION[mod ? 1 : 0],
+    inputs: [b.stats, b.gamma, b.beta, ...(mod ? [b.scale!, shift!] : [])],
+    outputs: [act],
+    uniforms: { u: [N * C, G, C, C / G] },
+    groups: groups1d(N * C),
+  });
+  return act;
+}
+
 /** The buffer path but dgamma/dbeta: channel sums, group coefficients (dscale, dshift), dx. */
 function backwardBuffers(
   engine: Engine,
@@ -367,14 +446,15 @@ function backwardBuffers(
   b: GroupNormBackwardGpuArgs,
   sums: GPUBuffer,
   mod: boolean,
+  act: GPUBuffer | null,
 ): void {
   const { N, C, HW, G } = dims;
   const bcoef = engine.alloc(N * C * 4 * 4);
   const u = [0, G, C, C / G, HW];
   engine.dispatch({
     label: `${label} (channel sums)`,
-    code: PLANE_SUMS,
-    inputs: [b.x, b.gy, b.stats],
+    code: PLANE_SUMS[act ? 1 : 0],
+    inputs: [b.x, b.gy, b.stats, ...(act ? [act] : [])],
     outputs: [sums],
     uniforms: { u: [N * C, ...u.slice(1)] },
     groups: groupsFlat(N * C),
@@ -389,8 +469,8 @@ function backwardBuffers(
   });
   engine.dispatch({
     label: `${label} (dx)`,
-    code: DX,
-    inputs: [b.x, b.gy, bcoef],
+    code: DX[act ? 1 : 0],
+    inputs: [b.x, b.gy, bcoef, ...(act ? [act] : [])],
     outputs: [b.dx],
     uniforms: { u: [N * C * HW, HW] },
     groups: groups1d(N * C * HW),

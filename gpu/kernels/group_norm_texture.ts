@@ -18,7 +18,7 @@
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX, siluInPlace } from "./common.ts";
+import { groups1d, INDEX, siluBackwardInPlace, siluInPlace } from "./common.ts";
 import type { GroupNormBackwardGpuArgs, GroupNormGpuArgs } from "./group_norm.ts";
 import { stageRaw } from "./texture_stage.ts";
 
@@ -264,13 +264,28 @@ export function groupNormTexture(
   engine.releaseTexture(raw.texture);
 }
 
-const PARTIAL_GRAD = /* wgsl */ `
+/** WGSL: the pre-activation coefficients of plane `seg` as vec4s (a fused SiLU's backward). */
+const ACT_COEF = /* wgsl */ `
+  let k = act[seg];
+  let ka = vec4f(k.x);
+  let km = vec4f(k.y);
+  let kb = vec4f(k.z);`;
+
+/** The binding of `act` (read-only storage, before the outputs) in a SiLU variant. */
+function actBinding(silu: boolean, binding: number): string {
+  return silu ? `@group(0) @binding(${binding}) var<storage, read> act: array<vec4f>;` : "";
+}
+
+function partialGradSource(silu: boolean): string {
+  const o = silu ? 1 : 0;
+  return /* wgsl */ `
 struct P { count: u32, per: u32, len: u32, T: u32, rawShift: u32, C: u32, Cg: u32, G: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> stats: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partial: array<vec2f>;
-@group(0) @binding(3) var xt: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(4) var gyt: texture_storage_2d<rgba32float, read>;
+${actBinding(silu, 2)}
+@group(0) @binding(${2 + o}) var<storage, read_write> partial: array<vec2f>;
+@group(0) @binding(${3 + o}) var xt: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(${4 + o}) var gyt: texture_storage_2d<rgba32float, read>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
@@ -280,15 +295,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let sg = n * p.G + (seg - n * p.C) / p.Cg;
   let mean = vec4f(stats[2u * sg]);
   let rstd = vec4f(stats[2u * sg + 1u]);
+  ${silu ? ACT_COEF : ""}
   var a = vec4f(0.0);
   var b = vec4f(0.0);
   for (var t = t0; t < t1; t++) {
-    let v = ${texel("gyt", "t")};
+    var v = ${texel("gyt", "t")};
+    let xv = ${texel("xt", "t")};
+    ${siluBackwardInPlace(silu, "fma(ka, xv - km, kb)")}
     a += v;
-    b = fma(v, (${texel("xt", "t")} - mean) * rstd, b);
+    b = fma(v, (xv - mean) * rstd, b);
   }
   partial[i] = vec2f(a.x + a.y + a.z + a.w, b.x + b.y + b.z + b.w);
 }`;
+}
+
+const PARTIAL_GRAD = [partialGradSource(false), partialGradSource(true)];
 
 function gradCoefSource(mod: boolean): string {
   const io = mod
@@ -347,26 +368,36 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 const GRAD_COEF = [gradCoefSource(false), gradCoefSource(true)];
 
-const DX = /* wgsl */ `
+function dxSource(silu: boolean): string {
+  const o = silu ? 1 : 0;
+  return /* wgsl */ `
 struct P { count: u32, per: u32, len: u32, T: u32, rawShift: u32, ls: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> bcoef: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> dx: array<vec4f>;
-@group(0) @binding(3) var xt: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(4) var gyt: texture_storage_2d<rgba32float, read>;
+${actBinding(silu, 2)}
+@group(0) @binding(${2 + o}) var<storage, read_write> dx: array<vec4f>;
+@group(0) @binding(${3 + o}) var xt: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(${4 + o}) var gyt: texture_storage_2d<rgba32float, read>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   ${LANE_STRIP}
-  let k = bcoef[seg];
-  let a = vec4f(k.x);
-  let b = vec4f(k.y);
-  let mean = vec4f(k.z);
-  let c = vec4f(k.w);
+  let bk = bcoef[seg];
+  let a = vec4f(bk.x);
+  let b = vec4f(bk.y);
+  let mean = vec4f(bk.z);
+  let c = vec4f(bk.w);
+  ${silu ? ACT_COEF : ""}
   for (var t = t0; t < t1; t += step) {
-    dx[t] = fma(a, ${texel("gyt", "t")}, fma(b, ${texel("xt", "t")} - mean, c));
+    var v = ${texel("gyt", "t")};
+    let xv = ${texel("xt", "t")};
+    ${siluBackwardInPlace(silu, "fma(ka, xv - km, kb)")}
+    dx[t] = fma(a, v, fma(b, xv - mean, c));
   }
 }`;
+}
+
+const DX = [dxSource(false), dxSource(true)];
 
 /**
  * Records the GroupNorm backward through textures but dgamma/dbeta (two copies and three
@@ -377,12 +408,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  * @param dims N, C, HW, G
  * @param b the buffers (dgamma, dbeta not written)
  * @param sums output [N, C, 2]
+ * @param act a fused SiLU's pre-activation coefficients [N·C] (a, mean, b, 0), or null
  */
 export function groupNormBackwardTexture(
   engine: Engine,
   dims: { N: number; C: number; HW: number; G: number },
   b: GroupNormBackwardGpuArgs,
   sums: GPUBuffer,
+  act: GPUBuffer | null,
 ): void {
   const { N, C, HW, G } = dims;
   const label = `groupNorm.backward [${N},${C},${HW}] groups=${G} (textures)`;
@@ -393,8 +426,8 @@ export function groupNormBackwardTexture(
   const partial = engine.alloc(N * C * ps.per * 2 * 4);
   engine.dispatch({
     label: `${label} (strip sums)`,
-    code: PARTIAL_GRAD,
-    inputs: [b.stats],
+    code: PARTIAL_GRAD[act ? 1 : 0],
+    inputs: [b.stats, ...(act ? [act] : [])],
     outputs: [partial],
     textures: [xr.texture, gyr.texture],
     uniforms: { u: [N * C * ps.per, ps.per, HW / 4, ps.T, xr.shift, C, C / G, G] },
@@ -412,8 +445,8 @@ export function groupNormBackwardTexture(
   const ds = laneStrips(N * C, HW / 4);
   engine.dispatch({
     label: `${label} (dx)`,
-    code: DX,
-    inputs: [bcoef],
+    code: DX[act ? 1 : 0],
+    inputs: [bcoef, ...(act ? [act] : [])],
     outputs: [b.dx],
     textures: [xr.texture, gyr.texture],
     uniforms: { u: [N * C * ds.per, ds.per, HW / 4, ds.T, xr.shift, ds.ls] },

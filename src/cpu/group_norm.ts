@@ -103,6 +103,7 @@ export interface GroupNormGrads {
  * @param stats forward's [N, G, 2] mean, rstd
  * @param gy gradient of the output
  * @param out where the gradients go
+ * @param silu set when the forward applied SiLU: its shift (or null), for the pre-activation
  */
 export function groupNormBackwardCpu(
   d: GroupNormDims,
@@ -113,10 +114,12 @@ export function groupNormBackwardCpu(
   stats: Arr,
   gy: Arr,
   out: GroupNormGrads,
+  silu: { shift: Arr | null } | null = null,
 ): void {
   const { N, C, HW, G } = d;
   const Cg = C / G;
   const L = Cg * HW;
+  if (silu) gy = siluGrad(d, x, gamma, beta, scale, silu.shift, stats, gy);
   const s1 = new Float64Array(N * C);
   const s2 = new Float64Array(N * C);
   for (let n = 0; n < N; n++) {
@@ -168,4 +171,35 @@ export function groupNormBackwardCpu(
   }
   out.dgamma.set(dgamma);
   out.dbeta.set(dbeta);
+}
+
+/** gy·SiLU′(y) with y the forward's pre-activation, recomputed from x and the stats. */
+function siluGrad(
+  d: GroupNormDims,
+  x: Arr,
+  gamma: Arr,
+  beta: Arr,
+  scale: Arr | null,
+  shift: Arr | null,
+  stats: Arr,
+  gy: Arr,
+): Float64Array {
+  const { N, C, HW, G } = d;
+  const out = new Float64Array(gy.length);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const g = Math.floor(c / (C / G));
+      const mean = stats[2 * (n * G + g)];
+      const rstd = stats[2 * (n * G + g) + 1];
+      const p = n * C + c;
+      const m = 1 + (scale ? scale[p] : 0);
+      const t = shift ? shift[p] : 0;
+      for (let j = p * HW; j < (p + 1) * HW; j++) {
+        const y = ((x[j] - mean) * rstd * gamma[c] + beta[c]) * m + t;
+        const sig = 1 / (1 + Math.exp(-y));
+        out[j] = gy[j] * sig * (1 + y * (1 - sig));
+      }
+    }
+  }
+  return out;
 }

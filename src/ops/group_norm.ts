@@ -12,8 +12,6 @@ import { cpuData } from "../cpu/backend.ts";
 import { groupNormBackwardCpu, groupNormCpu, type GroupNormDims } from "../cpu/group_norm.ts";
 import type { Tensor } from "../tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
-import { UNARY } from "./elementwise.ts";
-import { map } from "./map.ts";
 
 /** Options of groupNorm. */
 export interface GroupNormOptions {
@@ -25,7 +23,7 @@ export interface GroupNormOptions {
   shift?: Tensor;
   /**
    * Apply SiLU to the output in the same pass (saves a pass over the tensor and keeping the
-   * pre-activation: the backward recomputes it).
+   * pre-activation: the backward kernels recompute it from x).
    */
   silu?: boolean;
 }
@@ -108,15 +106,7 @@ export function groupNorm(
   // go now otherwise.
   if (!opts.shift && !silu) shift?.dispose();
   record(y, inputs, (g) => {
-    let gy = g;
-    if (silu) {
-      const [pre, preStats] = forward(d, eps, x, gamma, beta, scale, shift, false);
-      preStats.dispose();
-      gy = map("silu.backward", UNARY.silu.df, ["a", "g"], [pre, g]);
-      pre.dispose();
-    }
-    const grads = groupNormBackward(d, x, gamma, beta, scale, stats, gy);
-    if (gy !== g) gy.dispose();
+    const grads = groupNormBackward(d, x, gamma, beta, scale, stats, g, silu ? { shift } : null);
     return [
       grads.dx,
       grads.dgamma,
@@ -199,7 +189,11 @@ interface Grads {
   dshift: Tensor | null;
 }
 
-/** Runs the backward kernels (first order only: the result is not itself differentiable). */
+/**
+ * Runs the backward kernels (first order only: the result is not itself differentiable);
+ * `silu` (with the forward's shift) when the forward applied SiLU: the kernels then
+ * recompute the pre-activation from x and the stats.
+ */
 function groupNormBackward(
   d: GroupNormDims,
   x: Tensor,
@@ -208,6 +202,7 @@ function groupNormBackward(
   scale: Tensor | null,
   stats: Tensor,
   gy: Tensor,
+  silu: { shift: Tensor | null } | null,
 ): Grads {
   const make = (b: { empty(shape: readonly number[]): Tensor }): Grads => ({
     dx: b.empty(x.shape),
@@ -218,7 +213,7 @@ function groupNormBackward(
   });
   return onBackend(
     "groupNorm.backward",
-    [x, gamma, beta, scale, stats, gy],
+    [x, gamma, beta, scale, stats, gy, silu?.shift ?? null],
     (b) => {
       const out = make(b);
       const data = (t: Tensor | null) => (t ? cpuData(t) : null);
@@ -237,6 +232,7 @@ function groupNormBackward(
           dscale: data(out.dscale),
           dshift: data(out.dshift),
         },
+        silu && { shift: data(silu.shift) },
       );
       return out;
     },
@@ -255,6 +251,7 @@ function groupNormBackward(
         dmod: out.dscale && out.dshift
           ? { dscale: gpuBuffer(out.dscale), dshift: gpuBuffer(out.dshift) }
           : null,
+        silu: silu ? { shift: silu.shift && gpuBuffer(silu.shift) } : undefined,
       });
       return out;
     },
