@@ -203,7 +203,7 @@ Deno.test({
     const gpu = (await gpuOrSkip())!;
     if (!gpu.engine.canReadTextures) return;
     const rng = new Rng(11);
-    // Calls the texture kernel directly: conv2d itself keeps few-channel cases on buffers.
+    // Calls the texture kernel directly, whichever path conv2d would take.
     for (const [n, cin, cout, h, w, k] of CASES) {
       const d = { n, cin, cout, h, w, k };
       const xs = rng.normals(n * cin * h * w);

@@ -15,13 +15,7 @@
  */
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
-import {
-  gatherFits,
-  gatherTexture,
-  weightGradFits,
-  weightGradTexture,
-  weightGradTexturePays,
-} from "./conv2d_texture.ts";
+import { gatherFits, gatherTexture, weightGradFits, weightGradTexture } from "./conv2d_texture.ts";
 import { sumChunksGpu } from "./reduce.ts";
 
 /** Output channels per invocation (one vec4 accumulator per pixel or tap). */
@@ -336,7 +330,7 @@ export function conv2dWeightGradGpu(
   maxChunks = Infinity,
 ): void {
   const label = `conv2d.weightGrad ${describe(d)}`;
-  if (engine.preferTextures && weightGradTexturePays(d) && weightGradFits(engine, d)) {
+  if (engine.preferTextures && weightGradFits(engine, d)) {
     weightGradTexture(engine, x, dy, dw, d, label, maxChunks);
     return;
   }

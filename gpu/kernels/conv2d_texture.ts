@@ -524,18 +524,6 @@ function weightGradLayouts(
 }
 
 /**
- * Whether staging x and dy in textures pays for itself: it costs ~3 ns a float here, so the
- * FLOPs per staged float, 2k²·cin·cout / (cin + cout), must be high enough (at 2→32 channels
- * the buffer kernel was faster).
- *
- * @param d sizes
- * @returns true when the texture weight gradient should be faster
- */
-export function weightGradTexturePays(d: Conv2dGpuDims): boolean {
-  return (d.cin * d.cout) / (d.cin + d.cout) >= 4;
-}
-
-/**
  * Whether the texture weight gradient fits this adapter's texture limits.
  *
  * @param engine the engine
