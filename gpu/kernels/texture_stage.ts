@@ -7,10 +7,12 @@
  * - a texture row holds `perRow` whole planes side by side, so stepping to the next plane
  *   is an add and a wrap, never a division.
  *
- * Two steps, because a copy can neither add borders nor shift rows by a column, while a
- * kernel reading the buffer pays ~18 cycles a float (6 ms per million floats here): the
- * buffer is first copied as is into a "raw" texture (a memcpy, ~25× cheaper), then a kernel
- * rearranges that texture into the padded one through cheap texel loads.
+ * A layout without borders is the buffer in order: copies alone. Otherwise three steps,
+ * because a copy can neither add borders nor shift rows by a column, while a kernel reading
+ * the buffer pays ~18 cycles a float (6 ms per million floats here): the buffer is first
+ * copied as is into a "raw" texture (a memcpy, ~25× cheaper), then a kernel rearranges that
+ * texture through cheap texel loads into the padded rows, stored in a buffer (textureStore
+ * costs more than a buffer store and a copy), and a last copy moves them into the texture.
  *
  * @module
  */
@@ -147,10 +149,14 @@ export function stageRaw(engine: Engine, src: GPUBuffer, floats: number): RawTex
   return { texture, shift };
 }
 
+// Writes a buffer with the texture's rows `pitch` texels apart, copied into it afterwards:
+// textureStore costs ~10 cycles a texel per lane here, a buffer store and the copy less.
 const CODE = /* wgsl */ `
 struct P { total: u32, rows: u32, planeTexels: u32, texels: u32, perRow: u32, H: u32, W: u32,
-           top: u32, left: u32, rawShift: u32 }
-${RAW_TO_TEXTURE}
+           top: u32, left: u32, rawShift: u32, pitch: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4f>;
+@group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
@@ -158,11 +164,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // One padded row per invocation: integer division is scalar on llvmpipe, so only here.
   let plane = i / p.rows;
   let prow = i % p.rows;
-  let tx = (plane % p.perRow) * p.planeTexels + prow * p.texels;
-  let ty = plane / p.perRow;
+  let at = (plane / p.perRow) * p.pitch + (plane % p.perRow) * p.planeTexels + prow * p.texels;
   let y = i32(prow) - i32(p.top);
   if (y < 0 || y >= i32(p.H)) {
-    for (var t = 0u; t < p.texels; t++) { textureStore(dst, vec2u(tx + t, ty), vec4f(0.0)); }
+    for (var t = 0u; t < p.texels; t++) { dst[at + t] = vec4f(0.0); }
     return;
   }
   // Output texel t holds source floats f0 + 4t .. f0 + 4t + 3 of this row (f0 may be < 0):
@@ -181,7 +186,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (sh == 3u) { v = vec4f(lo.w, hi.xyz); }
     let x = vec4i(i32(t * 4u) - i32(p.left)) + vec4i(0, 1, 2, 3);
     v = select(vec4f(0.0), v, x >= vec4i(0) & x < vec4i(i32(p.W)));
-    textureStore(dst, vec2u(tx + t, ty), v);
+    dst[at + t] = v;
     lo = hi;
   }
 }`;
@@ -226,13 +231,15 @@ export function stagePlanes(
   const raw = stageRaw(engine, src, l.planes * l.h * l.w);
   const tex = engine.allocTexture(l.width, l.height);
   const total = l.planes * l.rows;
+  // Texture rows in the buffer at a copy's 256-byte pitch.
+  const pitch = Math.ceil(l.width / 16) * 16;
+  const rowsBuf = engine.alloc(pitch * l.height * 16);
   engine.dispatch({
     label: `${label} (stage [${l.planes},${l.h},${l.w}] in a texture)`,
     code: CODE,
     inputs: [],
-    outputs: [],
+    outputs: [rowsBuf],
     textures: [raw.texture],
-    textureOutputs: [tex],
     uniforms: {
       u: [
         total,
@@ -245,10 +252,13 @@ export function stagePlanes(
         l.top,
         l.left,
         raw.shift,
+        pitch,
       ],
     },
     groups: groups1d(total),
   });
+  engine.copyToTexture(rowsBuf, tex, l.width, l.height, pitch * 16);
+  engine.release(rowsBuf);
   engine.releaseTexture(raw.texture);
   return tex;
 }
