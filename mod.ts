@@ -27,6 +27,7 @@ export { Rng } from "./src/rng.ts";
 
 export {
   add,
+  addScaled,
   addScalar,
   clip,
   div,
