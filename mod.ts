@@ -27,8 +27,8 @@ export { Rng } from "./src/rng.ts";
 
 export {
   add,
-  addScaled,
   addScalar,
+  addScaled,
   clip,
   div,
   exp,
