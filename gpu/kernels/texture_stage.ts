@@ -149,14 +149,24 @@ export function stageRaw(engine: Engine, src: GPUBuffer, floats: number): RawTex
   return { texture, shift };
 }
 
-// Writes a buffer with the texture's rows `pitch` texels apart, copied into it afterwards:
-// textureStore costs ~10 cycles a texel per lane here, a buffer store and the copy less.
-const CODE = /* wgsl */ `
+/**
+ * The rearranging kernel. `viaBuffer`: it writes a buffer with the texture's rows `pitch`
+ * texels apart, copied into the texture afterwards (textureStore costs ~10 cycles a texel per
+ * lane here, a buffer store and the copy less); else it stores into the texture itself.
+ */
+function stageSource(viaBuffer: boolean): string {
+  const store = (v: string) =>
+    viaBuffer ? `dst[at + t] = ${v};` : `textureStore(dst, vec2u(tx + t, ty), ${v});`;
+  return /* wgsl */ `
 struct P { total: u32, rows: u32, planeTexels: u32, texels: u32, perRow: u32, H: u32, W: u32,
            top: u32, left: u32, rawShift: u32, pitch: u32 }
-@group(0) @binding(0) var<uniform> p: P;
+${
+    viaBuffer
+      ? `@group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4f>;
-@group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;`
+      : RAW_TO_TEXTURE
+  }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
@@ -164,10 +174,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // One padded row per invocation: integer division is scalar on llvmpipe, so only here.
   let plane = i / p.rows;
   let prow = i % p.rows;
-  let at = (plane / p.perRow) * p.pitch + (plane % p.perRow) * p.planeTexels + prow * p.texels;
+  let tx = (plane % p.perRow) * p.planeTexels + prow * p.texels;
+  let ty = plane / p.perRow;
+  let at = ty * p.pitch + tx;
   let y = i32(prow) - i32(p.top);
   if (y < 0 || y >= i32(p.H)) {
-    for (var t = 0u; t < p.texels; t++) { dst[at + t] = vec4f(0.0); }
+    for (var t = 0u; t < p.texels; t++) { ${store("vec4f(0.0)")} }
     return;
   }
   // Output texel t holds source floats f0 + 4t .. f0 + 4t + 3 of this row (f0 may be < 0):
@@ -186,10 +198,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (sh == 3u) { v = vec4f(lo.w, hi.xyz); }
     let x = vec4i(i32(t * 4u) - i32(p.left)) + vec4i(0, 1, 2, 3);
     v = select(vec4f(0.0), v, x >= vec4i(0) & x < vec4i(i32(p.W)));
-    dst[at + t] = v;
+    ${store("v")}
     lo = hi;
   }
 }`;
+}
+
+const STAGE = [stageSource(false), stageSource(true)];
 
 /**
  * Whether a layout adds no zeros (no border, rows of exactly w floats) and its texture rows
@@ -209,6 +224,7 @@ function isContiguous(l: PlaneLayout): boolean {
  * @param src the source buffer, planes·h·w floats
  * @param layout from `planeLayout`
  * @param label op name for error messages
+ * @param viaBuffer write the padded rows through a buffer (default: when it can be bound)
  * @returns the texture
  */
 export function stagePlanes(
@@ -216,6 +232,7 @@ export function stagePlanes(
   src: GPUBuffer,
   layout: PlaneLayout,
   label: string,
+  viaBuffer?: boolean,
 ): GPUTexture {
   const l = layout;
   if (isContiguous(l)) {
@@ -231,15 +248,17 @@ export function stagePlanes(
   const raw = stageRaw(engine, src, l.planes * l.h * l.w);
   const tex = engine.allocTexture(l.width, l.height);
   const total = l.planes * l.rows;
-  // Texture rows in the buffer at a copy's 256-byte pitch.
+  // Texture rows in the buffer at a copy's 256-byte pitch, if such a buffer can be bound.
   const pitch = Math.ceil(l.width / 16) * 16;
-  const rowsBuf = engine.alloc(pitch * l.height * 16);
+  viaBuffer ??= pitch * l.height * 16 <= engine.device.limits.maxStorageBufferBindingSize;
+  const rowsBuf = viaBuffer ? engine.alloc(pitch * l.height * 16) : null;
   engine.dispatch({
     label: `${label} (stage [${l.planes},${l.h},${l.w}] in a texture)`,
-    code: CODE,
+    code: STAGE[viaBuffer ? 1 : 0],
     inputs: [],
-    outputs: [rowsBuf],
+    outputs: rowsBuf ? [rowsBuf] : [],
     textures: [raw.texture],
+    textureOutputs: rowsBuf ? [] : [tex],
     uniforms: {
       u: [
         total,
@@ -257,8 +276,10 @@ export function stagePlanes(
     },
     groups: groups1d(total),
   });
-  engine.copyToTexture(rowsBuf, tex, l.width, l.height, pitch * 16);
-  engine.release(rowsBuf);
+  if (rowsBuf) {
+    engine.copyToTexture(rowsBuf, tex, l.width, l.height, pitch * 16);
+    engine.release(rowsBuf);
+  }
   engine.releaseTexture(raw.texture);
   return tex;
 }
