@@ -46,6 +46,16 @@ Deno.test("clipScale: one factor over all gradients, WebGPU vs CPU vs float64", 
     if (gradSize === 1 && maxNorm === 1) assert.ok(want < 0.05, `test clips: ${want}`);
     if (gradSize === 1e-3) assert.equal(want, 1, "test does not clip");
   }
+  await t.step("many tensors: several dispatch groups, chunks split inside tensors", async () => {
+    const rng = new Rng(9);
+    // 41 tensors, 1 to ~6000 floats: three groups of at most 16, tensors of up to 3 chunks.
+    const gs = Array.from({ length: 41 }, (_, i) => rng.normals(1 + ((i * 2729) % 6007), 0.01));
+    const want = reference(gs, 1);
+    for (const b of backends) {
+      assertClose([await run(b, gs, 1)], [want], { atol: 0, rtol: 1e-5 }, `${b.name} scale`);
+    }
+    assert.ok(want < 1, `clips: ${want}`);
+  });
   await t.step("joint, not per tensor: ‖(3, 4)‖ = 5", async () => {
     const b = cpuBackend("f64");
     const a = await run(b, [new Float64Array([3]), new Float64Array([4])], 1);

@@ -5,7 +5,7 @@
  * @module
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
-import { clipScaleGpu } from "../../gpu/kernels/clip.ts";
+import { clipScaleGpu, sumSquaresPartialsGpu } from "../../gpu/kernels/clip.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { clipScaleCpu } from "../cpu/clip.ts";
 import { onBackend } from "../ops/dispatch.ts";
@@ -33,26 +33,23 @@ export const CLIP_EPS = 1e-6;
 export function clipScale(grads: readonly Tensor[], maxNorm: number): Tensor {
   if (grads.length === 0) throw new Error("clipScale: no gradients");
   if (!(maxNorm > 0)) throw new Error(`clipScale: maxNorm must be positive, got ${maxNorm}`);
-  const sums = grads.map((g) => sumSquares(g));
-  try {
-    return onBackend(
-      "clipScale",
-      grads,
-      (b) => {
-        const out = b.empty([]);
-        cpuData(out)[0] = clipScaleCpu(sums.map((s) => cpuData(s)[0]), maxNorm, CLIP_EPS);
-        return out;
-      },
-      (b) => {
-        const out = b.empty([]);
-        const packed = b.engine.alloc(sums.length * 4);
-        sums.forEach((s, j) => b.engine.copy(gpuBuffer(s), packed, 4, 0, 4 * j));
-        clipScaleGpu(b.engine, packed, sums.length, gpuBuffer(out), maxNorm, CLIP_EPS);
-        b.engine.release(packed);
-        return out;
-      },
-    );
-  } finally {
-    for (const s of sums) s.dispose();
-  }
+  return onBackend(
+    "clipScale",
+    grads,
+    (b) => {
+      const out = b.empty([]);
+      const sums = grads.map((g) => sumSquares(g));
+      cpuData(out)[0] = clipScaleCpu(sums.map((s) => cpuData(s)[0]), maxNorm, CLIP_EPS);
+      for (const s of sums) s.dispose();
+      return out;
+    },
+    (b) => {
+      const out = b.empty([]);
+      const tensors = grads.map((g) => ({ buffer: gpuBuffer(g), length: g.size }));
+      const { partials, count } = sumSquaresPartialsGpu(b.engine, tensors);
+      clipScaleGpu(b.engine, partials, count, gpuBuffer(out), maxNorm, CLIP_EPS);
+      b.engine.release(partials);
+      return out;
+    },
+  );
 }
