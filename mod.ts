@@ -64,8 +64,15 @@ export {
 } from "./src/ops/positional_embedding.ts";
 export { bernoulli, randomNormal, randomUniform } from "./src/ops/random.ts";
 export { dropout } from "./src/ops/dropout.ts";
-export { Adam, type AdamOptions, type AdamStepOptions, adamUpdate } from "./src/optim/adam.ts";
-export { emaUpdate } from "./src/optim/ema.ts";
+export {
+  Adam,
+  type AdamItem,
+  type AdamOptions,
+  type AdamStepOptions,
+  adamUpdate,
+  adamUpdateMany,
+} from "./src/optim/adam.ts";
+export { emaUpdate, emaUpdateMany } from "./src/optim/ema.ts";
 export { clipScale } from "./src/optim/clip.ts";
 
 export { type InitSpec, type Params, type ParamSpec, Registry } from "./src/nn/module.ts";

@@ -16,7 +16,7 @@ import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
 import { Adam } from "../src/optim/adam.ts";
-import { emaUpdate } from "../src/optim/ema.ts";
+import { emaUpdateMany } from "../src/optim/ema.ts";
 import { Rng } from "../src/rng.ts";
 import { dps } from "../src/sampling/dps.ts";
 import { keep, tidy } from "../src/scope.ts";
@@ -130,7 +130,7 @@ export class NetworkSteps implements Disposable {
       );
       this.#adam.step(grads, { lr: LR });
       const beta = emaBeta(this.config, step * this.#batch);
-      this.#ema.forEach((e, i) => emaUpdate(e, this.#paramList[i], beta));
+      emaUpdateMany(this.#ema, this.#paramList, beta);
     });
   }
 

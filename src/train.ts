@@ -22,7 +22,7 @@ import { EDMPrecond } from "./nn/precond.ts";
 import { SongUNet } from "./nn/song_unet.ts";
 import { concat } from "./ops/concat.ts";
 import { Adam } from "./optim/adam.ts";
-import { emaUpdate } from "./optim/ema.ts";
+import { emaUpdateMany } from "./optim/ema.ts";
 import { keep, tidy } from "./scope.ts";
 import type { Tensor } from "./tensor.ts";
 import { type TrainConfig, validateConfig } from "./train_config.ts";
@@ -169,7 +169,7 @@ export async function train(
         }, paramList);
         adam.step(grads, { lr });
         const beta = emaBeta(config, images);
-        emaList.forEach((e, i) => emaUpdate(e, paramList[i], beta));
+        emaUpdateMany(emaList, paramList, beta);
         return further ? concat([value.reshape([1]), further.reshape([1])], 0) : value.reshape([1]);
       });
       pending.push(terms);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import { Adam, adamUpdate } from "../src/optim/adam.ts";
+import { Adam, adamUpdate, adamUpdateMany } from "../src/optim/adam.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, F32, gpuOrSkip, type Tol } from "./harness.ts";
 
@@ -113,6 +113,49 @@ Deno.test("adamUpdate: 5 steps vs a float64 torch.optim.Adam reference, WebGPU v
       });
     }
   }
+  await t.step(
+    "adamUpdateMany: 23 parameters in one call (several dispatches on WebGPU)",
+    async () => {
+      const sizes = Array.from({ length: 23 }, (_, i) => 1 + ((i * 97) % 301));
+      const cfg = CONFIGS[1];
+      const rng = new Rng(17);
+      const p0 = sizes.map((n) => rng.normals(n));
+      const gs = sizes.map((n) => rng.normals(n, cfg.gradSize));
+      const want = p0.map((p, i) => {
+        const r = { p: p.slice(), m: new Float64Array(p.length), v: new Float64Array(p.length) };
+        const g = gs[i].map((x) => x * cfg.scale);
+        adamRef(r.p, g, r.m, r.v, {
+          lr: 0.01,
+          beta1: cfg.beta1,
+          beta2: cfg.beta2,
+          eps: cfg.eps,
+          t: 1,
+        });
+        return r;
+      });
+      for (const b of [cpuBackend(), ...(gpu ? [gpu] : [])]) {
+        const items = sizes.map((n, i) => ({
+          param: b.fromArray(p0[i], [n]),
+          grad: b.fromArray(gs[i], [n]),
+          m: b.full([n], 0),
+          v: b.full([n], 0),
+        }));
+        using s = b.fromArray([cfg.scale], [1]);
+        const { beta1, beta2, eps } = cfg;
+        adamUpdateMany(items, { lr: 0.01, step: 1, beta1, beta2, eps, gradScale: s });
+        for (const [i, it] of items.entries()) {
+          const got = {
+            p: Float64Array.from(await it.param.toArray()),
+            m: Float64Array.from(await it.m.toArray()),
+            v: Float64Array.from(await it.v.toArray()),
+          };
+          const vTol = { atol: 1e-6 * cfg.gradSize ** 2, rtol: 1e-4 };
+          compare(got, want[i], { atol: 1e-5, rtol: 1e-4 }, `${b.name} parameter ${i}`, vTol);
+          for (const x of Object.values(it)) x.dispose();
+        }
+      }
+    },
+  );
   await t.step("the first step moves each parameter by lr·sign(g) (bias correction)", async () => {
     const b = cpuBackend("f64");
     const p = b.fromArray([1, 1, 1], [3]);

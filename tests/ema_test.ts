@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import { emaUpdate } from "../src/optim/ema.ts";
+import { emaUpdate, emaUpdateMany } from "../src/optim/ema.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, F32, gpuOrSkip } from "./harness.ts";
 
@@ -42,6 +42,22 @@ Deno.test("emaUpdate: β·ema + (1 − β)·param, float64 reference, WebGPU vs 
       if (gpu) assertClose(await run(gpu, shape), f32, F32, "webgpu vs cpu f32");
     });
   }
+  await t.step("emaUpdateMany: 37 pairs in one call (several dispatches on WebGPU)", async () => {
+    const sizes = Array.from({ length: 37 }, (_, i) => 1 + ((i * 89) % 257));
+    const rng = new Rng(3);
+    const e0 = sizes.map((n) => rng.normals(n));
+    const p0 = sizes.map((n) => rng.normals(n));
+    for (const b of [cpuBackend(), ...(gpu ? [gpu] : [])]) {
+      const emas = e0.map((e) => b.fromArray(e, [e.length]));
+      const params = p0.map((q) => b.fromArray(q, [q.length]));
+      emaUpdateMany(emas, params, 0.9);
+      for (const [i, e] of emas.entries()) {
+        const want = e0[i].map((x, k) => 0.9 * x + 0.1 * p0[i][k]);
+        assertClose(await e.toArray(), want, { atol: 1e-6, rtol: 1e-5 }, `${b.name} pair ${i}`);
+      }
+      for (const x of [...emas, ...params]) x.dispose();
+    }
+  });
   await t.step("a constant parameter is a fixed point over 1000 steps (no drift)", async () => {
     for (const b of gpu ? [cpuBackend(), gpu] : [cpuBackend()]) {
       const values = [0.3, -1.7e-3, 12345.678, 1 / 3];
@@ -65,5 +81,6 @@ Deno.test("emaUpdate: β·ema + (1 − β)·param, float64 reference, WebGPU vs 
     const b = cpuBackend();
     assert.throws(() => emaUpdate(b.full([3], 0), b.full([4], 0), 0.9), /size/);
     assert.throws(() => emaUpdate(b.full([3], 0), b.full([3], 0), 1.5), /beta/);
+    assert.throws(() => emaUpdateMany([b.full([3], 0)], [], 0.9), /1 averages for 0/);
   });
 });

@@ -1,48 +1,36 @@
 /**
- * Exponential moving average in place: ema ← ema + (1 − β)(param − ema).
+ * Exponential moving average in place, many tensors per dispatch (multi_tensor.ts):
+ * ema ← ema + (1 − β)(param − ema).
  *
  * @module
  */
 import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
+import { multiTensorGpu, type MultiTensorOp } from "./multi_tensor.ts";
 
 // The lerp form keeps a constant parameter a fixed point; β·ema + (1 − β)·param with both
 // coefficients rounded to f32 would drift by ~1e-7/(1 − β) relative.
-const CODE = /* wgsl */ `
-struct P { n: u32, w: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> ema: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.n) { return; }
-  let e = ema[i];
-  ema[i] = e + p.w * (param[i] - e);
-}`;
+const OP: MultiTensorOp = {
+  key: "ema",
+  reads: ["param"],
+  writes: ["ema"],
+  floats: ["w"],
+  chunk: 64,
+  each: (j) => `let e = ema${j}[k]; ema${j}[k] = e + p.w * (param${j}[k] - e);`,
+};
 
 /**
- * Records ema ← ema + w·(param − ema) over `n` elements.
+ * Records ema ← ema + w·(param − ema) for every pair (as few dispatches as the adapter's
+ * storage bindings allow).
  *
  * @param engine the engine
- * @param ema average buffer (updated)
- * @param param parameter buffer
- * @param n number of elements
+ * @param pairs average buffer (updated), parameter buffer and their element count
  * @param w 1 − β
  */
 export function emaGpu(
   engine: Engine,
-  ema: GPUBuffer,
-  param: GPUBuffer,
-  n: number,
+  pairs: readonly { ema: GPUBuffer; param: GPUBuffer; n: number }[],
   w: number,
 ): void {
-  engine.dispatch({
-    label: `ema n=${n}`,
-    code: CODE,
-    inputs: [param],
-    outputs: [ema],
-    uniforms: { u: [n], f: [w] },
-    groups: groups1d(n),
-  });
+  const args = pairs.map((t) => ({ buffers: [t.param, t.ema], length: t.n }));
+  multiTensorGpu(engine, OP, args, {}, [w]);
 }

@@ -1,6 +1,7 @@
 /**
  * Adam (Kingma & Ba 2015) with torch.optim.Adam's bias correction, updated in place on the
- * device: `adamUpdate` for one tensor, and `Adam`, which keeps the moments of a parameter
+ * device: `adamUpdate` for one tensor, `adamUpdateMany` for many, and `Adam`, which keeps
+ * the moments of a parameter
  * list and applies optional global-norm clipping without reading anything back.
  *
  * @module
@@ -30,6 +31,18 @@ export interface AdamStepOptions {
   gradScale?: Tensor;
 }
 
+/** One parameter's tensors for an Adam step. */
+export interface AdamItem {
+  /** Parameter (updated in place). */
+  param: Tensor;
+  /** Its gradient (same size). */
+  grad: Tensor;
+  /** First-moment state (updated in place). */
+  m: Tensor;
+  /** Second-moment state (updated in place). */
+  v: Tensor;
+}
+
 /**
  * One Adam step in place, as torch.optim.Adam (no weight decay, no amsgrad):
  * m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², p ← p − lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε),
@@ -48,10 +61,23 @@ export function adamUpdate(
   v: Tensor,
   opts: AdamStepOptions,
 ): void {
+  adamUpdateMany([{ param, grad, m, v }], opts);
+}
+
+/**
+ * `adamUpdate` of many parameters with the same step options: on WebGPU a few dispatches for
+ * all of them instead of one each.
+ *
+ * @param items each parameter with its gradient and moments
+ * @param opts lr, betas, eps, step, optional gradScale
+ */
+export function adamUpdateMany(items: readonly AdamItem[], opts: AdamStepOptions): void {
   const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, step, gradScale } = opts;
-  for (const [t, what] of [[grad, "grad"], [m, "m"], [v, "v"]] as const) {
-    if (t.size !== param.size) {
-      throw new Error(`adamUpdate: ${what} [${t.shape}] does not match param [${param.shape}]`);
+  for (const { param, grad, m, v } of items) {
+    for (const [t, what] of [[grad, "grad"], [m, "m"], [v, "v"]] as const) {
+      if (t.size !== param.size) {
+        throw new Error(`adamUpdate: ${what} [${t.shape}] does not match param [${param.shape}]`);
+      }
     }
   }
   if (gradScale && gradScale.size !== 1) {
@@ -60,6 +86,7 @@ export function adamUpdate(
   if (!Number.isInteger(step) || step < 1) {
     throw new Error(`adamUpdate: step must be an integer ≥ 1, got ${step}`);
   }
+  if (items.length === 0) return;
   const s: AdamScalars = {
     stepSize: lr / (1 - beta1 ** step),
     beta1,
@@ -69,15 +96,22 @@ export function adamUpdate(
   };
   onBackend(
     "adamUpdate",
-    [param, grad, m, v, gradScale],
+    [...items.flatMap((t) => [t.param, t.grad, t.m, t.v]), gradScale],
     () => {
       const scale = gradScale ? cpuData(gradScale)[0] : 1;
-      adamCpu(cpuData(param), cpuData(grad), cpuData(m), cpuData(v), param.size, s, scale);
+      for (const { param, grad, m, v } of items) {
+        adamCpu(cpuData(param), cpuData(grad), cpuData(m), cpuData(v), param.size, s, scale);
+      }
     },
     (b) => {
-      if (param.size === 0) return;
-      const [pb, gb, mb, vb] = [param, grad, m, v].map(gpuBuffer);
-      adamGpu(b.engine, pb, gb, mb, vb, param.size, s, gradScale && gpuBuffer(gradScale));
+      const bufs = items.filter((t) => t.param.size > 0).map((t) => ({
+        param: gpuBuffer(t.param),
+        grad: gpuBuffer(t.grad),
+        m: gpuBuffer(t.m),
+        v: gpuBuffer(t.v),
+        n: t.param.size,
+      }));
+      adamGpu(b.engine, bufs, s, gradScale && gpuBuffer(gradScale));
     },
   );
 }
@@ -152,14 +186,13 @@ export class Adam implements Disposable {
     const { maxGradNorm, ...hyper } = this.#opts;
     const gradScale = maxGradNorm !== undefined ? clipScale(grads, maxGradNorm) : undefined;
     try {
-      this.params.forEach((p, i) => {
-        adamUpdate(p, grads[i], this.m[i], this.v[i], {
-          ...hyper,
-          lr: opts.lr,
-          step: this.t,
-          gradScale,
-        });
-      });
+      const items = this.params.map((param, i) => ({
+        param,
+        grad: grads[i],
+        m: this.m[i],
+        v: this.v[i],
+      }));
+      adamUpdateMany(items, { ...hyper, lr: opts.lr, step: this.t, gradScale });
     } finally {
       gradScale?.dispose();
     }

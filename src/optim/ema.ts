@@ -26,16 +26,43 @@ import type { Tensor } from "../tensor.ts";
  * ```
  */
 export function emaUpdate(ema: Tensor, param: Tensor, beta: number): void {
-  if (ema.size !== param.size) {
-    throw new Error(`emaUpdate: ema [${ema.shape}] and param [${param.shape}] differ in size`);
+  emaUpdateMany([ema], [param], beta);
+}
+
+/**
+ * `emaUpdate` of every pair (emas[i], params[i]): on WebGPU a few dispatches for all of them
+ * instead of one each.
+ *
+ * @param emas the running averages (updated in place)
+ * @param params the current parameters, one per average, same sizes
+ * @param beta decay in [0, 1]
+ */
+export function emaUpdateMany(
+  emas: readonly Tensor[],
+  params: readonly Tensor[],
+  beta: number,
+): void {
+  if (emas.length !== params.length) {
+    throw new Error(`emaUpdate: ${emas.length} averages for ${params.length} parameters`);
   }
+  emas.forEach((ema, i) => {
+    if (ema.size !== params[i].size) {
+      throw new Error(
+        `emaUpdate: ema [${ema.shape}] and param [${params[i].shape}] differ in size`,
+      );
+    }
+  });
   if (!(beta >= 0 && beta <= 1)) throw new Error(`emaUpdate: beta must be in [0, 1], got ${beta}`);
+  if (emas.length === 0) return;
   onBackend(
     "emaUpdate",
-    [ema, param],
-    () => emaCpu(cpuData(ema), cpuData(param), ema.size, 1 - beta),
+    [...emas, ...params],
+    () => emas.forEach((e, i) => emaCpu(cpuData(e), cpuData(params[i]), e.size, 1 - beta)),
     (b) => {
-      if (ema.size > 0) emaGpu(b.engine, gpuBuffer(ema), gpuBuffer(param), ema.size, 1 - beta);
+      const pairs = emas.map((e, i) => ({ ema: e, param: params[i] }))
+        .filter(({ ema }) => ema.size > 0)
+        .map(({ ema, param }) => ({ ema: gpuBuffer(ema), param: gpuBuffer(param), n: ema.size }));
+      emaGpu(b.engine, pairs, 1 - beta);
     },
   );
 }
