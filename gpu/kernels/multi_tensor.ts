@@ -74,7 +74,7 @@ function source(op: MultiTensorOp, n: number): string {
   const bindings = names.map(([name, access], b) =>
     `@group(0) @binding(${b + 1}) var<storage, ${access}> ${name}: array<f32>;`
   );
-  // Tensors are in unit order: the last j whose first unit is ≤ i.
+  // Chunks are in tensor order: chunk i is tensor j's for the last j whose first chunk is ≤ i.
   const pick = Array.from(
     { length: n - 1 },
     (_, j) => `if (i >= p.first${j + 1}) { j = ${j + 1}u; }`,
@@ -138,12 +138,13 @@ export function multiTensorGpu(
     base += first;
     if (first === 0) continue;
     const nr = op.reads.length;
-    const perRead = (k: number) => group.map((t) => t.buffers[k]);
+    // Buffer k of every tensor in the group (the WGSL binds them buffer by buffer).
+    const column = (k: number) => group.map((t) => t.buffers[k]);
     engine.dispatch({
       label: `${op.key} over ${group.length} tensors (${first} chunks)`,
       code,
-      inputs: [...op.reads.flatMap((_, k) => perRead(k)), ...(shared.reads ?? [])],
-      outputs: [...op.writes.flatMap((_, k) => perRead(nr + k)), ...(shared.writes ?? [])],
+      inputs: [...op.reads.flatMap((_, k) => column(k)), ...(shared.reads ?? [])],
+      outputs: [...op.writes.flatMap((_, k) => column(nr + k)), ...(shared.writes ?? [])],
       uniforms: { u, f: [...floats] },
       groups: groups1d(first),
     });
