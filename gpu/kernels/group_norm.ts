@@ -18,6 +18,7 @@ import {
   groupNormBackwardTexture,
   groupNormTexture,
   groupNormTextureFits,
+  planeCoefficients,
 } from "./group_norm_texture.ts";
 
 /** Workgroup counts for `count` workgroups, spread over x and y past 32 768. */
@@ -84,10 +85,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   for (var c = g * p.Cg + lid; c < (g + 1u) * p.Cg; c += 64u) {
     let pl = n * p.C + c;
-    ${mod ? "let m = 1.0 + scale[pl]; let t = shift[pl];" : "let m = 1.0; let t = 0.0;"}
-    coef[3u * pl] = rstd * gamma[c] * m;
-    coef[3u * pl + 1u] = mean;
-    coef[3u * pl + 2u] = beta[c] * m + t;
+    ${planeCoefficients(mod)}
+    coef[3u * pl] = pc.x;
+    coef[3u * pl + 1u] = pc.y;
+    coef[3u * pl + 2u] = pc.z;
   }
 }`;
 }
@@ -175,7 +176,8 @@ export function groupNormGpu(
 
 /**
  * Per-plane coefficients of the forward's pre-activation y = a·(x − mean) + b, as
- * (a, mean, b, 0): what a backward through a fused SiLU recomputes y from.
+ * (a, mean, b, 0) from the saved stats by the forward's formula: what a backward
+ * through a fused SiLU recomputes y from.
  */
 function preActivationSource(mod: boolean): string {
   return /* wgsl */ `
@@ -195,13 +197,14 @@ ${
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   if (i >= p.count) { return; }
+  let pl = i;
   let n = i / p.C;
   let c = i % p.C;
   let sg = 2u * (n * p.G + c / p.Cg);
-  let m = ${mod ? "1.0 + scale[i]" : "1.0"};
-  act[i] = vec4f(stats[sg + 1u] * gamma[c] * m, stats[sg], ${
-    mod ? "beta[c] * m + shift[i]" : "beta[c]"
-  }, 0.0);
+  let mean = stats[sg];
+  let rstd = stats[sg + 1u];
+  ${planeCoefficients(mod)}
+  act[pl] = pc;
 }`;
 }
 

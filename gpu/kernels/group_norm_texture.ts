@@ -137,6 +137,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   partial[i] = vec2f(sum, sq.x + sq.y + sq.z + sq.w);
 }`;
 
+/**
+ * WGSL: `pc` = (a, mean, b, 0), the coefficients of plane `pl` (channel `c`) with
+ * y = a·(x − mean) + b, from `mean`, `rstd`, `gamma`, `beta` and, with `mod`, `scale` and
+ * `shift` in scope. Shared by the forward kernels and a fused SiLU's backward.
+ */
+export function planeCoefficients(mod: boolean): string {
+  const ms = mod ? "let m = 1.0 + scale[pl]; let t = shift[pl];" : "let m = 1.0; let t = 0.0;";
+  return `${ms} let pc = vec4f(rstd * gamma[c] * m, mean, beta[c] * m + t, 0.0);`;
+}
+
 function combineSource(mod: boolean): string {
   const extra = mod
     ? `@group(0) @binding(4) var<storage, read> scale: array<f32>;
@@ -176,8 +186,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   stats[2u * i + 1u] = rstd;
   for (var c = g * p.Cg; c < (g + 1u) * p.Cg; c++) {
     let pl = n * p.C + c;
-    ${mod ? "let m = 1.0 + scale[pl]; let t = shift[pl];" : "let m = 1.0; let t = 0.0;"}
-    coef[pl] = vec4f(rstd * gamma[c] * m, mean, beta[c] * m + t, 0.0);
+    ${planeCoefficients(mod)}
+    coef[pl] = pc;
   }
 }`;
 }
