@@ -49,28 +49,17 @@ function validColumns(kx: number, pad: number, w: number): [number, number] {
  * @param d sizes
  */
 export function conv2dCpu(x: Arr, wt: Arr, b: Arr | null, y: Arr, d: Conv2dDims): void {
-  const { n, cin, cout, h, w, k } = flat(d);
+  const f = flat(d);
+  const { n, cin, cout, h, w, k } = f;
   const pad = (k - 1) >> 1;
-  for (let ni = 0; ni < n; ni++) {
-    for (let co = 0; co < cout; co++) {
-      const yPlane = (ni * cout + co) * h * w;
-      y.fill(b ? b[co] : 0, yPlane, yPlane + h * w);
-      for (let ci = 0; ci < cin; ci++) {
-        const xPlane = (ni * cin + ci) * h * w;
-        for (let ky = 0; ky < k; ky++) {
-          for (let kx = 0; kx < k; kx++) {
-            const wv = wt[((co * cin + ci) * k + ky) * k + kx];
-            const [x0, x1] = validColumns(kx, pad, w);
-            for (let oy = Math.max(0, pad - ky); oy < Math.min(h, h + pad - ky); oy++) {
-              const yr = yPlane + oy * w;
-              const xr = xPlane + (oy + ky - pad) * w + kx - pad;
-              for (let ox = x0; ox < x1; ox++) y[yr + ox] += wv * x[xr + ox];
-            }
-          }
-        }
-      }
-    }
-  }
+  for (let pl = 0; pl < n * cout; pl++) y.fill(b ? b[pl % cout] : 0, pl * h * w, (pl + 1) * h * w);
+  forEachRow(f, (ni, co, ci, ky, kx, oy) => {
+    const wv = wt[((co * cin + ci) * k + ky) * k + kx];
+    const [x0, x1] = validColumns(kx, pad, w);
+    const yr = ((ni * cout + co) * h + oy) * w;
+    const xr = ((ni * cin + ci) * h + oy + ky - pad) * w + kx - pad;
+    for (let ox = x0; ox < x1; ox++) y[yr + ox] += wv * x[xr + ox];
+  });
 }
 
 /**
@@ -122,7 +111,7 @@ export function conv2dWeightGradCpu(x: Arr, dy: Arr, dw: Arr, d: Conv2dDims): vo
 
 /**
  * Calls `row` for every (image, output channel, input channel, tap, output row) whose input
- * row oy + ky − p lies inside the image: the index space both adjoints walk.
+ * row oy + ky − p lies inside the image: the index space the sum and both adjoints walk.
  */
 function forEachRow(
   d: Conv2dDims,
