@@ -42,18 +42,31 @@ export function getGpuDevice(): Promise<GpuDevice | null> {
   return pending;
 }
 
-/** Mesa's Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset; point it at the temp dir. */
-function ensureRuntimeDir(): void {
+/** Sets `name` to `value` unless the user set it; without --allow-env, leaves it alone. */
+function defaultEnv(name: string, value: string): void {
   try {
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+    if (!Deno.env.get(name)) Deno.env.set(name, value);
   } catch {
-    // No --allow-env: the warning is harmless, so leave the environment alone.
+    // No --allow-env: both defaults below are remedies, not requirements.
   }
+}
+
+/**
+ * Environment defaults read when wgpu creates its instance (on the first adapter request).
+ *
+ * On Linux wgpu would also probe OpenGL through glvnd's libEGL, whose thread-exit destructor
+ * races the process exit of `deno test` (a "double free" abort after the summary, ~1 run in 10
+ * here); Vulkan is the only backend our kernels target there, so we ask for it alone. Mesa's
+ * Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset; point it at the temp dir.
+ */
+function ensureEnvironment(): void {
+  if (Deno.build.os === "linux") defaultEnv("DENO_WEBGPU_BACKEND", "vulkan");
+  defaultEnv("XDG_RUNTIME_DIR", "/tmp");
 }
 
 async function acquire(): Promise<GpuDevice | null> {
   if (typeof navigator === "undefined" || !("gpu" in navigator)) return null;
-  ensureRuntimeDir();
+  ensureEnvironment();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });

@@ -39,6 +39,13 @@ export function webgpuBackend(): Promise<WebGpuBackend | null> {
   return webgpu;
 }
 
+/** On Linux gpu/device.ts asks wgpu for Vulkan alone; say how to try OpenGL instead. */
+function glHint(): string {
+  return Deno.build.os === "linux" && Deno.env.get("DENO_WEBGPU_BACKEND") === "vulkan"
+    ? " (only Vulkan was tried: DENO_WEBGPU_BACKEND=gl tries OpenGL)"
+    : "";
+}
+
 /**
  * Picks the backend: `name` if given, else env `ADPS_BACKEND`, else WebGPU if available.
  *
@@ -62,9 +69,9 @@ export async function selectBackend(name?: string): Promise<Backend> {
   if (wanted === "webgpu") {
     throw new Error(
       "no WebGPU adapter: install a driver (on Debian: apt-get install mesa-vulkan-drivers) " +
-        "and run Deno with --unstable-webgpu, or use --backend cpu",
+        "and run Deno with --unstable-webgpu, or use --backend cpu" + glHint(),
     );
   }
-  console.warn("warning: no WebGPU adapter found, using the CPU backend (slow)");
+  console.warn("warning: no WebGPU adapter found, using the CPU backend (slow)" + glHint());
   return cpuBackend();
 }
