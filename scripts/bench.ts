@@ -90,7 +90,7 @@ function convCases(n: number, c: number, k: number, h: number): Case[] {
       flops,
       bytes,
       inputs: [[n, c, h, h], [n, k, h, h]],
-      run: (x, dy) => conv2dWeightGrad(x, dy, 3),
+      run: (x, dy) => conv2dWeightGrad(x, dy, 3).dw,
     },
   ];
 }

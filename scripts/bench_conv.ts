@@ -82,7 +82,10 @@ for (const [group, n, cin, cout, h, k] of SHAPES) {
   const runs: Record<string, [() => void, Tensor]> = {
     fwd: [() => conv2dGpu(engine, gpuBuffer(x), gpuBuffer(w), gpuBuffer(b), gpuBuffer(y), d), y],
     dgrad: [() => conv2dInputGradGpu(engine, gpuBuffer(dy), gpuBuffer(w), gpuBuffer(dx), d), dx],
-    wgrad: [() => conv2dWeightGradGpu(engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), d), dw],
+    wgrad: [
+      () => conv2dWeightGradGpu(engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), null, d),
+      dw,
+    ],
   };
   for (const op of ops) {
     const [run, out] = runs[op];

@@ -169,8 +169,15 @@ Deno.test("conv2d 1×1 kernel is a per-pixel channel mix", async () => {
   assertClose(await y.toArray(), [131, 142, 0.5, 0], EXACT, "1×1 conv");
 });
 
+/** Σ dy over the batch and pixels: the bias gradient, in float64. */
+function biasGradRef(gs: ArrayLike<number>, n: number, cout: number, hw: number): Float64Array {
+  const db = new Float64Array(cout);
+  for (let i = 0; i < n * cout * hw; i++) db[Math.floor(i / hw) % cout] += gs[i];
+  return db;
+}
+
 Deno.test({
-  name: "conv2d weight gradient: one pass equals chunk partial sums (buffers)",
+  name: "conv2d weight and bias gradients: one pass equals chunk partial sums (buffers)",
   ignore: !hasGpu,
   fn: async () => {
     const gpu = (await gpuOrSkip())!;
@@ -180,15 +187,26 @@ Deno.test({
     const gs = rng.normals(d.n * d.cout * d.h * d.w);
     const ref = new Float64Array(d.cout * d.cin * 9);
     conv2dWeightGradCpu(xs, gs, ref, d);
+    const refB = biasGradRef(gs, d.n, d.cout, d.h * d.w);
     gpu.engine.preferTextures = false;
     try {
       for (const maxChunks of [1, 2, Infinity]) {
         const x = gpu.fromArray(xs, [d.n, d.cin, d.h, d.w]);
         const g = gpu.fromArray(gs, [d.n, d.cout, d.h, d.w]);
         const dw = gpu.empty([d.cout, d.cin, 3, 3]);
-        conv2dWeightGradGpu(gpu.engine, gpuBuffer(x), gpuBuffer(g), gpuBuffer(dw), d, maxChunks);
+        const db = gpu.empty([d.cout]);
+        conv2dWeightGradGpu(
+          gpu.engine,
+          gpuBuffer(x),
+          gpuBuffer(g),
+          gpuBuffer(dw),
+          gpuBuffer(db),
+          d,
+          maxChunks,
+        );
         assertClose(await dw.toArray(), ref, { atol: 5e-5, rtol: 1e-4 }, `maxChunks ${maxChunks}`);
-        for (const z of [x, g, dw]) z.dispose();
+        assertClose(await db.toArray(), refB, { atol: 5e-5, rtol: 1e-4 }, `db ${maxChunks}`);
+        for (const z of [x, g, dw, db]) z.dispose();
       }
     } finally {
       gpu.engine.preferTextures = defaultTextures;
@@ -197,7 +215,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "conv2d weight gradient (textures) vs twin at every case, chunked and in one pass",
+  name:
+    "conv2d weight and bias gradients (textures) vs twin at every case, chunked and in one pass",
   ignore: !hasGpu,
   fn: async () => {
     const gpu = (await gpuOrSkip())!;
@@ -210,18 +229,28 @@ Deno.test({
       const gs = rng.normals(n * cout * h * w);
       const ref = new Float64Array(cout * cin * k * k);
       conv2dWeightGradCpu(xs, gs, ref, d);
+      const refB = biasGradRef(gs, n, cout, h * w);
       for (const maxChunks of [1, 3, Infinity]) {
+        // With the bias gradient on the even chunkings, without it on the odd.
+        const db = maxChunks === 3 ? null : gpu.empty([cout]);
         const x = gpu.fromArray(xs, [n, cin, h, w]);
         const g = gpu.fromArray(gs, [n, cout, h, w]);
         const dw = gpu.empty([cout, cin, k, k]);
-        weightGradTexture(gpu.engine, gpuBuffer(x), gpuBuffer(g), gpuBuffer(dw), d, "t", maxChunks);
-        assertClose(
-          await dw.toArray(),
-          ref,
-          { atol: 1e-4, rtol: 1e-4 },
-          `dw x [${n},${cin},${h},${w}] k ${k} maxChunks ${maxChunks}`,
+        const dbb = db ? gpuBuffer(db) : null;
+        weightGradTexture(
+          gpu.engine,
+          gpuBuffer(x),
+          gpuBuffer(g),
+          gpuBuffer(dw),
+          dbb,
+          d,
+          "t",
+          maxChunks,
         );
-        for (const z of [x, g, dw]) z.dispose();
+        const at = `x [${n},${cin},${h},${w}] k ${k} maxChunks ${maxChunks}`;
+        assertClose(await dw.toArray(), ref, { atol: 1e-4, rtol: 1e-4 }, `dw ${at}`);
+        if (db) assertClose(await db.toArray(), refB, { atol: 1e-4, rtol: 1e-4 }, `db ${at}`);
+        for (const z of [x, g, dw, db]) z?.dispose();
       }
     }
   },

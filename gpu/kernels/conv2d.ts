@@ -16,7 +16,8 @@
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 import { gatherFits, gatherTexture, weightGradFits, weightGradTexture } from "./conv2d_texture.ts";
-import { sumChunksGpu } from "./reduce.ts";
+import { planReduce } from "../../src/reduce_plan.ts";
+import { reduceGpu, sumChunksGpu } from "./reduce.ts";
 
 /** Output channels per invocation (one vec4 accumulator per pixel or tap). */
 const CO = 4;
@@ -312,12 +313,14 @@ export function weightGradChunks(
 
 /**
  * Records dw = ∂L/∂w = Σ_{n, pixels} dy ⊗ shifted x: per-chunk partial sums over image rows,
- * then one reduction over the chunks (skipped when one chunk suffices).
+ * then one reduction over the chunks (skipped when one chunk suffices); and, when `db` is
+ * given, db = ∂L/∂b = Σ_{n, pixels} dy (inside the texture kernel, else a reduction).
  *
  * @param engine the engine
  * @param x input [n, cin, h, w]
  * @param dy output gradient [n, cout, h, w]
  * @param dw weight gradient [cout, cin, k, k]
+ * @param db bias gradient [cout], or null to skip it
  * @param d sizes
  * @param maxChunks cap on row chunks (tests force 1 to cover the single-pass path)
  */
@@ -326,13 +329,18 @@ export function conv2dWeightGradGpu(
   x: GPUBuffer,
   dy: GPUBuffer,
   dw: GPUBuffer,
+  db: GPUBuffer | null,
   d: Conv2dGpuDims,
   maxChunks = Infinity,
 ): void {
   const label = `conv2d.weightGrad ${describe(d)}`;
   if (engine.preferTextures && weightGradFits(engine, d)) {
-    weightGradTexture(engine, x, dy, dw, d, label, maxChunks);
+    weightGradTexture(engine, x, dy, dw, db, d, label, maxChunks);
     return;
+  }
+  if (db) {
+    const plan = planReduce([d.n, d.cout, d.h * d.w], [0, 2]);
+    reduceGpu(engine, `${label} (bias)`, dy, plan, false, db);
   }
   const code = cached(`wgrad/${d.k}`, () => weightGradSource(d.k));
   const { rows, chunks } = weightGradChunks(d, maxChunks);

@@ -365,7 +365,7 @@ function xWindow(k: number, px: number): number {
   return Math.ceil((px + k - 1) / 4);
 }
 
-function weightGradSource(k: number, t: WeightGradTile): string {
+function weightGradSource(k: number, t: WeightGradTile, bias: boolean): string {
   const win = xWindow(k, t.px);
   const adv = t.px / 4;
   const keep = win - adv;
@@ -413,6 +413,14 @@ function weightGradSource(k: number, t: WeightGradTile): string {
   for (let o = 0; o < t.co; o++) {
     for (let j = 0; j < adv; j++) {
       step.push(`let g${o}_${j} = textureLoad(gt, vec2u(gb${o} + gr + st + ${j}u, gy${o}));`);
+      // The bias gradient Σ dy rides on the loads this step makes anyway.
+      if (bias) step.push(`bs${o} += dot(g${o}_${j}, vec4f(1.0));`);
+    }
+    if (bias) {
+      decl.push(`var bs${o} = 0.0;`);
+      writes.push(
+        `if (c0 == 0u && o0 + ${o}u < p.O) { bout[chunk * p.O + o0 + ${o}u] = bs${o}; }`,
+      );
     }
   }
   for (let o = 0; o < t.co; o++) {
@@ -436,14 +444,16 @@ function weightGradSource(k: number, t: WeightGradTile): string {
       }
     }
   }
+  const b = bias ? 1 : 0;
   return /* wgsl */ `
 struct P { total: u32, I: u32, O: u32, H: u32, N: u32, cig: u32, cg: u32, blocks: u32,
            rows: u32, imgs: u32, outs: u32, steps: u32, xTexels: u32, xPlaneTexels: u32,
            xPerRow: u32, gTexels: u32, gPlaneTexels: u32, gPerRow: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var xt: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(3) var gt: texture_storage_2d<rgba32float, read>;
+${bias ? "@group(0) @binding(2) var<storage, read_write> bout: array<f32>;" : ""}
+@group(0) @binding(${2 + b}) var xt: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(${3 + b}) var gt: texture_storage_2d<rgba32float, read>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
@@ -538,13 +548,15 @@ export function weightGradFits(engine: Engine, d: Conv2dGpuDims): boolean {
 }
 
 /**
- * Records dw = Σ_{n, pixels} dy ⊗ shifted x through textures: chunk partial sums, then one
- * reduction over the chunks (skipped when one chunk suffices).
+ * Records dw = Σ_{n, pixels} dy ⊗ shifted x through textures, and db = Σ_{n, pixels} dy when
+ * `db` is given: chunk partial sums, then one reduction over the chunks (skipped when one chunk
+ * suffices).
  *
  * @param engine the engine
  * @param x input [n, cin, h, w]
  * @param dy output gradient [n, cout, h, w]
  * @param dw weight gradient [cout, cin, k, k]
+ * @param db bias gradient [cout], or null to skip it
  * @param d sizes
  * @param label op name and shapes for errors
  * @param maxChunks cap on chunks (tests force 1 to cover the single-pass path)
@@ -555,6 +567,7 @@ export function weightGradTexture(
   x: GPUBuffer,
   dy: GPUBuffer,
   dw: GPUBuffer,
+  db: GPUBuffer | null,
   d: Conv2dGpuDims,
   label: string,
   maxChunks = Infinity,
@@ -567,18 +580,23 @@ export function weightGradTexture(
   const { imgs, blocks, rows, chunks } = weightGradTextureChunks(f, t, maxChunks);
   const xtex = stagePlanes(engine, x, layouts.x, label);
   const gtex = stagePlanes(engine, dy, layouts.g, label);
-  const code = cached(`wgrad/${f.k}/${t.co}/${t.ci}/${t.px}`, () => weightGradSource(f.k, t));
+  const bias = db !== null;
+  const code = cached(
+    `wgrad/${f.k}/${t.co}/${t.ci}/${t.px}/${bias}`,
+    () => weightGradSource(f.k, t, bias),
+  );
   const cig = Math.ceil(f.cin / t.ci);
   const cg = Math.ceil(f.cout / t.co);
   const outs = f.cout * f.cin * f.k * f.k;
   const total = chunks * cg * cig;
   const target = chunks === 1 ? dw : engine.alloc(chunks * outs * 4);
+  const biasTarget = db && (chunks === 1 ? db : engine.alloc(chunks * f.cout * 4));
   const { x: lx, g: lg } = layouts;
   engine.dispatch({
     label,
     code,
     inputs: [],
-    outputs: [target],
+    outputs: biasTarget ? [target, biasTarget] : [target],
     textures: [xtex, gtex],
     uniforms: {
       u: [
@@ -609,4 +627,7 @@ export function weightGradTexture(
   if (chunks === 1) return;
   sumChunksGpu(engine, label, target, chunks, outs, dw);
   engine.release(target);
+  if (!biasTarget) return;
+  sumChunksGpu(engine, `${label} (bias)`, biasTarget, chunks, f.cout, db!);
+  engine.release(biasTarget);
 }

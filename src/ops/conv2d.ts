@@ -14,6 +14,8 @@ import {
   conv2dInputGradCpu,
   conv2dWeightGradCpu,
 } from "../cpu/conv2d.ts";
+import { reduceCpu } from "../cpu/reduce.ts";
+import { planReduce } from "../reduce_plan.ts";
 import { sameShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
@@ -100,14 +102,21 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor): Tensor {
 }
 
 /**
- * The weight gradient of `conv2d`: dw from x and dy, summed over the batch and pixels.
+ * The parameter gradients of `conv2d`: dw from x and dy, and db = Σ dy when asked for, both
+ * summed over the batch and pixels (on WebGPU's texture path in one kernel).
  *
  * @param x input [N, Cin, H, W]
  * @param dy gradient of the output, [N, Cout, H, W]
  * @param k kernel size (odd)
- * @returns dw, [Cout, Cin, k, k]
+ * @param bias whether to return db too
+ * @returns dw, [Cout, Cin, k, k], and db, [Cout] (null unless `bias`)
  */
-export function conv2dWeightGrad(x: Tensor, dy: Tensor, k: number): Tensor {
+export function conv2dWeightGrad(
+  x: Tensor,
+  dy: Tensor,
+  k: number,
+  bias = false,
+): { dw: Tensor; db: Tensor | null } {
   const [n, cin, h, width] = x.shape;
   const cout = dy.shape[1];
   if (
@@ -127,12 +136,16 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, k: number): Tensor {
     (be) => {
       const dw = be.empty(shape);
       conv2dWeightGradCpu(cpuData(x), cpuData(dy), cpuData(dw), d);
-      return dw;
+      const db = bias ? be.empty([cout]) : null;
+      if (db) reduceCpu(cpuData(dy), planReduce(dy.shape, [0, 2, 3]), false, cpuData(db));
+      return { dw, db };
     },
     (be) => {
       const dw = be.empty(shape);
-      conv2dWeightGradGpu(be.engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), d);
-      return dw;
+      const db = bias ? be.empty([cout]) : null;
+      const dbb = db ? gpuBuffer(db) : null;
+      conv2dWeightGradGpu(be.engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), dbb, d);
+      return { dw, db };
     },
   );
 }
@@ -163,11 +176,10 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const wantB = needsGrad([b]);
   record(y, [x, w, b], (gOut) => {
     const g = sameShape(gOut.shape, y.shape) ? gOut : gOut.reshape(y.shape);
-    return [
-      wantX ? conv2dInputGrad(g, w) : null,
-      wantW ? conv2dWeightGrad(x, g, d.k) : null,
-      b && wantB ? sum(g, [0, 2, 3]) : null,
-    ];
+    const dx = wantX ? conv2dInputGrad(g, w) : null;
+    const withB = b !== null && wantB;
+    const { dw, db } = wantW ? conv2dWeightGrad(x, g, d.k, withB) : { dw: null, db: null };
+    return [dx, dw, db ?? (withB ? sum(g, [0, 2, 3]) : null)];
   });
   return y;
 }
