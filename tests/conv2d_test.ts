@@ -9,8 +9,11 @@ import { conv2d } from "../src/ops/conv2d.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, checkOp, gpuOrSkip, hasGpu } from "./harness.ts";
 
-/** [N, Cin, Cout, H, W, k, bias]: channel and pixel counts off the 4×4 GPU tile included. */
-const CASES: [number, number, number, number, number, number, boolean][] = [
+/**
+ * [N, Cin, Cout, H, W, k, bias]: channel and pixel counts off the 4×4 GPU tile included; bias
+ * "n" is one row [N, Cout] per image.
+ */
+const CASES: [number, number, number, number, number, number, boolean | "n"][] = [
   [1, 1, 1, 1, 1, 3, true],
   [2, 3, 5, 3, 5, 3, true],
   [3, 5, 8, 7, 7, 3, false],
@@ -30,6 +33,11 @@ const CASES: [number, number, number, number, number, number, boolean][] = [
   // Staged by copies alone (no border; 65 or 33 planes of 32²: whole texture rows and one more).
   [5, 13, 8, 32, 32, 1, true],
   [3, 4, 11, 32, 32, 3, false],
+  // Per-image biases on both kernels' tiles and tails.
+  [2, 3, 5, 3, 5, 3, "n"],
+  [3, 5, 9, 7, 7, 1, "n"],
+  [4, 32, 8, 16, 16, 3, "n"],
+  [2, 6, 9, 17, 19, 3, "n"],
 ];
 
 /** The GPU paths: the storage-buffer kernels and the texture kernels (llvmpipe's default). */
@@ -41,7 +49,7 @@ Deno.test("conv2d vs twin and finite differences, buffer and texture kernels", a
   for (const [n, cin, cout, h, w, k, bias] of CASES) {
     for (const [path, textures] of paths) {
       const name = `conv2d x [${n},${cin},${h},${w}] w [${cout},${cin},${k},${k}]` +
-        (bias ? " + b" : "") + (gpu ? ` (${path})` : "");
+        (bias === "n" ? " + b[n]" : bias ? " + b" : "") + (gpu ? ` (${path})` : "");
       await t.step(name, async () => {
         if (gpu) gpu.engine.preferTextures = textures;
         try {
@@ -50,7 +58,7 @@ Deno.test("conv2d vs twin and finite differences, buffer and texture kernels", a
             inputs: [
               { shape: [n, cin, h, w] },
               { shape: [cout, cin, k, k], scale: 0.5 },
-              ...(bias ? [{ shape: [cout] }] : []),
+              ...(bias ? [{ shape: bias === "n" ? [n, cout] : [cout] }] : []),
             ],
             f: (x, wt, b) => conv2d(x, wt, b),
             fdSamples: 20,

@@ -77,7 +77,7 @@ function gatherSource(k: number, flip: boolean, bias: boolean): string {
     fmas.push(`let w${kx} = ${vec4Load("wt", "wr", `${tap}u`)};`);
     for (let px = 0; px < PX; px++) fmas.push(`a${px} += w${kx} * v${px + kx};`);
   }
-  const init = bias ? vec4Load("bias", "oc", "0u") : "vec4f(0.0)";
+  const init = bias ? vec4Load("bias", "oc", "n * p.biasStride") : "vec4f(0.0)";
   const writes: string[] = [];
   for (let px = 0; px < PX; px++) {
     writes.push(`if (x0 + ${px}u < p.W) {`);
@@ -88,7 +88,8 @@ function gatherSource(k: number, flip: boolean, bias: boolean): string {
   }
   const rowTap = flip ? `(${k - 1}u - ky) * ${k}u` : `ky * ${k}u`;
   return /* wgsl */ `
-struct P { total: u32, I: u32, O: u32, H: u32, W: u32, xg: u32, cg: u32, wo: u32, wi: u32 }
+struct P { total: u32, I: u32, O: u32, H: u32, W: u32, xg: u32, cg: u32, wo: u32, wi: u32,
+           biasStride: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> xin: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
@@ -127,7 +128,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 }
 
-/** Records out[n, o, :, :] = (bias[o]) + Σ_i in[n, i] ⋆ W(o, i) with W's strides and flip. */
+/**
+ * Records out[n, o, :, :] = (bias[o] or, with biasPerImage, bias[n, o]) + Σ_i in[n, i] ⋆ W(o, i)
+ * with W's strides and flip.
+ */
 function gather(
   engine: Engine,
   label: string,
@@ -137,6 +141,7 @@ function gather(
   out: GPUBuffer,
   s: { n: number; i: number; o: number; h: number; w: number; k: number },
   flip: boolean,
+  biasPerImage = false,
 ): void {
   const code = cached(
     `gather/${s.k}/${flip}/${bias !== null}`,
@@ -153,7 +158,7 @@ function gather(
     code,
     inputs: bias ? [input, weight, bias] : [input, weight],
     outputs: [out],
-    uniforms: { u: [total, s.i, s.o, s.h, s.w, xg, cg, wo, wi] },
+    uniforms: { u: [total, s.i, s.o, s.h, s.w, xg, cg, wo, wi, biasPerImage ? s.o : 0] },
     groups: groups1d(total),
   });
 }
@@ -168,9 +173,10 @@ function describe(d: Conv2dGpuDims): string {
  * @param engine the engine
  * @param x input [n, cin, h, w]
  * @param w weight [cout, cin, k, k]
- * @param b bias [cout] or null
+ * @param b bias [cout], or [n, cout] with `biasPerImage`, or null
  * @param y output [n, cout, h, w]
  * @param d sizes
+ * @param biasPerImage b holds one row of cout values per image
  */
 export function conv2dGpu(
   engine: Engine,
@@ -179,12 +185,13 @@ export function conv2dGpu(
   b: GPUBuffer | null,
   y: GPUBuffer,
   d: Conv2dGpuDims,
+  biasPerImage = false,
 ): void {
   const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
-  const label = `conv2d ${describe(d)}`;
+  const label = `conv2d ${describe(d)}${biasPerImage ? " + b[n]" : ""}`;
   if (engine.preferTextures && gatherFits(engine, s)) {
-    gatherTexture(engine, label, x, w, b, y, s, false);
-  } else gather(engine, label, x, w, b, y, s, false);
+    gatherTexture(engine, label, x, w, b, y, s, false, biasPerImage);
+  } else gather(engine, label, x, w, b, y, s, false, biasPerImage);
 }
 
 /**

@@ -136,13 +136,13 @@ function gatherSource(k: number, t: GatherTile, bias: boolean): string {
   }
   const inits = Array.from({ length: cq }, (_, j) => {
     if (!bias) return `let a_init${j} = vec4f(0.0);`;
-    const ch = (c: number) => `bias[min(o0 + ${4 * j + c}u, p.O - 1u)]`;
+    const ch = (c: number) => `bias[n * p.biasStride + min(o0 + ${4 * j + c}u, p.O - 1u)]`;
     return `let a_init${j} = vec4f(${[0, 1, 2, 3].map(ch).join(", ")});`;
   });
   const b = bias ? 1 : 0;
   return /* wgsl */ `
 struct P { total: u32, I: u32, O: u32, H: u32, W: u32, xg: u32, yg: u32, cg: u32, cog: u32,
-           planeTexels: u32, texels: u32, rowEnd: u32, perRow: u32 }
+           planeTexels: u32, texels: u32, rowEnd: u32, perRow: u32, biasStride: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 ${bias ? "@group(0) @binding(1) var<storage, read> bias: array<f32>;" : ""}
 @group(0) @binding(${1 + b}) var<storage, read_write> out: array<f32>;
@@ -264,7 +264,7 @@ export function gatherFits(engine: Engine, s: GatherDims): boolean {
 
 /**
  * Records out = (bias) + Σ_i in ⋆ W through textures; `flip` selects the input-gradient
- * reading of w (channels swapped, taps flipped).
+ * reading of w (channels swapped, taps flipped). The bias is [o], or [n, o] with `biasPerImage`.
  *
  * @param engine the engine
  * @param label op name and shapes for errors
@@ -274,6 +274,7 @@ export function gatherFits(engine: Engine, s: GatherDims): boolean {
  * @param out [n, o, h, w] buffer
  * @param s sizes of the gather (i, o are its own input/output channels)
  * @param flip true for the input gradient
+ * @param biasPerImage the bias holds one row of o values per image
  * @param tile tile override (benchmarks)
  */
 export function gatherTexture(
@@ -285,6 +286,7 @@ export function gatherTexture(
   out: GPUBuffer,
   s: GatherDims,
   flip: boolean,
+  biasPerImage = false,
   tile?: GatherTile,
 ): void {
   const f = flatten(s);
@@ -339,6 +341,7 @@ export function gatherTexture(
         layout.texels,
         layout.width,
         layout.perRow,
+        biasPerImage ? s.o : 0,
       ],
     },
     groups: groups1d(total),

@@ -44,15 +44,26 @@ function validColumns(kx: number, pad: number, w: number): [number, number] {
  *
  * @param x input [n, cin, h, w]
  * @param wt weight [cout, cin, k, k]
- * @param b bias [cout] or null
+ * @param b bias [cout], or [n, cout] with `biasPerImage`, or null
  * @param y output [n, cout, h, w] (overwritten)
  * @param d sizes
+ * @param biasPerImage b holds one row of cout values per image
  */
-export function conv2dCpu(x: Arr, wt: Arr, b: Arr | null, y: Arr, d: Conv2dDims): void {
+export function conv2dCpu(
+  x: Arr,
+  wt: Arr,
+  b: Arr | null,
+  y: Arr,
+  d: Conv2dDims,
+  biasPerImage = false,
+): void {
   const f = flat(d);
   const { n, cin, cout, h, w, k } = f;
   const pad = (k - 1) >> 1;
-  for (let pl = 0; pl < n * cout; pl++) y.fill(b ? b[pl % cout] : 0, pl * h * w, (pl + 1) * h * w);
+  for (let pl = 0; pl < n * cout; pl++) {
+    const bias = b ? b[biasPerImage ? pl : pl % cout] : 0;
+    y.fill(bias, pl * h * w, (pl + 1) * h * w);
+  }
   forEachRow(f, (ni, co, ci, ky, kx, oy) => {
     const wv = wt[((co * cin + ci) * k + ky) * k + kx];
     const [x0, x1] = validColumns(kx, pad, w);

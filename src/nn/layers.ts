@@ -104,15 +104,23 @@ export class Conv2d {
     if (opts.gated) this.#g = reg.declare(`${name}.gate_weight`, [cout, cin, kernel, kernel], fan);
   }
 
-  /** Applies the layer to x [N, C, H, W]. */
-  forward(p: Params, x: Tensor): Tensor {
+  /**
+   * Applies the layer to x [N, C, H, W]; `shift` [N, Cout] is added per image with the bias
+   * (EDM's x + affine(emb), fused into the convolution's bias).
+   */
+  forward(p: Params, x: Tensor, shift: Tensor | null = null): Tensor {
     let h = x;
     if (this.#opts.up) h = upsample2x(h);
     if (this.#opts.down) h = downsample2x(h);
-    if (this.#w === null || this.#b === null) return h;
-    if (this.#g === null) return conv2d(h, param(p, this.#w), param(p, this.#b));
+    if (this.#w === null || this.#b === null) {
+      if (shift) throw new Error("Conv2d: a shift needs a convolution (kernel > 0)");
+      return h;
+    }
+    const b = param(p, this.#b);
+    const bias = shift ? add(shift, b.reshape([1, -1])) : b;
+    if (this.#g === null) return conv2d(h, param(p, this.#w), bias);
     const gate = sigmoid(sigmoid(conv2d(h, param(p, this.#g))));
-    return add(mul(conv2d(h, param(p, this.#w)), gate), param(p, this.#b).reshape([1, -1, 1, 1]));
+    return add(mul(conv2d(h, param(p, this.#w)), gate), bias.reshape([-1, b.size, 1, 1]));
   }
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { dropout } from "../ops/dropout.ts";
-import { add, addScaled } from "../ops/elementwise.ts";
+import { addScaled } from "../ops/elementwise.ts";
 import { multiHeadAttention } from "../ops/attention.ts";
 import type { Tensor } from "../tensor.ts";
 import { Conv2d, GroupNorm, type Init, Linear } from "./layers.ts";
@@ -105,9 +105,9 @@ export class UNetBlock {
    */
   forward(p: Params, x: Tensor, emb: Tensor, ctx: ForwardContext): Tensor {
     const orig = x;
-    let h = this.#conv0.forward(p, this.#norm0.forward(p, x, true));
-    const shift = this.#affine.forward(p, emb).reshape([h.shape[0], this.cout, 1, 1]);
-    h = this.#norm1.forward(p, add(h, shift), true);
+    const shift = this.#affine.forward(p, emb);
+    let h = this.#conv0.forward(p, this.#norm0.forward(p, x, true), shift);
+    h = this.#norm1.forward(p, h, true);
     if (ctx.training && this.#cfg.dropout > 0) {
       h = dropout(h, this.#cfg.dropout, ctx.seed, ctx.stream++);
     }

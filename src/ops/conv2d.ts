@@ -42,26 +42,30 @@ function conv2dDims(x: Tensor, w: Tensor, b: Tensor | null): Conv2dDims {
   if (wcin !== cin) {
     shapeError("conv2d", `${xs} has ${cin} input channels but ${ws} expects ${wcin}`);
   }
-  if (b && (b.shape.length !== 1 || b.shape[0] !== cout)) {
-    shapeError("conv2d", `expected bias of shape [${cout}] (Cout of ${ws}), got [${b.shape}]`);
+  if (b && !sameShape(b.shape, [cout]) && !sameShape(b.shape, [n, cout])) {
+    shapeError(
+      "conv2d",
+      `expected bias of shape [${cout}] or [${n}, ${cout}] (Cout of ${ws}, per image), got [${b.shape}]`,
+    );
   }
   return { n, cin, cout, h, w: width, k };
 }
 
 function forward(x: Tensor, w: Tensor, b: Tensor | null, d: Conv2dDims): Tensor {
   const shape = [d.n, d.cout, d.h, d.w];
+  const perImage = b !== null && b.shape.length === 2;
   return onBackend(
     "conv2d",
     [x, w, b],
     (be) => {
       const y = be.empty(shape);
-      conv2dCpu(cpuData(x), cpuData(w), b ? cpuData(b) : null, cpuData(y), d);
+      conv2dCpu(cpuData(x), cpuData(w), b ? cpuData(b) : null, cpuData(y), d, perImage);
       return y;
     },
     (be) => {
       const y = be.empty(shape);
       const bb = b ? gpuBuffer(b) : null;
-      conv2dGpu(be.engine, gpuBuffer(x), gpuBuffer(w), bb, gpuBuffer(y), d);
+      conv2dGpu(be.engine, gpuBuffer(x), gpuBuffer(w), bb, gpuBuffer(y), d, perImage);
       return y;
     },
   );
@@ -152,10 +156,11 @@ export function conv2dWeightGrad(
 
 /**
  * y = conv2d(x, w) + b with stride 1 and zero padding k//2, so y keeps x's height and width.
+ * A bias of shape [N, Cout] adds one row per image (EDM's noise-embedding shift, fused).
  *
  * @param x input [N, Cin, H, W]
  * @param w weight [Cout, Cin, k, k], k odd (PyTorch layout)
- * @param b optional bias [Cout]
+ * @param b optional bias [Cout], or [N, Cout] per image
  * @returns y [N, Cout, H, W]
  * @example
  * ```ts
@@ -177,9 +182,13 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   record(y, [x, w, b], (gOut) => {
     const g = sameShape(gOut.shape, y.shape) ? gOut : gOut.reshape(y.shape);
     const dx = wantX ? conv2dInputGrad(g, w) : null;
+    // A per-image bias [N, Cout] sums over pixels only: a reduction, not the kernel's Σ.
+    const perImage = b !== null && b.shape.length === 2;
     const withB = b !== null && wantB;
-    const { dw, db } = wantW ? conv2dWeightGrad(x, g, d.k, withB) : { dw: null, db: null };
-    return [dx, dw, db ?? (withB ? sum(g, [0, 2, 3]) : null)];
+    const { dw, db } = wantW
+      ? conv2dWeightGrad(x, g, d.k, withB && !perImage)
+      : { dw: null, db: null };
+    return [dx, dw, db ?? (withB ? sum(g, perImage ? [2, 3] : [0, 2, 3]) : null)];
   });
   return y;
 }
