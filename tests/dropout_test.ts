@@ -6,7 +6,8 @@ import { sum } from "../src/ops/reduce.ts";
 import { bernoulliThreshold, philox4x32_10, philoxKey, unitSteps } from "../src/cpu/philox.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 
-const SHAPES = [[1], [7], [3, 65], [2, 3, 17, 5]];
+// Sizes off and on a multiple of 4 (the vec4 kernel).
+const SHAPES = [[1], [7], [3, 65], [2, 3, 17, 5], [4, 8], [2, 4, 6, 6]];
 
 Deno.test("dropout: WebGPU vs CPU twin, gradients vs finite differences", async (t) => {
   const gpu = await gpuOrSkip();

@@ -28,6 +28,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
 }`;
 
+/** The same draws on whole vec4s (n a multiple of 4): one vector load and store per Philox call. */
+const CODE_VEC4 = /* wgsl */ `
+struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32, s: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;
+${PHILOX}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (4u * i >= p.n) { return; }
+  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
+  let k = vec4u(philox_steps(w.x), philox_steps(w.y), philox_steps(w.z), philox_steps(w.w));
+  out[i] = x[i] * select(vec4f(0.0), vec4f(p.s), k <= vec4u(p.threshold));
+}`;
+
 /**
  * Records out[i] = x[i] · (kept ? s : 0).
  *
@@ -52,7 +68,7 @@ export function dropoutGpu(
 ): void {
   engine.dispatch({
     label: `dropout n=${n}`,
-    code: CODE,
+    code: n % 4 === 0 ? CODE_VEC4 : CODE,
     inputs: [x],
     outputs: [out],
     uniforms: { u: [n, key[0], key[1], stream, threshold], f: [s] },
