@@ -10,6 +10,9 @@ const UP_SHAPES = [
   [2, 2, 9, 13],
   [3, 11],
   [2, 1, 16, 33],
+  // Widths on a multiple of 4 (the vec4 kernel).
+  [2, 2, 6, 8],
+  [3, 4, 8, 16],
 ];
 const DOWN_SHAPES = [
   [1, 1, 2, 2],
@@ -18,6 +21,8 @@ const DOWN_SHAPES = [
   [2, 2, 18, 26],
   [4, 14],
   [2, 1, 32, 66],
+  [2, 2, 12, 16],
+  [3, 4, 16, 32],
 ];
 
 Deno.test("upsample2x: webgpu vs twin, gradients vs finite differences", async (t) => {
