@@ -33,6 +33,12 @@ const CASES: [number, number, number, number, number, number, boolean | "n"][] =
   // Staged by copies alone (no border; 65 or 33 planes of 32²: whole texture rows and one more).
   [5, 13, 8, 32, 32, 1, true],
   [3, 4, 11, 32, 32, 3, false],
+  // Widths on a multiple of 4 (input staged by copies, borders masked): partial tiles at the
+  // right and bottom edges, k = 5, 4-pixel rows.
+  [2, 5, 6, 7, 12, 3, true],
+  [1, 3, 4, 5, 24, 5, false],
+  [2, 2, 3, 6, 4, 3, true],
+  [1, 2, 5, 9, 8, 5, "n"],
   // Per-image biases on both kernels' tiles and tails.
   [2, 3, 5, 3, 5, 3, "n"],
   [3, 5, 9, 7, 7, 1, "n"],
@@ -86,22 +92,25 @@ Deno.test({
     const gpu = (await gpuOrSkip())!;
     if (!gpu.engine.canReadTextures) return;
     const x = gpu.full([1, 8, 6, 6], 1);
+    const x8 = gpu.full([1, 8, 8, 8], 1);
     const w = gpu.full([8, 8, 3, 3], 1);
-    const count = (textures: boolean) => {
+    const count = (textures: boolean, input = x) => {
       gpu.engine.preferTextures = textures;
       const before = gpu.engine.dispatchCount;
-      conv2d(x, w).dispose();
+      conv2d(input, w).dispose();
       return gpu.engine.dispatchCount - before;
     };
     try {
       // Buffers: one gather. Textures: weight packing, input staging, then the gather.
       assert.equal(count(false), 1 + 1); // + the NaN poisoning of the new output
       assert.equal(count(true), 3 + 1);
+      // A width on a multiple of 4 is staged by copies alone.
+      assert.equal(count(true, x8), 2 + 1);
     } finally {
       gpu.engine.preferTextures = defaultTextures;
     }
     await gpu.sync();
-    for (const z of [x, w]) z.dispose();
+    for (const z of [x, x8, w]) z.dispose();
   },
 });
 

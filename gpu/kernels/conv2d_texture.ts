@@ -4,9 +4,10 @@
  * storage-buffer load. Same maths as conv2d.ts (stride 1, zero padding k//2, NCHW, weights
  * [Cout, Cin, k, k]); chosen there when `engine.preferTextures` is set.
  * - gather (forward, and input gradient with channels swapped and taps flipped): the input
- *   is staged with its zero border, so the inner loop has no bounds checks; each invocation
- *   computes a tile of `co` output channels × `py` rows × `px` pixels, loading each padded
- *   input row once per input channel and 4 output channels' weights per texel;
+ *   is staged without a border (for widths on a multiple of 4 by copies alone) and the loads
+ *   outside the image are masked to zero; each invocation computes a tile of `co` output
+ *   channels × `py` rows × `px` pixels, loading each input row of its window once per input
+ *   channel and 4 output channels' weights per texel;
  * - weight gradient: dy staged without border (zeros past the right edge add nothing), x with
  *   its border; each invocation sums `co` output × `ci` input channels × k² taps over a chunk
  *   of rows, 4 pixels per step, sliding the x window by one texel; chunk partials are then
@@ -84,16 +85,37 @@ function swizzle(j: number): string {
 
 function gatherSource(k: number, t: GatherTile, bias: boolean): string {
   const rowsIn = t.py + k - 1;
-  const texels = Math.ceil((t.px + k - 1) / 4);
+  const pad = (k - 1) >> 1;
+  // The window starts `lead` texels left of x0, so padded column c is window float c + shift.
+  const lead = Math.ceil(pad / 4);
+  const shift = 4 * lead - pad;
+  const texels = ((t.px + k - 2 + shift) >> 2) + 1;
   const cq = t.co / 4;
   const body: string[] = [];
+  // Rows and texel columns outside the image read as zero; addresses stay inside the plane.
+  const edges: string[] = [];
   for (let r = 0; r < rowsIn; r++) {
-    const tr = Array.from({ length: texels }, (_, j) => `t${r}_${j}`);
-    body.push(
-      `let rx${r} = pb + off + ${r}u * p.texels;`,
-      ...tr.map((name, j) => `let ${name} = textureLoad(xt, vec2u(rx${r} + ${j}u, ty));`),
+    edges.push(
+      `let iy${r} = i32(y0) + ${r - pad};`,
+      `let ok${r} = iy${r} >= 0 && iy${r} < i32(p.H);`,
+      `let ro${r} = u32(clamp(iy${r}, 0, i32(p.H) - 1)) * p.texels;`,
     );
-    const v = (c: number) => `t${r}_${c >> 2}.${swizzle(c & 3)}`;
+  }
+  for (let j = 0; j < texels; j++) {
+    edges.push(
+      `let cx${j} = i32(x0 / 4u) + ${j - lead};`,
+      `let okx${j} = cx${j} >= 0 && cx${j} < i32(p.texels);`,
+      `let cc${j} = u32(clamp(cx${j}, 0, i32(p.texels) - 1));`,
+    );
+  }
+  for (let r = 0; r < rowsIn; r++) {
+    for (let j = 0; j < texels; j++) {
+      body.push(
+        `let t${r}_${j} = select(vec4f(0.0), textureLoad(xt, vec2u(pb + ro${r} + cc${j}, ty)), ` +
+          `ok${r} && okx${j});`,
+      );
+    }
+    const v = (c: number) => `t${r}_${(c + shift) >> 2}.${swizzle((c + shift) & 3)}`;
     for (let py = 0; py < t.py; py++) {
       const ky = r - py;
       if (ky < 0 || ky >= k) continue;
@@ -163,7 +185,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let plane = n * p.I;
   var pb = (plane % p.perRow) * p.planeTexels;
   var ty = plane / p.perRow;
-  let off = y0 * p.texels + x0 / 4u;
+  ${edges.join("\n  ")}
   ${inits.join("\n  ")}
   ${decl.join("\n  ")}
   for (var ci = 0u; ci < p.I; ci++) {
@@ -224,21 +246,13 @@ function rawFits(floats: number, maxDim: number): boolean {
   return floats <= 4 * maxDim * maxDim;
 }
 
-/** The input layout a gather with tile `t` reads, or null if it exceeds the texture limits. */
-function gatherLayout(s: GatherDims, t: GatherTile, maxDim: number): PlaneLayout | null {
-  const pad = (s.k - 1) >> 1;
-  const xg = Math.ceil(s.w / t.px);
-  const yg = Math.ceil(s.h / t.py);
-  return planeLayout(
-    s.n * s.i,
-    s.h,
-    s.w,
-    pad,
-    pad,
-    yg * t.py + s.k - 1,
-    xg * t.px + s.k - 1,
-    maxDim,
-  );
+/**
+ * The input layout a gather reads, or null if it exceeds the texture limits: the planes
+ * without a border (the kernel masks what lies outside the image), so for widths on a multiple
+ * of 4 the staged texture is the buffer copied as it is.
+ */
+function gatherLayout(s: GatherDims, maxDim: number): PlaneLayout | null {
+  return planeLayout(s.n * s.i, s.h, s.w, 0, 0, s.h, s.w, maxDim);
 }
 
 /** 1×1 convolutions see each plane as one row, so tiles never straddle short rows. */
@@ -258,7 +272,7 @@ export function gatherFits(engine: Engine, s: GatherDims): boolean {
   const t = gatherTile(f.h, f.w, f.o);
   const maxDim = engine.device.limits.maxTextureDimension2D;
   const cog = Math.ceil(s.o / t.co) * (t.co / 4);
-  return gatherLayout(f, t, maxDim) !== null && s.k * s.k * cog <= maxDim && s.i <= maxDim &&
+  return gatherLayout(f, maxDim) !== null && s.k * s.k * cog <= maxDim && s.i <= maxDim &&
     rawFits(s.n * s.i * s.h * s.w, maxDim) && rawFits(s.o * s.i * s.k * s.k, maxDim);
 }
 
@@ -292,7 +306,7 @@ export function gatherTexture(
   const f = flatten(s);
   const t = tile ?? gatherTile(f.h, f.w, f.o);
   const maxDim = engine.device.limits.maxTextureDimension2D;
-  const layout = gatherLayout(f, t, maxDim);
+  const layout = gatherLayout(f, maxDim);
   if (!layout) throw new Error(`${label}: too large for the texture path`);
   const kk = s.k * s.k;
   const cg = Math.ceil(s.o / t.co);
