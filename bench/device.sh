@@ -18,6 +18,7 @@ fi
 xz -dc .device/deno.xz >/tmp/adps-bin/deno && chmod +x /tmp/adps-bin/deno
 tar -C /tmp/adps-deno-dir -xJf .device/deno-dir.tar.xz
 export PATH=/tmp/adps-bin:$PATH DENO_DIR=/tmp/adps-deno-dir XDG_RUNTIME_DIR=/tmp NO_COLOR=1
+export DENO_WEBGPU_BACKEND=${DENO_WEBGPU_BACKEND:-vulkan} # as gpu/device.ts and .ci/run
 export ADPS_PYTHON=${ADPS_PYTHON:-python3}
 deno --version | head -1
 deno eval --cached-only 'const a = await navigator.gpu.requestAdapter();
