@@ -51,9 +51,14 @@ function conv2dDims(x: Tensor, w: Tensor, b: Tensor | null): Conv2dDims {
   return { n, cin, cout, h, w: width, k };
 }
 
-function forward(x: Tensor, w: Tensor, b: Tensor | null, d: Conv2dDims): Tensor {
+function forward(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  d: Conv2dDims,
+  perImage: boolean,
+): Tensor {
   const shape = [d.n, d.cout, d.h, d.w];
-  const perImage = b !== null && b.shape.length === 2;
   return onBackend(
     "conv2d",
     [x, w, b],
@@ -174,7 +179,9 @@ export function conv2dWeightGrad(
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const d = conv2dDims(x, w, b);
-  const y = forward(x, w, b, d);
+  // A per-image bias [N, Cout] sums over pixels only in backward: a reduction, not the kernel's Σ.
+  const perImage = b !== null && b.shape.length === 2;
+  const y = forward(x, w, b, d, perImage);
   // Decided now: during backward the tape is closed and can no longer say who needs what.
   const wantX = needsGrad([x]);
   const wantW = needsGrad([w]);
@@ -182,8 +189,6 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   record(y, [x, w, b], (gOut) => {
     const g = sameShape(gOut.shape, y.shape) ? gOut : gOut.reshape(y.shape);
     const dx = wantX ? conv2dInputGrad(g, w) : null;
-    // A per-image bias [N, Cout] sums over pixels only: a reduction, not the kernel's Σ.
-    const perImage = b !== null && b.shape.length === 2;
     const withB = b !== null && wantB;
     const { dw, db } = wantW
       ? conv2dWeightGrad(x, g, d.k, withB && !perImage)
