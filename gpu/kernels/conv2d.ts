@@ -9,13 +9,15 @@
  *   partial sums are then added by the reduction kernel.
  *
  * Where `engine.preferTextures` is set (llvmpipe/lavapipe) and the sizes fit, the entry points
- * use the texture kernels of conv2d_texture.ts instead (4–9× faster there).
+ * use the texture kernels of conv2d_texture.ts instead (4–9× faster there), and for 3×3
+ * kernels at wide channel counts Winograd F(4×4, 3×3) (conv2d_winograd.ts; 1.2–2× more).
  *
  * @module
  */
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 import { gatherFits, gatherTexture, weightGradFits, weightGradTexture } from "./conv2d_texture.ts";
+import { winogradFits, winogradPays, winogradTexture } from "./conv2d_winograd.ts";
 import { planReduce } from "../../src/reduce_plan.ts";
 import { reduceGpu, sumChunksGpu } from "./reduce.ts";
 
@@ -189,7 +191,9 @@ export function conv2dGpu(
 ): void {
   const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
   const label = `conv2d ${describe(d)}${biasPerImage ? " + b[n]" : ""}`;
-  if (engine.preferTextures && gatherFits(engine, s)) {
+  if (engine.preferTextures && winogradPays(s) && winogradFits(engine, s)) {
+    winogradTexture(engine, label, x, w, b, y, s, false, biasPerImage);
+  } else if (engine.preferTextures && gatherFits(engine, s)) {
     gatherTexture(engine, label, x, w, b, y, s, false, biasPerImage);
   } else gather(engine, label, x, w, b, y, s, false, biasPerImage);
 }
@@ -213,7 +217,9 @@ export function conv2dInputGradGpu(
 ): void {
   const s = { n: d.n, i: d.cout, o: d.cin, h: d.h, w: d.w, k: d.k };
   const label = `conv2d.inputGrad ${describe(d)}`;
-  if (engine.preferTextures && gatherFits(engine, s)) {
+  if (engine.preferTextures && winogradPays(s) && winogradFits(engine, s)) {
+    winogradTexture(engine, label, dy, w, null, dx, s, true);
+  } else if (engine.preferTextures && gatherFits(engine, s)) {
     gatherTexture(engine, label, dy, w, null, dx, s, true);
   } else gather(engine, label, dy, w, null, dx, s, true);
 }

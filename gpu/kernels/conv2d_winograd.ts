@@ -1,0 +1,346 @@
+/**
+ * 3×3 convolutions by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016) through
+ * rgba32float textures: the texture path's choice, over the direct gather of
+ * conv2d_texture.ts, for the shapes where it measured faster (wide channels, small images;
+ * docs/perf-notes.md). Same maths as the gather: out[n, o] = (bias) + Σ_i in[n, i] ⋆ W(o, i),
+ * W = w for the forward, w with channels swapped and taps flipped for the input gradient.
+ *
+ * With d a 6×6 input patch (zero outside the image) and g a 3×3 filter, a 4×4 output tile is
+ * Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, the points 0, ±1, ±2, ∞. Summed over input channels, the
+ * element-wise product becomes, for each of the 36 points ξ, one matrix product over the
+ * tiles t: M[ξ] = V[ξ] · U[ξ] with V[ξ][t][i] = (Bᵀ d B)ξ and U[ξ][i][o] = (G g Gᵀ)ξ. So a call
+ * is: the filter transform (U), the input transform (V), the texture matmul (36 products of
+ * 1/4 the direct FLOPs), and the output transform (y = Aᵀ M A + bias per tile). The transforms
+ * handle 4 channels per invocation and store vec4s; integer quotients go through a float
+ * division (u32 `/` is scalar on llvmpipe), exact below 2²².
+ *
+ * @module
+ */
+import { planMatmul } from "../../src/matmul_layout.ts";
+import type { Engine } from "../engine.ts";
+import { groups1d, INDEX } from "./common.ts";
+import type { GatherDims } from "./conv2d_texture.ts";
+import { matmulTexture, matmulTextureFits, type MatmulTile } from "./matmul_texture.ts";
+import { RAW_LOAD, stageRaw } from "./texture_stage.ts";
+
+/** Input transform Bᵀ. */
+const BT = [
+  [4, 0, -5, 0, 1, 0],
+  [0, -4, -4, 1, 1, 0],
+  [0, 4, -4, -1, 1, 0],
+  [0, -2, -1, 2, 1, 0],
+  [0, 2, -1, -2, 1, 0],
+  [0, 4, 0, -5, 0, 1],
+];
+/** Filter transform G. */
+const G = [
+  [1 / 4, 0, 0],
+  [-1 / 6, -1 / 6, -1 / 6],
+  [-1 / 6, 1 / 6, -1 / 6],
+  [1 / 24, 1 / 12, 1 / 6],
+  [1 / 24, -1 / 12, 1 / 6],
+  [0, 0, 1],
+];
+/** Output transform Aᵀ. */
+const AT = [
+  [1, 1, 1, 1, 1, 0],
+  [0, 1, -1, 2, -2, 0],
+  [0, 1, 1, 4, 4, 0],
+  [0, 1, -1, 8, -8, 1],
+];
+
+/** The matmul tile: 16×8 beat the default 8×8 by 15–25% on these products (K = 32–256). */
+const TILE: MatmulTile = { tm: 16, tn: 8 };
+
+/** Largest index the float-division quotient is exact for. */
+const FDIV_LIMIT = 2 ** 22;
+
+/** WGSL for Σ c[i]·terms[i]: zero coefficients dropped, ±1 as additions and subtractions. */
+function combination(c: number[], terms: string[]): string {
+  const parts = c.flatMap((v, i) =>
+    v === 0 ? [] : [v === 1 ? `+ ${terms[i]}` : v === -1 ? `- ${terms[i]}` : `+ ${v} * ${terms[i]}`]
+  );
+  const e = parts.join(" ");
+  return e.startsWith("+ ") ? e.slice(2) : `-${e.slice(2)}`;
+}
+
+/**
+ * WGSL `let`s named `${name}${i}_${j}` = (L · X · Rᵀ)[i][j] with X[r][c] = `at(r, c)`, by
+ * rows first, then columns.
+ */
+function sandwich(
+  L: number[][],
+  R: number[][],
+  at: (r: number, c: number) => string,
+  name: string,
+) {
+  const lines: string[] = [];
+  for (let i = 0; i < L.length; i++) {
+    for (let c = 0; c < R[0].length; c++) {
+      lines.push(`let ${name}t${i}_${c} = ${combination(L[i], L[i].map((_, r) => at(r, c)))};`);
+    }
+  }
+  for (let i = 0; i < L.length; i++) {
+    for (let j = 0; j < R.length; j++) {
+      const row = R[j].map((_, c) => `${name}t${i}_${c}`);
+      lines.push(`let ${name}${i}_${j} = ${combination(R[j], row)};`);
+    }
+  }
+  return lines.join("\n  ");
+}
+
+/** vec4f of f(0..3). */
+function vec4Of(f: (c: number) => string): string {
+  return `vec4f(${[0, 1, 2, 3].map(f).join(", ")})`;
+}
+
+const FDIV = "fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) / f32(b)); }";
+
+/** Tile t → image n, tile row ty and column tx (uniform fields th, tw). */
+const TILE_OF = `
+  let tiles = p.th * p.tw;
+  let n = fdiv(t, tiles);
+  let j = t - n * tiles;
+  let ty = fdiv(j, p.tw);
+  let tx = j - ty * p.tw;`;
+
+/**
+ * U[ξ][i][o] = (G g Gᵀ)ξ, vec4 over o; invocation = i · O/4 + o/4. g(a, b) is w at
+ * o·wo + i·wi + tap, the tap flipped for the input gradient (as the gather's weight packing).
+ */
+const FILTER = /* wgsl */ `
+struct P { O4: u32, wo: u32, wi: u32, flip: u32, count: u32, rawShift: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> u: array<vec4f>;
+@group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
+${RAW_LOAD}
+${FDIV}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  let ci = fdiv(i, p.O4);
+  let oq = i - ci * p.O4;
+  let base = oq * 4u * p.wo + ci * p.wi;
+  ${
+  Array.from({ length: 9 }, (_, tap) =>
+    `let g${tap / 3 | 0}_${tap % 3} = ${
+      vec4Of((c) =>
+        `raw(base + ${c}u * p.wo + select(${tap}u, ${8 - tap}u, p.flip == 1u))`
+      )
+    };`).join("\n  ")
+}
+  ${sandwich(G, G, (r, c) => `g${r}_${c}`, "f")}
+  let s = p.count;
+  ${Array.from({ length: 36 }, (_, x) => `u[i + ${x}u * s] = f${x / 6 | 0}_${x % 6};`).join("\n  ")}
+}`;
+
+/** V[ξ][t][i] (vec4 over i) from the raw-staged input; invocation = t · I/4 + i/4. */
+const INPUT = /* wgsl */ `
+struct P { I4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> v: array<vec4f>;
+@group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
+${FDIV}
+fn tex(t: i32) -> vec4f {
+  let m = (1u << p.rawShift) - 1u;
+  return textureLoad(rawTex, vec2u(u32(t) & m, u32(t) >> p.rawShift));
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  let t = fdiv(i, p.I4);
+  let cq = i - t * p.I4;
+  ${TILE_OF}
+  let W4 = i32(p.W / 4u);
+  let plane = i32(p.H) * W4;
+  let img0 = i32((n * p.I4 + cq) * 4u) * plane + i32(tx);
+  // Patch rows 4ty − 1 … 4ty + 4: the tile's texel, the last float of the one before and the
+  // first of the one after, zero outside the image.
+  ${
+  Array.from({ length: 6 }, (_, r) =>
+    `let y${r} = i32(ty * 4u) + ${r - 1};
+  let ok${r} = y${r} >= 0 && y${r} < i32(p.H);
+  let o${r} = clamp(y${r}, 0, i32(p.H) - 1) * W4;`).join("\n  ")
+}
+  ${
+  Array.from({ length: 4 }, (_, c) =>
+    Array.from({ length: 6 }, (_, r) =>
+      `let b${c}_${r} = img0 + ${c} * plane + o${r};
+  let m${c}_${r} = select(vec4f(0.0), tex(b${c}_${r}), ok${r});
+  let l${c}_${r} = select(0.0, tex(b${c}_${r} - 1).w, ok${r} && tx > 0u);
+  let r${c}_${r} = select(0.0, tex(b${c}_${r} + 1).x, ok${r} && tx + 1u < p.tw);`).join("\n  "))
+    .join("\n  ")
+}
+  ${
+  Array.from({ length: 6 }, (_, r) =>
+    [
+      `let d${r}_0 = ${vec4Of((c) => `l${c}_${r}`)};`,
+      ...[0, 1, 2, 3].map((x) => `let d${r}_${x + 1} = ${vec4Of((c) => `m${c}_${r}[${x}]`)};`),
+      `let d${r}_5 = ${vec4Of((c) => `r${c}_${r}`)};`,
+    ].join("\n  ")).join("\n  ")
+}
+  ${sandwich(BT, BT, (r, c) => `d${r}_${c}`, "e")}
+  let s = p.count;
+  ${Array.from({ length: 36 }, (_, x) => `v[i + ${x}u * s] = e${x / 6 | 0}_${x % 6};`).join("\n  ")}
+}`;
+
+/**
+ * out = Aᵀ M A (+ bias) per tile from the raw-staged M[ξ][t][o] (texels over o); invocation =
+ * t · O/4 + o/4; stores rows of 4 pixels of 4 channels.
+ */
+function outputSource(bias: boolean): string {
+  return /* wgsl */ `
+struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, biasStride4: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+${bias ? "@group(0) @binding(1) var<storage, read> bias: array<vec4f>;" : ""}
+@group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(${bias ? 3 : 2}) var rawTex: texture_storage_2d<rgba32float, read>;
+${FDIV}
+fn tex(t: u32) -> vec4f {
+  let m = (1u << p.rawShift) - 1u;
+  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  let t = fdiv(i, p.O4);
+  let oq = i - t * p.O4;
+  ${TILE_OF}
+  let s = p.count;
+  ${
+    Array.from({ length: 36 }, (_, x) => `let q${x / 6 | 0}_${x % 6} = tex(i + ${x}u * s);`).join(
+      "\n  ",
+    )
+  }
+  ${sandwich(AT, AT, (r, c) => `q${r}_${c}`, "z")}
+  let b = ${bias ? "bias[n * p.biasStride4 + oq]" : "vec4f(0.0)"};
+  let W4 = p.W / 4u;
+  let plane = p.H * W4;
+  let base = (n * p.O4 + oq) * 4u * plane + ty * 4u * W4 + tx;
+  ${
+    Array.from({ length: 16 }, (_, x) => {
+      const [c, r] = [x >> 2, x & 3];
+      const row = vec4Of((q) => `z${r}_${q}[${c}]`);
+      return `out[base + ${c}u * plane + ${r}u * W4] = ${row} + b[${c}];`;
+    }).join("\n  ")
+  }
+}`;
+}
+const OUTPUT = [outputSource(false), outputSource(true)];
+
+/** Tiles of a gather: 4×4 output pixels each. */
+function tileCount(s: GatherDims): number {
+  return s.n * (s.h / 4) * (s.w / 4);
+}
+
+/**
+ * Whether this gather can run as Winograd F(4×4, 3×3) here: a 3×3 kernel, sides and channel
+ * counts on multiples of 4, every temporary within the adapter's binding and texture limits.
+ *
+ * @param engine the engine
+ * @param s sizes of the gather
+ * @returns true when winogradTexture accepts these sizes
+ */
+export function winogradFits(engine: Engine, s: GatherDims): boolean {
+  if (s.k !== 3 || s.h % 4 || s.w % 4 || s.i % 4 || s.o % 4) return false;
+  const T = tileCount(s);
+  const maxDim = engine.device.limits.maxTextureDimension2D;
+  const maxFloats = engine.device.limits.maxStorageBufferBindingSize / 4;
+  const temps = [36 * T * s.i, 36 * s.i * s.o, 36 * T * s.o];
+  const { layout } = planMatmul([36, T, s.i], [36, s.i, s.o], false, false);
+  return temps.every((f) => f <= maxFloats && f <= 4 * maxDim * maxDim) &&
+    s.n * s.i * s.h * s.w <= 4 * maxDim * maxDim && s.o * s.i * 9 <= 4 * maxDim * maxDim &&
+    T * Math.max(s.i, s.o) / 4 < FDIV_LIMIT && s.i * s.o / 4 < FDIV_LIMIT &&
+    matmulTextureFits(engine, layout);
+}
+
+/**
+ * Whether Winograd should beat the direct gather at these sizes, from measurements on
+ * lavapipe (docs/perf-notes.md): 1.4–2.1× at 128–256 channels, 1.6× at 64 channels on 8²
+ * images, but 1.0–1.2× at 64 channels on larger ones and 0.6× at 32 channels, where the
+ * transforms, which cost per channel and tile, outweigh the 4× fewer multiplications.
+ *
+ * @param s sizes of the gather
+ * @returns true when the Winograd path should be taken
+ */
+export function winogradPays(s: GatherDims): boolean {
+  return Math.min(s.i, s.o) >= 64 && (s.i * s.o >= 128 * 64 || s.h * s.w <= 64);
+}
+
+/**
+ * Records out = (bias) + Σ_i in ⋆ W for a 3×3 kernel by Winograd F(4×4, 3×3); `flip`
+ * selects the input-gradient reading of w (channels swapped, taps flipped). Sizes must pass
+ * winogradFits.
+ *
+ * @param engine the engine
+ * @param label op name and shapes for errors
+ * @param input [n, i, h, w] buffer
+ * @param weight the conv weight buffer [cout, cin, 3, 3]
+ * @param bias [o], or [n, o] with `biasPerImage`, or null
+ * @param out [n, o, h, w] buffer
+ * @param s sizes of the gather (i, o are its own input/output channels)
+ * @param flip true for the input gradient
+ * @param biasPerImage the bias holds one row of o values per image
+ */
+export function winogradTexture(
+  engine: Engine,
+  label: string,
+  input: GPUBuffer,
+  weight: GPUBuffer,
+  bias: GPUBuffer | null,
+  out: GPUBuffer,
+  s: GatherDims,
+  flip: boolean,
+  biasPerImage = false,
+): void {
+  if (!winogradFits(engine, s)) throw new Error(`${label}: not a Winograd F(4×4, 3×3) shape`);
+  const T = tileCount(s);
+  const [th, tw] = [s.h / 4, s.w / 4];
+  const [I4, O4] = [s.i / 4, s.o / 4];
+  // Forward reads w[o, i]; the input gradient reads w[i, o] (channels swapped).
+  const [wo, wi] = flip ? [9, s.o * 9] : [s.i * 9, 9];
+  const u = engine.alloc(36 * s.i * s.o * 4);
+  const wraw = stageRaw(engine, weight, s.o * s.i * 9);
+  engine.dispatch({
+    label: `${label} (Winograd filter transform)`,
+    code: FILTER,
+    inputs: [],
+    outputs: [u],
+    textures: [wraw.texture],
+    uniforms: { u: [O4, wo, wi, flip ? 1 : 0, s.i * O4, wraw.shift] },
+    groups: groups1d(s.i * O4),
+  });
+  engine.releaseTexture(wraw.texture);
+  const v = engine.alloc(36 * T * s.i * 4);
+  const xraw = stageRaw(engine, input, s.n * s.i * s.h * s.w);
+  engine.dispatch({
+    label: `${label} (Winograd input transform)`,
+    code: INPUT,
+    inputs: [],
+    outputs: [v],
+    textures: [xraw.texture],
+    uniforms: { u: [I4, s.h, s.w, th, tw, T * I4, xraw.shift] },
+    groups: groups1d(T * I4),
+  });
+  engine.releaseTexture(xraw.texture);
+  const m = engine.alloc(36 * T * s.o * 4);
+  const { layout } = planMatmul([36, T, s.i], [36, s.i, s.o], false, false);
+  matmulTexture(engine, `${label} (Winograd products)`, v, u, m, layout, TILE);
+  engine.release(u);
+  engine.release(v);
+  const mraw = stageRaw(engine, m, 36 * T * s.o);
+  engine.release(m);
+  engine.dispatch({
+    label: `${label} (Winograd output transform)`,
+    code: OUTPUT[bias ? 1 : 0],
+    inputs: bias ? [bias] : [],
+    outputs: [out],
+    textures: [mraw.texture],
+    uniforms: { u: [O4, s.h, s.w, th, tw, T * O4, mraw.shift, biasPerImage ? O4 : 0] },
+    groups: groups1d(T * O4),
+  });
+  engine.releaseTexture(mraw.texture);
+}

@@ -1,0 +1,131 @@
+/**
+ * Winograd F(4×4, 3×3) gathers (gpu/kernels/conv2d_winograd.ts) against the CPU twin: the
+ * forward with no, a shared and a per-image bias, and the input gradient (channels swapped,
+ * taps flipped), at sides and channel counts off the 4×4 tile and the 16-row matmul tile
+ * (4 to 68 channels, 4 to 20 pixels, tile rows of 1, 3, 5), odd batches, outputs poisoned;
+ * which sizes it accepts, and that conv2d takes it where `winogradPays` says so.
+ */
+import assert from "node:assert/strict";
+import { gpuBuffer } from "../gpu/backend.ts";
+import { winogradFits, winogradPays, winogradTexture } from "../gpu/kernels/conv2d_winograd.ts";
+import { conv2dCpu, conv2dInputGradCpu } from "../src/cpu/conv2d.ts";
+import { conv2d } from "../src/ops/conv2d.ts";
+import { Rng } from "../src/rng.ts";
+import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
+
+/** [N, Cin, Cout, H, W]. */
+const CASES: [number, number, number, number, number][] = [
+  [1, 4, 4, 4, 4],
+  [3, 8, 12, 12, 8],
+  [2, 12, 4, 20, 16],
+  [1, 16, 8, 8, 20],
+  [2, 68, 64, 8, 8],
+];
+
+/**
+ * F(4×4, 3×3) rounds more than the direct sum: the transforms' coefficients (up to 8 and 5,
+ * 1/24) scale each product's rounding with the patch's magnitude, not the output's, so the
+ * error is relative to the largest output: 4.5e-6 to 1.7e-5 of it at 4–256 channels here
+ * (scripts/bench_winograd.ts). Hence the conv2d tests' tolerance, with atol at 3e-5 of max|y|.
+ */
+function tolerance(ref: Float64Array): { atol: number; rtol: number } {
+  const top = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return { atol: Math.max(5e-5, 3e-5 * top), rtol: 1e-4 };
+}
+
+const MODES = ["no bias", "shared bias", "per-image bias", "input gradient"] as const;
+
+Deno.test({
+  name: "Winograd F(4×4, 3×3) gathers vs twin",
+  ignore: !hasGpu,
+  fn: async (t) => {
+    const gpu = (await gpuOrSkip())!;
+    if (!gpu.engine.canReadTextures) return;
+    const rng = new Rng(11);
+    for (const [n, cin, cout, h, w] of CASES) {
+      for (const mode of MODES) {
+        await t.step(`x [${n},${cin},${h},${w}] w [${cout},${cin},3,3], ${mode}`, async () => {
+          const d = { n, cin, cout, h, w, k: 3 };
+          const flip = mode === "input gradient";
+          const s = { n, i: flip ? cout : cin, o: flip ? cin : cout, h, w, k: 3 };
+          assert.ok(winogradFits(gpu.engine, s));
+          const xs = rng.normals(n * s.i * h * w);
+          const ws = rng.normals(cout * cin * 9).map((v) => 0.5 * v);
+          const perImage = mode === "per-image bias";
+          const bs = perImage
+            ? rng.normals(n * cout)
+            : mode === "shared bias"
+            ? rng.normals(cout)
+            : null;
+          const ref = new Float64Array(n * s.o * h * w);
+          if (flip) conv2dInputGradCpu(xs, ws, ref, d);
+          else conv2dCpu(xs, ws, bs, ref, d, perImage);
+          const x = gpu.fromArray(xs, [n, s.i, h, w]);
+          const wt = gpu.fromArray(ws, [cout, cin, 3, 3]);
+          const b = bs && gpu.fromArray(bs, [bs.length]);
+          const out = gpu.empty([n, s.o, h, w]); // NaN: an element left unwritten fails
+          winogradTexture(
+            gpu.engine,
+            mode,
+            gpuBuffer(x),
+            gpuBuffer(wt),
+            b && gpuBuffer(b),
+            gpuBuffer(out),
+            s,
+            flip,
+            perImage,
+          );
+          assertClose(await out.toArray(), ref, tolerance(ref), mode);
+          for (const z of [x, wt, b, out]) z?.dispose();
+        });
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "Winograd accepts 3×3 kernels on sides and channels that are multiples of 4",
+  ignore: !hasGpu,
+  fn: async () => {
+    const { engine } = (await gpuOrSkip())!;
+    const ok = { n: 2, i: 8, o: 12, h: 8, w: 12, k: 3 };
+    assert.ok(winogradFits(engine, ok));
+    for (const bad of [{ k: 1 }, { k: 5 }, { h: 6 }, { w: 10 }, { i: 6 }, { o: 3 }]) {
+      assert.equal(winogradFits(engine, { ...ok, ...bad }), false, JSON.stringify(bad));
+    }
+    // Where it measured faster than the direct gather: ≥ 64 channels on 8² images, or wide.
+    assert.ok(winogradPays({ ...ok, i: 64, o: 64, w: 8 }));
+    assert.ok(winogradPays({ ...ok, i: 128, o: 64, h: 16, w: 16 }));
+    assert.equal(winogradPays({ ...ok, i: 64, o: 64, h: 16, w: 16 }), false);
+    assert.equal(winogradPays({ ...ok, i: 32, o: 256, w: 8 }), false);
+  },
+});
+
+Deno.test({
+  name: "conv2d and its input gradient take Winograd where it pays, the gather elsewhere",
+  ignore: !hasGpu,
+  fn: async () => {
+    const gpu = (await gpuOrSkip())!;
+    if (!gpu.engine.canReadTextures || !gpu.engine.preferTextures) return;
+    const labels: string[] = [];
+    const dispatch = gpu.engine.dispatch.bind(gpu.engine);
+    gpu.engine.dispatch = (d) => (labels.push(d.label), dispatch(d));
+    try {
+      const winograd = (cin: number, cout: number, side: number) => {
+        labels.length = 0;
+        const x = gpu.full([1, cin, side, side], 1);
+        const w = gpu.full([cout, cin, 3, 3], 0.01);
+        conv2d(x, w).dispose();
+        const used = labels.some((l) => l.includes("Winograd"));
+        for (const z of [x, w]) z.dispose();
+        return used;
+      };
+      assert.ok(winograd(64, 64, 8));
+      assert.equal(winograd(32, 32, 8), false);
+      assert.equal(winograd(64, 64, 16), false);
+    } finally {
+      gpu.engine.dispatch = dispatch;
+    }
+    await gpu.sync();
+  },
+});
