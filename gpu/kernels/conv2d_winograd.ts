@@ -11,7 +11,8 @@
  * tiles t: M[ξ] = V[ξ] · U[ξ] with V[ξ][t][i] = (Bᵀ d B)ξ and U[ξ][i][o] = (G g Gᵀ)ξ. So a call
  * is: the filter transform (U), the input transform (V), the texture matmul (36 products of
  * 1/4 the direct FLOPs), and the output transform (y = Aᵀ M A + bias per tile). The transforms
- * handle 4 channels per invocation and store vec4s; integer quotients go through a float
+ * handle 4 channels per invocation and store vec4s, the 8 lanes of a SIMD register on 8
+ * neighbouring tiles (their patches share cache lines); integer quotients go through a float
  * division (u32 `/` is scalar on llvmpipe), exact below 2²².
  *
  * @module
@@ -135,9 +136,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   ${Array.from({ length: 36 }, (_, x) => `u[i + ${x}u * s] = f${x / 6 | 0}_${x % 6};`).join("\n  ")}
 }`;
 
-/** V[ξ][t][i] (vec4 over i) from the raw-staged input; invocation = t · I/4 + i/4. */
+/** V[ξ][t][i] (vec4 over i) from the raw-staged input; invocation = i/4 · T + t. */
 const INPUT = /* wgsl */ `
-struct P { I4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32 }
+struct P { I4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> v: array<vec4f>;
 @group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
@@ -150,8 +151,9 @@ fn tex(t: i32) -> vec4f {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   if (i >= p.count) { return; }
-  let t = fdiv(i, p.I4);
-  let cq = i - t * p.I4;
+  let cq = fdiv(i, p.T);
+  let t = i - cq * p.T;
+  let vi = t * p.I4 + cq;
   ${TILE_OF}
   let W4 = i32(p.W / 4u);
   let plane = i32(p.H) * W4;
@@ -183,16 +185,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
   ${sandwich(BT, BT, (r, c) => `d${r}_${c}`, "e")}
   let s = p.count;
-  ${Array.from({ length: 36 }, (_, x) => `v[i + ${x}u * s] = e${x / 6 | 0}_${x % 6};`).join("\n  ")}
+  ${
+  Array.from({ length: 36 }, (_, x) => `v[vi + ${x}u * s] = e${x / 6 | 0}_${x % 6};`).join("\n  ")
+}
 }`;
 
 /**
  * out = Aᵀ M A (+ bias) per tile from the raw-staged M[ξ][t][o] (texels over o); invocation =
- * t · O/4 + o/4; stores rows of 4 pixels of 4 channels.
+ * o/4 · T + t; stores rows of 4 pixels of 4 channels.
  */
 function outputSource(bias: boolean): string {
   return /* wgsl */ `
-struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, biasStride4: u32 }
+struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, biasStride4: u32,
+           T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 ${bias ? "@group(0) @binding(1) var<storage, read> bias: array<vec4f>;" : ""}
 @group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> out: array<vec4f>;
@@ -206,12 +211,13 @@ fn tex(t: u32) -> vec4f {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   if (i >= p.count) { return; }
-  let t = fdiv(i, p.O4);
-  let oq = i - t * p.O4;
+  let oq = fdiv(i, p.T);
+  let t = i - oq * p.T;
+  let mi = t * p.O4 + oq;
   ${TILE_OF}
   let s = p.count;
   ${
-    Array.from({ length: 36 }, (_, x) => `let q${x / 6 | 0}_${x % 6} = tex(i + ${x}u * s);`).join(
+    Array.from({ length: 36 }, (_, x) => `let q${x / 6 | 0}_${x % 6} = tex(mi + ${x}u * s);`).join(
       "\n  ",
     )
   }
@@ -259,15 +265,16 @@ export function winogradFits(engine: Engine, s: GatherDims): boolean {
 
 /**
  * Whether Winograd should beat the direct gather at these sizes, from measurements on
- * lavapipe (docs/perf-notes.md): 1.4–2.1× at 128–256 channels, 1.6× at 64 channels on 8²
- * images, but 1.0–1.2× at 64 channels on larger ones and 0.6× at 32 channels, where the
- * transforms, which cost per channel and tile, outweigh the 4× fewer multiplications.
+ * lavapipe (docs/perf-notes.md, scripts/bench_winograd.ts): 1.1–1.3× at 64 channels,
+ * 1.3–1.5× at 96–128 → 64, 1.5–2× at 128–256 channels, but 0.7–1.0× with 32 channels on
+ * either side, where the transforms (a cost per channel and tile) outweigh the 4× fewer
+ * multiplications.
  *
  * @param s sizes of the gather
  * @returns true when the Winograd path should be taken
  */
 export function winogradPays(s: GatherDims): boolean {
-  return Math.min(s.i, s.o) >= 64 && (s.i * s.o >= 128 * 64 || s.h * s.w <= 64);
+  return Math.min(s.i, s.o) >= 64;
 }
 
 /**
@@ -322,7 +329,7 @@ export function winogradTexture(
     inputs: [],
     outputs: [v],
     textures: [xraw.texture],
-    uniforms: { u: [I4, s.h, s.w, th, tw, T * I4, xraw.shift] },
+    uniforms: { u: [I4, s.h, s.w, th, tw, T * I4, xraw.shift, T] },
     groups: groups1d(T * I4),
   });
   engine.releaseTexture(xraw.texture);
@@ -339,7 +346,7 @@ export function winogradTexture(
     inputs: bias ? [bias] : [],
     outputs: [out],
     textures: [mraw.texture],
-    uniforms: { u: [O4, s.h, s.w, th, tw, T * O4, mraw.shift, biasPerImage ? O4 : 0] },
+    uniforms: { u: [O4, s.h, s.w, th, tw, T * O4, mraw.shift, biasPerImage ? O4 : 0, T] },
     groups: groups1d(T * O4),
   });
   engine.releaseTexture(mraw.texture);
