@@ -1,6 +1,6 @@
 /**
- * Winograd F(4×4, 3×3) (gpu/kernels/conv2d_winograd.ts) against the direct texture gather
- * (conv2d_texture.ts) for 3×3 forward and input-gradient gathers, interleaved rounds in one
+ * Winograd F(4×4, 3×3) (gpu/kernels/conv2d_winograd.ts) against the direct texture kernels
+ * (conv2d_texture.ts) for 3×3 forward, input and weight gradients, interleaved rounds in one
  * process, CPU ms a call (llvmpipe runs kernels on this process's threads), both paths'
  * outputs compared; marks the shapes where `winogradPays` picks Winograd, so the rule can be
  * checked against the measurement. docs/perf-notes.md has the numbers behind that rule.
@@ -10,8 +10,14 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { gpuBuffer } from "../gpu/backend.ts";
-import { gatherTexture } from "../gpu/kernels/conv2d_texture.ts";
-import { winogradFits, winogradPays, winogradTexture } from "../gpu/kernels/conv2d_winograd.ts";
+import { gatherTexture, weightGradTexture } from "../gpu/kernels/conv2d_texture.ts";
+import {
+  winogradFits,
+  winogradPays,
+  winogradTexture,
+  winogradWeightGrad,
+  winogradWeightGradFits,
+} from "../gpu/kernels/conv2d_winograd.ts";
 import { webgpuBackend } from "../src/backends.ts";
 import { Rng } from "../src/rng.ts";
 
@@ -38,30 +44,68 @@ const engine = gpu.engine;
 const rounds = Number(args.rounds);
 const rng = new Rng(1);
 console.log(`${gpu.name}; CPU ms a call, medians of ${rounds} interleaved rounds\n`);
-console.log("| gather N×Cin→Cout×H² | direct | Winograd | speed-up | picked | max |Δ|/max |");
+console.log("| conv N×Cin→Cout×H² | direct | Winograd | speed-up | picked | max |Δ|/max |");
 console.log("|" + " --- |".repeat(6));
+
+/** Max |a − b| over max |a|. */
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let [err, scale] = [0, 0];
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return err / scale;
+}
+
 for (const spec of (args.shapes as string).split(",")) {
   const [n, cin, cout, h] = spec.split("-").map(Number);
-  for (const flip of [false, true]) {
-    // The input gradient gathers dy's cout channels into cin.
-    const s = { n, i: flip ? cout : cin, o: flip ? cin : cout, h, w: h, k: 3 };
-    if (!winogradFits(engine, s)) throw new Error(`${spec}: not a Winograd shape here`);
-    const x = gpu.fromArray(rng.normals(n * s.i * h * h), [n, s.i, h, h]);
-    const w = gpu.fromArray(rng.normals(cout * cin * 9).map((v) => v * 0.1), [cout, cin, 3, 3]);
-    const b = flip ? null : gpu.fromArray(rng.normals(cout), [cout]);
-    const ys = [gpu.empty([n, s.o, h, h]), gpu.empty([n, s.o, h, h])];
-    const [xb, wb, bb] = [gpuBuffer(x), gpuBuffer(w), b && gpuBuffer(b)];
-    const runs = [
-      () => gatherTexture(engine, "direct", xb, wb, bb, gpuBuffer(ys[0]), s, flip),
-      () => winogradTexture(engine, "winograd", xb, wb, bb, gpuBuffer(ys[1]), s, flip),
-    ];
+  const d = { n, cin, cout, h, w: h, k: 3 };
+  const x = gpu.fromArray(rng.normals(n * cin * h * h), [n, cin, h, h]);
+  const dy = gpu.fromArray(rng.normals(n * cout * h * h), [n, cout, h, h]);
+  const w = gpu.fromArray(rng.normals(cout * cin * 9).map((v) => v * 0.1), [cout, cin, 3, 3]);
+  const b = gpu.fromArray(rng.normals(cout), [cout]);
+  const [xb, gb, wb, bb] = [x, dy, w, b].map(gpuBuffer);
+  // The input gradient gathers dy's cout channels into cin.
+  const fwd = { n, i: cin, o: cout, h, w: h, k: 3 };
+  const dgrad = { n, i: cout, o: cin, h, w: h, k: 3 };
+  const outs = () =>
+    [0, 1].map(() => ({
+      y: gpu.empty([n, cout, h, h]),
+      dx: gpu.empty(x.shape),
+      dw: gpu.empty(w.shape),
+      db: gpu.empty([cout]),
+    }));
+  const o = outs();
+  const ops: [string, boolean, (() => void)[], (k: number) => Promise<Float32Array[]>][] = [
+    ["fwd", winogradPays(fwd), [
+      () => gatherTexture(engine, "direct", xb, wb, bb, gpuBuffer(o[0].y), fwd, false),
+      () => winogradTexture(engine, "winograd", xb, wb, bb, gpuBuffer(o[1].y), fwd, false),
+    ], async (k) => [await o[k].y.toArray() as Float32Array]],
+    ["dgrad", winogradPays(dgrad), [
+      () => gatherTexture(engine, "direct", gb, wb, null, gpuBuffer(o[0].dx), dgrad, true),
+      () => winogradTexture(engine, "winograd", gb, wb, null, gpuBuffer(o[1].dx), dgrad, true),
+    ], async (k) => [await o[k].dx.toArray() as Float32Array]],
+    [
+      "wgrad",
+      winogradPays(fwd),
+      [
+        () =>
+          weightGradTexture(engine, xb, gb, gpuBuffer(o[0].dw), gpuBuffer(o[0].db), d, "direct"),
+        () =>
+          winogradWeightGrad(engine, "winograd", xb, gb, gpuBuffer(o[1].dw), gpuBuffer(o[1].db), d),
+      ],
+      async (
+        k,
+      ) => [await o[k].dw.toArray() as Float32Array, await o[k].db.toArray() as Float32Array],
+    ],
+  ];
+  if (!winogradFits(engine, fwd) || !winogradWeightGradFits(engine, d)) {
+    throw new Error(`${spec}: not a Winograd shape here`);
+  }
+  for (const [op, picked, runs, read] of ops) {
     for (const run of runs) run();
-    const [a0, a1] = [await ys[0].toArray(), await ys[1].toArray()];
-    let [err, scale] = [0, 0];
-    for (let i = 0; i < a0.length; i++) {
-      err = Math.max(err, Math.abs(a0[i] - a1[i]));
-      scale = Math.max(scale, Math.abs(a0[i]));
-    }
+    const [ref, got] = [await read(0), await read(1)];
+    const err = Math.max(...ref.map((r, i) => relativeError(r, got[i])));
     const cpu: number[][] = [[], []];
     for (let r = 0; r < rounds; r++) {
       for (const [k, run] of runs.entries()) {
@@ -75,12 +119,9 @@ for (const spec of (args.shapes as string).split(",")) {
     }
     const [direct, wino] = cpu.map(median);
     console.log(
-      `| ${flip ? "dgrad" : "fwd"} ${n}×${cin}→${cout}×${h}² | ${direct.toFixed(2)} | ` +
-        `${wino.toFixed(2)} | ${(direct / wino).toFixed(2)}× | ${
-          winogradPays(s) ? "yes" : "no"
-        } | ` +
-        `${(err / scale).toExponential(1)} |`,
+      `| ${op} ${n}×${cin}→${cout}×${h}² | ${direct.toFixed(2)} | ${wino.toFixed(2)} | ` +
+        `${(direct / wino).toFixed(2)}× | ${picked ? "yes" : "no"} | ${err.toExponential(1)} |`,
     );
-    for (const t of [x, w, b, ...ys]) t?.dispose();
   }
+  for (const t of [x, dy, w, b, ...o.flatMap((z) => Object.values(z))]) t.dispose();
 }

@@ -1,15 +1,23 @@
 /**
- * Winograd F(4×4, 3×3) gathers (gpu/kernels/conv2d_winograd.ts) against the CPU twin: the
- * forward with no, a shared and a per-image bias, and the input gradient (channels swapped,
- * taps flipped), at sides and channel counts off the 4×4 tile and the 16-row matmul tile
+ * Winograd F(4×4, 3×3) (gpu/kernels/conv2d_winograd.ts) against the CPU twin: the forward
+ * with no, a shared and a per-image bias, the input gradient (channels swapped, taps flipped)
+ * and the weight and bias gradients, at sides and channel counts off the 4×4 tile and the 16-row matmul tile
  * (4 to 68 channels, 4 to 20 pixels, tile rows of 1, 3, 5), odd batches, outputs poisoned;
  * which sizes it accepts, and that conv2d takes it where `winogradPays` says so.
  */
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";
-import { winogradFits, winogradPays, winogradTexture } from "../gpu/kernels/conv2d_winograd.ts";
-import { conv2dCpu, conv2dInputGradCpu } from "../src/cpu/conv2d.ts";
+import {
+  winogradFits,
+  winogradPays,
+  winogradTexture,
+  winogradWeightGrad,
+  winogradWeightGradFits,
+} from "../gpu/kernels/conv2d_winograd.ts";
+import { conv2dCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from "../src/cpu/conv2d.ts";
+import { grad } from "../src/autograd.ts";
 import { conv2d } from "../src/ops/conv2d.ts";
+import { sum } from "../src/ops/reduce.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 
@@ -84,6 +92,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "Winograd F(4×4, 3×3) weight and bias gradients vs twin",
+  ignore: !hasGpu,
+  fn: async (t) => {
+    const gpu = (await gpuOrSkip())!;
+    if (!gpu.engine.canReadTextures) return;
+    const rng = new Rng(12);
+    for (const [n, cin, cout, h, w] of CASES) {
+      for (const bias of [true, false]) {
+        const name = `x [${n},${cin},${h},${w}] w [${cout},${cin},3,3]${bias ? " + db" : ""}`;
+        await t.step(name, async () => {
+          const d = { n, cin, cout, h, w, k: 3 };
+          assert.ok(winogradWeightGradFits(gpu.engine, d));
+          const xs = rng.normals(n * cin * h * w);
+          const gs = rng.normals(n * cout * h * w);
+          const ref = new Float64Array(cout * cin * 9);
+          conv2dWeightGradCpu(xs, gs, ref, d);
+          const refB = new Float64Array(cout);
+          for (let i = 0; i < gs.length; i++) refB[Math.floor(i / (h * w)) % cout] += gs[i];
+          const x = gpu.fromArray(xs, [n, cin, h, w]);
+          const g = gpu.fromArray(gs, [n, cout, h, w]);
+          const dw = gpu.empty([cout, cin, 3, 3]); // NaN-poisoned, as db
+          const db = bias ? gpu.empty([cout]) : null;
+          const [xb, gb] = [gpuBuffer(x), gpuBuffer(g)];
+          winogradWeightGrad(gpu.engine, name, xb, gb, gpuBuffer(dw), db && gpuBuffer(db), d);
+          assertClose(await dw.toArray(), ref, tolerance(ref), "dw");
+          if (db) assertClose(await db.toArray(), refB, tolerance(refB), "db");
+          for (const z of [x, g, dw, db]) z?.dispose();
+        });
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "Winograd accepts 3×3 kernels on sides and channels that are multiples of 4",
   ignore: !hasGpu,
   fn: async () => {
@@ -102,7 +144,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "conv2d and its input gradient take Winograd where it pays, the gather elsewhere",
+  name: "conv2d and its gradients take Winograd where it pays, the direct kernels elsewhere",
   ignore: !hasGpu,
   fn: async () => {
     const gpu = (await gpuOrSkip())!;
@@ -111,18 +153,21 @@ Deno.test({
     const dispatch = gpu.engine.dispatch.bind(gpu.engine);
     gpu.engine.dispatch = (d) => (labels.push(d.label), dispatch(d));
     try {
+      // Which of the forward, input and weight gradient ran as Winograd.
       const winograd = (cin: number, cout: number, side: number) => {
         labels.length = 0;
         const x = gpu.full([1, cin, side, side], 1);
         const w = gpu.full([cout, cin, 3, 3], 0.01);
-        conv2d(x, w).dispose();
-        const used = labels.some((l) => l.includes("Winograd"));
-        for (const z of [x, w]) z.dispose();
+        const { value, grads } = grad(() => sum(conv2d(x, w)), [x, w]);
+        const used = ["conv2d x", "conv2d.inputGrad", "conv2d.weightGrad"].map((op) =>
+          labels.some((l) => l.startsWith(op) && l.includes("Winograd"))
+        );
+        for (const z of [x, w, value, ...grads]) z.dispose();
         return used;
       };
-      assert.ok(winograd(64, 64, 8));
-      assert.ok(winograd(64, 128, 16));
-      assert.equal(winograd(32, 64, 8), false);
+      assert.deepEqual(winograd(64, 64, 8), [true, true, true]);
+      assert.deepEqual(winograd(64, 128, 16), [true, true, true]);
+      assert.deepEqual(winograd(32, 64, 8), [false, false, false]);
     } finally {
       gpu.engine.dispatch = dispatch;
     }

@@ -17,7 +17,13 @@
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 import { gatherFits, gatherTexture, weightGradFits, weightGradTexture } from "./conv2d_texture.ts";
-import { winogradFits, winogradPays, winogradTexture } from "./conv2d_winograd.ts";
+import {
+  winogradFits,
+  winogradPays,
+  winogradTexture,
+  winogradWeightGrad,
+  winogradWeightGradFits,
+} from "./conv2d_winograd.ts";
 import { planReduce } from "../../src/reduce_plan.ts";
 import { reduceGpu, sumChunksGpu } from "./reduce.ts";
 
@@ -347,6 +353,11 @@ export function conv2dWeightGradGpu(
   maxChunks = Infinity,
 ): void {
   const label = `conv2d.weightGrad ${describe(d)}`;
+  const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
+  if (engine.preferTextures && winogradPays(s) && winogradWeightGradFits(engine, d)) {
+    winogradWeightGrad(engine, label, x, dy, dw, db, d);
+    return;
+  }
   if (engine.preferTextures && weightGradFits(engine, d)) {
     weightGradTexture(engine, x, dy, dw, db, d, label, maxChunks);
     return;

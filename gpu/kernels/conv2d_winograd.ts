@@ -20,7 +20,9 @@
 import { planMatmul } from "../../src/matmul_layout.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
+import type { Conv2dGpuDims } from "./conv2d.ts";
 import type { GatherDims } from "./conv2d_texture.ts";
+import { sumChunksGpu } from "./reduce.ts";
 import { matmulTexture, matmulTextureFits, type MatmulTile } from "./matmul_texture.ts";
 import { RAW_LOAD, stageRaw } from "./texture_stage.ts";
 
@@ -237,6 +239,92 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 const OUTPUT = [outputSource(false), outputSource(true)];
 
+/** A = (Aᵀ)ᵀ and Gᵀ: the output and filter transforms' adjoints, for the weight gradient. */
+const A = AT[0].map((_, r) => AT.map((row) => row[r]));
+const GT = G[0].map((_, a) => G.map((row) => row[a]));
+
+/**
+ * The output transform's adjoint: dM[ξ][t][o] = (A dY Aᵀ)ξ for the 4×4 tiles of dy (vec4
+ * over o), and with `sums` each tile's Σ dY into S[t][o] for the bias gradient; invocation =
+ * o/4 · T + t.
+ */
+function gradOutputSource(sums: boolean): string {
+  return /* wgsl */ `
+struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> dm: array<vec4f>;
+${sums ? "@group(0) @binding(2) var<storage, read_write> tileSums: array<vec4f>;" : ""}
+@group(0) @binding(${sums ? 3 : 2}) var rawTex: texture_storage_2d<rgba32float, read>;
+${FDIV}
+fn tex(t: u32) -> vec4f {
+  let m = (1u << p.rawShift) - 1u;
+  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  let oq = fdiv(i, p.T);
+  let t = i - oq * p.T;
+  ${TILE_OF}
+  let W4 = p.W / 4u;
+  let plane = p.H * W4;
+  let base = (n * p.O4 + oq) * 4u * plane + ty * 4u * W4 + tx;
+  ${
+    Array.from({ length: 16 }, (_, x) => {
+      const [c, a] = [x >> 2, x & 3];
+      return `let y${c}_${a} = tex(base + ${c}u * plane + ${a}u * W4);`;
+    }).join("\n  ")
+  }
+  ${sandwich(A, A, (a, b) => vec4Of((c) => `y${c}_${a}[${b}]`), "g")}
+  let mi = t * p.O4 + oq;
+  let s = p.count;
+  ${
+    Array.from({ length: 36 }, (_, x) => `dm[mi + ${x}u * s] = g${x / 6 | 0}_${x % 6};`).join(
+      "\n  ",
+    )
+  }
+  ${sums ? "tileSums[mi] = g1_1; // A's second row is all ones: the tile's Σ dY" : ""}
+}`;
+}
+const GRAD_OUTPUT = [gradOutputSource(false), gradOutputSource(true)];
+
+/**
+ * The filter transform's adjoint: dw[o, i] = Gᵀ dU G from dU[ξ][i][o] (raw-staged, texels
+ * over o); invocation = i · O/4 + o/4.
+ */
+const GRAD_FILTER = /* wgsl */ `
+struct P { O4: u32, I: u32, count: u32, rawShift: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
+${FDIV}
+fn tex(t: u32) -> vec4f {
+  let m = (1u << p.rawShift) - 1u;
+  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  let ci = fdiv(i, p.O4);
+  let oq = i - ci * p.O4;
+  let s = p.count;
+  ${
+  Array.from({ length: 36 }, (_, x) => `let q${x / 6 | 0}_${x % 6} = tex(i + ${x}u * s);`).join(
+    "\n  ",
+  )
+}
+  ${sandwich(GT, GT, (r, c) => `q${r}_${c}`, "k")}
+  let at = (oq * 4u * p.I + ci) * 9u;
+  ${
+  Array.from({ length: 36 }, (_, x) => {
+    const [c, tap] = [x / 9 | 0, x % 9];
+    return `dw[at + ${c}u * p.I * 9u + ${tap}u] = k${tap / 3 | 0}_${tap % 3}[${c}];`;
+  }).join("\n  ")
+}
+}`;
+
 /** Tiles of a gather: 4×4 output pixels each. */
 function tileCount(s: GatherDims): number {
   return s.n * (s.h / 4) * (s.w / 4);
@@ -277,6 +365,32 @@ export function winogradPays(s: GatherDims): boolean {
   return Math.min(s.i, s.o) >= 64;
 }
 
+/** Records V[ξ][t][i] = (Bᵀ d B)ξ for the patches of x [n, c, h, w]; release it after use. */
+function inputTransform(
+  engine: Engine,
+  label: string,
+  x: GPUBuffer,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+): GPUBuffer {
+  const T = n * (h / 4) * (w / 4);
+  const v = engine.alloc(36 * T * c * 4);
+  const raw = stageRaw(engine, x, n * c * h * w);
+  engine.dispatch({
+    label: `${label} (Winograd input transform)`,
+    code: INPUT,
+    inputs: [],
+    outputs: [v],
+    textures: [raw.texture],
+    uniforms: { u: [c / 4, h, w, h / 4, w / 4, T * c / 4, raw.shift, T] },
+    groups: groups1d(T * c / 4),
+  });
+  engine.releaseTexture(raw.texture);
+  return v;
+}
+
 /**
  * Records out = (bias) + Σ_i in ⋆ W for a 3×3 kernel by Winograd F(4×4, 3×3); `flip`
  * selects the input-gradient reading of w (channels swapped, taps flipped). Sizes must pass
@@ -306,7 +420,7 @@ export function winogradTexture(
   if (!winogradFits(engine, s)) throw new Error(`${label}: not a Winograd F(4×4, 3×3) shape`);
   const T = tileCount(s);
   const [th, tw] = [s.h / 4, s.w / 4];
-  const [I4, O4] = [s.i / 4, s.o / 4];
+  const O4 = s.o / 4;
   // Forward reads w[o, i]; the input gradient reads w[i, o] (channels swapped).
   const [wo, wi] = flip ? [9, s.o * 9] : [s.i * 9, 9];
   const u = engine.alloc(36 * s.i * s.o * 4);
@@ -321,18 +435,7 @@ export function winogradTexture(
     groups: groups1d(s.i * O4),
   });
   engine.releaseTexture(wraw.texture);
-  const v = engine.alloc(36 * T * s.i * 4);
-  const xraw = stageRaw(engine, input, s.n * s.i * s.h * s.w);
-  engine.dispatch({
-    label: `${label} (Winograd input transform)`,
-    code: INPUT,
-    inputs: [],
-    outputs: [v],
-    textures: [xraw.texture],
-    uniforms: { u: [I4, s.h, s.w, th, tw, T * I4, xraw.shift, T] },
-    groups: groups1d(T * I4),
-  });
-  engine.releaseTexture(xraw.texture);
+  const v = inputTransform(engine, label, input, s.n, s.i, s.h, s.w);
   const m = engine.alloc(36 * T * s.o * 4);
   const { layout } = planMatmul([36, T, s.i], [36, s.i, s.o], false, false);
   matmulTexture(engine, `${label} (Winograd products)`, v, u, m, layout, TILE);
@@ -350,4 +453,84 @@ export function winogradTexture(
     groups: groups1d(T * O4),
   });
   engine.releaseTexture(mraw.texture);
+}
+
+/**
+ * Whether the weight gradient of this convolution can run as Winograd F(4×4, 3×3) here (the
+ * same conditions as the gathers, for x's cin and dy's cout channels).
+ *
+ * @param engine the engine
+ * @param d sizes of the convolution
+ * @returns true when winogradWeightGrad accepts these sizes
+ */
+export function winogradWeightGradFits(engine: Engine, d: Conv2dGpuDims): boolean {
+  const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
+  if (!winogradFits(engine, s)) return false;
+  const T = tileCount(s);
+  const { layout } = planMatmul([36, T, d.cin], [36, T, d.cout], true, false);
+  return matmulTextureFits(engine, layout);
+}
+
+/**
+ * Records dw = Σ_n x ⋆ dy (and db = Σ dy) for a 3×3 kernel by Winograd F(4×4, 3×3), the
+ * adjoint of the forward: dU[ξ] = V[ξ]ᵀ · dM[ξ] over the tiles, dw = Gᵀ dU G. Sizes must
+ * pass winogradWeightGradFits.
+ *
+ * @param engine the engine
+ * @param label op name and shapes for errors
+ * @param x [n, cin, h, w] buffer
+ * @param dy [n, cout, h, w] buffer
+ * @param dw [cout, cin, 3, 3] output buffer
+ * @param db [cout] output buffer or null
+ * @param d sizes of the convolution
+ */
+export function winogradWeightGrad(
+  engine: Engine,
+  label: string,
+  x: GPUBuffer,
+  dy: GPUBuffer,
+  dw: GPUBuffer,
+  db: GPUBuffer | null,
+  d: Conv2dGpuDims,
+): void {
+  if (!winogradWeightGradFits(engine, d)) {
+    throw new Error(`${label}: not a Winograd F(4×4, 3×3) shape`);
+  }
+  const T = d.n * (d.h / 4) * (d.w / 4);
+  const O4 = d.cout / 4;
+  const v = inputTransform(engine, label, x, d.n, d.cin, d.h, d.w);
+  const dm = engine.alloc(36 * T * d.cout * 4);
+  const sums = db && engine.alloc(T * d.cout * 4);
+  const graw = stageRaw(engine, dy, d.n * d.cout * d.h * d.w);
+  engine.dispatch({
+    label: `${label} (Winograd output transform, adjoint)`,
+    code: GRAD_OUTPUT[sums ? 1 : 0],
+    inputs: [],
+    outputs: sums ? [dm, sums] : [dm],
+    textures: [graw.texture],
+    uniforms: { u: [O4, d.h, d.w, d.h / 4, d.w / 4, T * O4, graw.shift, T] },
+    groups: groups1d(T * O4),
+  });
+  engine.releaseTexture(graw.texture);
+  if (sums) {
+    sumChunksGpu(engine, `${label} (bias)`, sums, T, d.cout, db);
+    engine.release(sums);
+  }
+  const du = engine.alloc(36 * d.cin * d.cout * 4);
+  const { layout } = planMatmul([36, T, d.cin], [36, T, d.cout], true, false);
+  matmulTexture(engine, `${label} (Winograd products)`, v, dm, du, layout, TILE);
+  engine.release(v);
+  engine.release(dm);
+  const uraw = stageRaw(engine, du, 36 * d.cin * d.cout);
+  engine.release(du);
+  engine.dispatch({
+    label: `${label} (Winograd filter transform, adjoint)`,
+    code: GRAD_FILTER,
+    inputs: [],
+    outputs: [dw],
+    textures: [uraw.texture],
+    uniforms: { u: [O4, d.cin, d.cin * O4, uraw.shift] },
+    groups: groups1d(d.cin * O4),
+  });
+  engine.releaseTexture(uraw.texture);
 }
