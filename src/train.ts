@@ -92,6 +92,15 @@ function stepSeed(c: TrainConfig, step: number): number {
   return (c.seed * 7_919 + step * 104_729) >>> 0;
 }
 
+/** Writes the EMA network alone (network-ema.safetensors, EDM's layout) at `step`. */
+function saveEma(out: string, ema: Params, step: number, config: TrainConfig): Promise<void> {
+  return saveNetwork(`${out}/network-ema.safetensors`, ema, {
+    format: "edm-precond-songunet/1",
+    step: String(step),
+    config: JSON.stringify(config),
+  });
+}
+
 /**
  * Trains (or resumes) a run to `config.steps` steps.
  *
@@ -131,6 +140,9 @@ export async function train(
       );
     }
     console.log(`resumed from ${ckpt} at step ${state.step}`);
+    // A kill between a checkpoint and its EMA export leaves the export a checkpoint behind;
+    // two such kills in a row, two: bring it level with the checkpoint before training on.
+    await saveEma(out, ema, state.step, config);
   } else if (await exists(ckpt)) {
     throw new Error(`${ckpt} exists: pass --resume to continue it, or choose another --out`);
   }
@@ -210,11 +222,7 @@ export async function train(
       }
       if (checkpointNow) {
         await saveCheckpoint(ckpt, state, config);
-        await saveNetwork(`${out}/network-ema.safetensors`, ema, {
-          format: "edm-precond-songunet/1",
-          step: String(step),
-          config: JSON.stringify(config),
-        });
+        await saveEma(out, ema, step, config);
       }
       if (sampleNow) {
         await writePriorGrid(

@@ -278,6 +278,25 @@ async function tempFiles(out: string): Promise<string[]> {
   return names;
 }
 
+Deno.test("train: --resume brings a lagging EMA export level with the checkpoint", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adps-train-ema-" });
+  const ema = `${dir}/network-ema.safetensors`;
+  const stepOf = async () => decodeSafetensors(await Deno.readFile(ema)).metadata.step;
+  try {
+    const cfg = (steps: number) => tiny({ steps, logEvery: 1, checkpointEvery: 1 });
+    disposeState(await train(cfg(1), data, { out: dir, backend }));
+    const stale = await Deno.readFile(ema);
+    disposeState(await train(cfg(2), data, { out: dir, backend, resume: true }));
+    // Kills between each checkpoint and its export, twice in a row, leave it two behind.
+    await Deno.writeFile(ema, stale);
+    assert.equal(await stepOf(), "1");
+    disposeState(await train(cfg(2), data, { out: dir, backend, resume: true }));
+    assert.equal(await stepOf(), "2");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("train: kill -9 never leaves a half-written checkpoint; --resume continues", async () => {
   const out = await Deno.makeTempDir({ prefix: "adps-train-kill-" });
   const paramCount = buildNetwork(tinyInpaint, data.shape).model.registry.count();
