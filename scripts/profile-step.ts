@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
 /** Op kind of a dispatch label: the first rule that matches, else the label's first word. */
 const KINDS: [string, RegExp][] = [
   ["conv2d (pack weights)", /pack weights/],
+  ["conv2d Winograd transforms", /Winograd .*transform/],
+  ["conv2d Winograd products", /Winograd products/],
   ["conv2d stage in texture", /conv.*stage .* in a texture/i],
   ["groupNorm stage in texture", /group.?norm.*stage .* in a texture/i],
   ["stage in texture (other)", /stage .* in a texture/],
