@@ -97,15 +97,34 @@ function vec4Of(f: (c: number) => string): string {
   return `vec4f(${[0, 1, 2, 3].map(f).join(", ")})`;
 }
 
-const FDIV = "fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) / f32(b)); }";
-
-/** Tile t → image n, tile row ty and column tx (uniform fields th, tw). */
-const TILE_OF = `
+/**
+ * WGSL for every kernel here: the float quotient, `tex(t)` (texel t of the raw texture
+ * `rawTex`, uniform field rawShift) and the entry point's head, one invocation per i <
+ * p.count; with `quad`, i = quad · T + t, so the 8 lanes of a SIMD register take 8
+ * neighbouring tiles t of one channel quad (their patches share cache lines), and t's image n,
+ * tile row ty and column tx (uniform fields T, th, tw).
+ */
+function head(quad?: string): string {
+  const tile = quad
+    ? `
+  let ${quad} = fdiv(i, p.T);
+  let t = i - ${quad} * p.T;
   let tiles = p.th * p.tw;
   let n = fdiv(t, tiles);
   let j = t - n * tiles;
   let ty = fdiv(j, p.tw);
-  let tx = j - ty * p.tw;`;
+  let tx = j - ty * p.tw;`
+    : "";
+  return `fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) / f32(b)); }
+fn tex(t: u32) -> vec4f {
+  let m = (1u << p.rawShift) - 1u;
+  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }${tile}`;
+}
 
 /**
  * U[ξ][i][o] = (G g Gᵀ)ξ, vec4 over o; invocation = i · O/4 + o/4. g(a, b) is w at
@@ -117,11 +136,7 @@ struct P { O4: u32, wo: u32, wi: u32, flip: u32, count: u32, rawShift: u32 }
 @group(0) @binding(1) var<storage, read_write> u: array<vec4f>;
 @group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
 ${RAW_LOAD}
-${FDIV}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.count) { return; }
+${head()}
   let ci = fdiv(i, p.O4);
   let oq = i - ci * p.O4;
   let base = oq * 4u * p.wo + ci * p.wi;
@@ -144,37 +159,26 @@ struct P { I4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32,
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> v: array<vec4f>;
 @group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
-${FDIV}
-fn tex(t: i32) -> vec4f {
-  let m = (1u << p.rawShift) - 1u;
-  return textureLoad(rawTex, vec2u(u32(t) & m, u32(t) >> p.rawShift));
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.count) { return; }
-  let cq = fdiv(i, p.T);
-  let t = i - cq * p.T;
+${head("cq")}
   let vi = t * p.I4 + cq;
-  ${TILE_OF}
-  let W4 = i32(p.W / 4u);
-  let plane = i32(p.H) * W4;
-  let img0 = i32((n * p.I4 + cq) * 4u) * plane + i32(tx);
+  let W4 = p.W / 4u;
+  let plane = p.H * W4;
+  let img0 = (n * p.I4 + cq) * 4u * plane + tx;
   // Patch rows 4ty − 1 … 4ty + 4: the tile's texel, the last float of the one before and the
   // first of the one after, zero outside the image.
   ${
   Array.from({ length: 6 }, (_, r) =>
     `let y${r} = i32(ty * 4u) + ${r - 1};
   let ok${r} = y${r} >= 0 && y${r} < i32(p.H);
-  let o${r} = clamp(y${r}, 0, i32(p.H) - 1) * W4;`).join("\n  ")
+  let o${r} = u32(clamp(y${r}, 0, i32(p.H) - 1)) * W4;`).join("\n  ")
 }
   ${
   Array.from({ length: 4 }, (_, c) =>
     Array.from({ length: 6 }, (_, r) =>
-      `let b${c}_${r} = img0 + ${c} * plane + o${r};
+      `let b${c}_${r} = img0 + ${c}u * plane + o${r};
   let m${c}_${r} = select(vec4f(0.0), tex(b${c}_${r}), ok${r});
-  let l${c}_${r} = select(0.0, tex(b${c}_${r} - 1).w, ok${r} && tx > 0u);
-  let r${c}_${r} = select(0.0, tex(b${c}_${r} + 1).x, ok${r} && tx + 1u < p.tw);`).join("\n  "))
+  let l${c}_${r} = select(0.0, tex(b${c}_${r} - 1u).w, ok${r} && tx > 0u);
+  let r${c}_${r} = select(0.0, tex(b${c}_${r} + 1u).x, ok${r} && tx + 1u < p.tw);`).join("\n  "))
     .join("\n  ")
 }
   ${
@@ -204,19 +208,8 @@ struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32,
 ${bias ? "@group(0) @binding(1) var<storage, read> bias: array<vec4f>;" : ""}
 @group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(${bias ? 3 : 2}) var rawTex: texture_storage_2d<rgba32float, read>;
-${FDIV}
-fn tex(t: u32) -> vec4f {
-  let m = (1u << p.rawShift) - 1u;
-  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.count) { return; }
-  let oq = fdiv(i, p.T);
-  let t = i - oq * p.T;
+${head("oq")}
   let mi = t * p.O4 + oq;
-  ${TILE_OF}
   let s = p.count;
   ${
     Array.from({ length: 36 }, (_, x) => `let q${x / 6 | 0}_${x % 6} = tex(mi + ${x}u * s);`).join(
@@ -255,18 +248,7 @@ struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32,
 @group(0) @binding(1) var<storage, read_write> dm: array<vec4f>;
 ${sums ? "@group(0) @binding(2) var<storage, read_write> tileSums: array<vec4f>;" : ""}
 @group(0) @binding(${sums ? 3 : 2}) var rawTex: texture_storage_2d<rgba32float, read>;
-${FDIV}
-fn tex(t: u32) -> vec4f {
-  let m = (1u << p.rawShift) - 1u;
-  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.count) { return; }
-  let oq = fdiv(i, p.T);
-  let t = i - oq * p.T;
-  ${TILE_OF}
+${head("oq")}
   let W4 = p.W / 4u;
   let plane = p.H * W4;
   let base = (n * p.O4 + oq) * 4u * plane + ty * 4u * W4 + tx;
@@ -298,15 +280,7 @@ struct P { O4: u32, I: u32, count: u32, rawShift: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
-${FDIV}
-fn tex(t: u32) -> vec4f {
-  let m = (1u << p.rawShift) - 1u;
-  return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.count) { return; }
+${head()}
   let ci = fdiv(i, p.O4);
   let oq = i - ci * p.O4;
   let s = p.count;
