@@ -7,7 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";
+import { groups1d, INDEX } from "../gpu/kernels/common.ts";
 import {
+  FDIV,
+  FDIV_LIMIT,
   winogradFits,
   winogradPays,
   winogradTexture,
@@ -122,6 +125,47 @@ Deno.test({
         });
       }
     }
+  },
+});
+
+Deno.test({
+  name: "fdiv is the exact integer quotient for every index below FDIV_LIMIT",
+  ignore: !hasGpu,
+  fn: async () => {
+    const gpu = (await gpuOrSkip())!;
+    const engine = gpu.engine;
+    // Counts, for each divisor, the indices a < FDIV_LIMIT where fdiv(a, b) ≠ a / b.
+    const code = `
+struct P { b: u32, count: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> wrong: array<atomic<u32>>;
+${FDIV}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${INDEX}
+  if (i >= p.count) { return; }
+  if (fdiv(i, p.b) != i / p.b) { atomicAdd(&wrong[0], 1u); }
+}`;
+    const divisors = [1, 2, 3, 4, 5, 7, 9, 12, 16, 33, 100, 255, 1000, 4095, 65_537, 999_983];
+    const counts = gpu.full([divisors.length], 0);
+    const buf = gpuBuffer(counts);
+    for (const [k, b] of divisors.entries()) {
+      const one = engine.alloc(4);
+      engine.upload(one, new Float32Array(1));
+      engine.dispatch({
+        label: `fdiv by ${b}`,
+        code,
+        inputs: [],
+        outputs: [one],
+        uniforms: { u: [b, FDIV_LIMIT] },
+        groups: groups1d(FDIV_LIMIT),
+      });
+      engine.copy(one, buf, 4, 0, 4 * k);
+      engine.release(one);
+    }
+    const wrong = new Uint32Array((await counts.toArray() as Float32Array).buffer);
+    assert.deepEqual([...wrong], divisors.map(() => 0), `divisors ${divisors}`);
+    counts.dispose();
   },
 });
 

@@ -13,7 +13,7 @@
  * 1/4 the direct FLOPs), and the output transform (y = Aᵀ M A + bias per tile). The transforms
  * handle 4 channels per invocation and store vec4s, the 8 lanes of a SIMD register on 8
  * neighbouring tiles (their patches share cache lines); integer quotients go through a float
- * division (u32 `/` is scalar on llvmpipe), exact below 2²².
+ * division (u32 `/` is scalar on llvmpipe), exact below 2²⁰.
  *
  * @module
  */
@@ -55,8 +55,11 @@ const AT = [
 /** The matmul tile: 16×8 beat the default 8×8 by 15–25% on these products (K = 32–256). */
 const TILE: MatmulTile = { tm: 16, tn: 8 };
 
-/** Largest index the float-division quotient is exact for. */
-const FDIV_LIMIT = 2 ** 22;
+/**
+ * Largest index plus one the float-division quotient is exact for: with a < 2²⁰ the quotient's error,
+ * within WGSL's 2.5 ulp for f32 division, stays under the 0.5/b margin to the next integer.
+ */
+export const FDIV_LIMIT = 2 ** 20;
 
 /** WGSL for Σ c[i]·terms[i]: zero coefficients dropped, ±1 as additions and subtractions. */
 function combination(c: number[], terms: string[]): string {
@@ -98,6 +101,12 @@ function vec4Of(f: (c: number) => string): string {
 }
 
 /**
+ * WGSL `fdiv(a, b)` = ⌊a / b⌋ through a float division (vectorised, where u32 `/` is scalar
+ * here); exact for a < FDIV_LIMIT.
+ */
+export const FDIV = "fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) / f32(b)); }";
+
+/**
  * WGSL for every kernel here: the float quotient, `tex(t)` (texel t of the raw texture
  * `rawTex`, uniform field rawShift) and the entry point's head, one invocation per i <
  * p.count; with `quad`, i = quad · T + t, so the 8 lanes of a SIMD register take 8
@@ -115,7 +124,7 @@ function head(quad?: string): string {
   let ty = fdiv(j, p.tw);
   let tx = j - ty * p.tw;`
     : "";
-  return `fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) / f32(b)); }
+  return `${FDIV}
 fn tex(t: u32) -> vec4f {
   let m = (1u << p.rawShift) - 1u;
   return textureLoad(rawTex, vec2u(t & m, t >> p.rawShift));
