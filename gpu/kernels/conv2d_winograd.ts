@@ -1,7 +1,7 @@
 /**
  * 3×3 convolutions by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016) through
- * rgba32float textures: the texture path's choice, over the direct gather of
- * conv2d_texture.ts, for the shapes where it measured faster (wide channels, small images;
+ * rgba32float textures: the texture path's choice, over the direct kernels of
+ * conv2d_texture.ts, where it measured faster (64 channels or more on both sides;
  * docs/perf-notes.md). Same maths as the gather: out[n, o] = (bias) + Σ_i in[n, i] ⋆ W(o, i),
  * W = w for the forward, w with channels swapped and taps flipped for the input gradient.
  *
@@ -56,8 +56,8 @@ const AT = [
 const TILE: MatmulTile = { tm: 16, tn: 8 };
 
 /**
- * Largest index plus one the float-division quotient is exact for: with a < 2²⁰ the quotient's error,
- * within WGSL's 2.5 ulp for f32 division, stays under the 0.5/b margin to the next integer.
+ * Bound on the dividends of the float-division quotient: below 2²⁰ its error, within WGSL's
+ * 2.5 ulp for f32 division, stays under the 0.5/b margin to the next integer.
  */
 export const FDIV_LIMIT = 2 ** 20;
 
