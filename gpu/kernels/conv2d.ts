@@ -10,7 +10,8 @@
  *
  * Where `engine.preferTextures` is set (llvmpipe/lavapipe) and the sizes fit, the entry points
  * use the texture kernels of conv2d_texture.ts instead (4–9× faster there), and for 3×3
- * kernels at wide channel counts Winograd F(4×4, 3×3) (conv2d_winograd.ts; 1.2–2× more).
+ * kernels with ≥ 64 channels on both sides Winograd F(4×4, 3×3) (conv2d_winograd.ts; another
+ * 1.0–2.6× there).
  *
  * @module
  */
