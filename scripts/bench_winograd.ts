@@ -20,6 +20,7 @@ import {
 } from "../gpu/kernels/conv2d_winograd.ts";
 import { webgpuBackend } from "../src/backends.ts";
 import { Rng } from "../src/rng.ts";
+import type { Tensor } from "../src/tensor.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -68,43 +69,40 @@ for (const spec of (args.shapes as string).split(",")) {
   // The input gradient gathers dy's cout channels into cin.
   const fwd = { n, i: cin, o: cout, h, w: h, k: 3 };
   const dgrad = { n, i: cout, o: cin, h, w: h, k: 3 };
-  const outs = () =>
-    [0, 1].map(() => ({
-      y: gpu.empty([n, cout, h, h]),
-      dx: gpu.empty(x.shape),
-      dw: gpu.empty(w.shape),
-      db: gpu.empty([cout]),
-    }));
-  const o = outs();
-  const ops: [string, boolean, (() => void)[], (k: number) => Promise<Float32Array[]>][] = [
-    ["fwd", winogradPays(fwd), [
-      () => gatherTexture(engine, "direct", xb, wb, bb, gpuBuffer(o[0].y), fwd, false),
-      () => winogradTexture(engine, "winograd", xb, wb, bb, gpuBuffer(o[1].y), fwd, false),
-    ], async (k) => [await o[k].y.toArray() as Float32Array]],
-    ["dgrad", winogradPays(dgrad), [
-      () => gatherTexture(engine, "direct", gb, wb, null, gpuBuffer(o[0].dx), dgrad, true),
-      () => winogradTexture(engine, "winograd", gb, wb, null, gpuBuffer(o[1].dx), dgrad, true),
-    ], async (k) => [await o[k].dx.toArray() as Float32Array]],
-    [
-      "wgrad",
-      winogradPays(fwd),
-      [
-        () =>
-          weightGradTexture(engine, xb, gb, gpuBuffer(o[0].dw), gpuBuffer(o[0].db), d, "direct"),
-        () =>
-          winogradWeightGrad(engine, "winograd", xb, gb, gpuBuffer(o[1].dw), gpuBuffer(o[1].db), d),
-      ],
-      async (
-        k,
-      ) => [await o[k].dw.toArray() as Float32Array, await o[k].db.toArray() as Float32Array],
-    ],
-  ];
-  if (!winogradFits(engine, fwd) || !winogradWeightGradFits(engine, d)) {
+  if (![fwd, dgrad].every((g) => winogradFits(engine, g)) || !winogradWeightGradFits(engine, d)) {
     throw new Error(`${spec}: not a Winograd shape here`);
   }
-  for (const [op, picked, runs, read] of ops) {
+  // Outputs (and their buffers bd, bw) of the direct kernels (0) and of Winograd (1).
+  const o = [0, 1].map(() => ({
+    y: gpu.empty([n, cout, h, h]),
+    dx: gpu.empty(x.shape),
+    dw: gpu.empty(w.shape),
+    db: gpu.empty([cout]),
+  }));
+  const [bd, bw] = o.map((z) => ({
+    y: gpuBuffer(z.y),
+    dx: gpuBuffer(z.dx),
+    dw: gpuBuffer(z.dw),
+    db: gpuBuffer(z.db),
+  }));
+  const ops: [string, boolean, (() => void)[], (k: number) => Tensor[]][] = [
+    ["fwd", winogradPays(fwd), [
+      () => gatherTexture(engine, "direct", xb, wb, bb, bd.y, fwd, false),
+      () => winogradTexture(engine, "winograd", xb, wb, bb, bw.y, fwd, false),
+    ], (k) => [o[k].y]],
+    ["dgrad", winogradPays(dgrad), [
+      () => gatherTexture(engine, "direct", gb, wb, null, bd.dx, dgrad, true),
+      () => winogradTexture(engine, "winograd", gb, wb, null, bw.dx, dgrad, true),
+    ], (k) => [o[k].dx]],
+    ["wgrad", winogradPays(fwd), [
+      () => weightGradTexture(engine, xb, gb, bd.dw, bd.db, d, "direct"),
+      () => winogradWeightGrad(engine, "winograd", xb, gb, bw.dw, bw.db, d),
+    ], (k) => [o[k].dw, o[k].db]],
+  ];
+  const read = (ts: Tensor[]) => Promise.all(ts.map((t) => t.toArray()));
+  for (const [op, picked, runs, outputs] of ops) {
     for (const run of runs) run();
-    const [ref, got] = [await read(0), await read(1)];
+    const [ref, got] = [await read(outputs(0)), await read(outputs(1))];
     const err = Math.max(...ref.map((r, i) => relativeError(r, got[i])));
     const cpu: number[][] = [[], []];
     for (let r = 0; r < rounds; r++) {

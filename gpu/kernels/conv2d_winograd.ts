@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { planMatmul } from "../../src/matmul_layout.ts";
+import { type MatmulLayout, planMatmul } from "../../src/matmul_layout.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 import type { Conv2dGpuDims } from "./conv2d.ts";
@@ -226,7 +226,7 @@ ${head("oq")}
     )
   }
   ${sandwich(AT, AT, (r, c) => `q${r}_${c}`, "z")}
-  let b = ${bias ? "bias[n * p.biasStride4 + oq]" : "vec4f(0.0)"};
+  ${bias ? "let b = bias[n * p.biasStride4 + oq];" : ""}
   let W4 = p.W / 4u;
   let plane = p.H * W4;
   let base = (n * p.O4 + oq) * 4u * plane + ty * 4u * W4 + tx;
@@ -234,7 +234,7 @@ ${head("oq")}
     Array.from({ length: 16 }, (_, x) => {
       const [c, r] = [x >> 2, x & 3];
       const row = vec4Of((q) => `z${r}_${q}[${c}]`);
-      return `out[base + ${c}u * plane + ${r}u * W4] = ${row} + b[${c}];`;
+      return `out[base + ${c}u * plane + ${r}u * W4] = ${row}${bias ? ` + b[${c}]` : ""};`;
     }).join("\n  ")
   }
 }`;
@@ -313,6 +313,32 @@ function tileCount(s: GatherDims): number {
   return s.n * (s.h / 4) * (s.w / 4);
 }
 
+/** The forward's 36 products: M[ξ] = V[ξ] · U[ξ], [T, i] · [i, o]. */
+function productLayout(s: GatherDims): MatmulLayout {
+  return planMatmul([36, tileCount(s), s.i], [36, s.i, s.o], false, false).layout;
+}
+
+/** The weight gradient's 36 products: dU[ξ] = V[ξ]ᵀ · dM[ξ], [i, T] · [T, o]. */
+function gradProductLayout(s: GatherDims): MatmulLayout {
+  const T = tileCount(s);
+  return planMatmul([36, T, s.i], [36, T, s.o], true, false).layout;
+}
+
+/**
+ * What both directions need: a 3×3 kernel, sides and channel counts on multiples of 4, every
+ * temporary within the adapter's binding and texture limits, indices within FDIV_LIMIT.
+ */
+function sizesFit(engine: Engine, s: GatherDims): boolean {
+  if (s.k !== 3 || s.h % 4 || s.w % 4 || s.i % 4 || s.o % 4) return false;
+  const T = tileCount(s);
+  const maxDim = engine.device.limits.maxTextureDimension2D;
+  const maxFloats = engine.device.limits.maxStorageBufferBindingSize / 4;
+  const temps = [36 * T * s.i, 36 * s.i * s.o, 36 * T * s.o];
+  return temps.every((f) => f <= maxFloats && f <= 4 * maxDim * maxDim) &&
+    s.n * s.i * s.h * s.w <= 4 * maxDim * maxDim && s.o * s.i * 9 <= 4 * maxDim * maxDim &&
+    T * Math.max(s.i, s.o) / 4 < FDIV_LIMIT && s.i * s.o / 4 < FDIV_LIMIT;
+}
+
 /**
  * Whether this gather can run as Winograd F(4×4, 3×3) here: a 3×3 kernel, sides and channel
  * counts on multiples of 4, every temporary within the adapter's binding and texture limits.
@@ -322,16 +348,7 @@ function tileCount(s: GatherDims): number {
  * @returns true when winogradTexture accepts these sizes
  */
 export function winogradFits(engine: Engine, s: GatherDims): boolean {
-  if (s.k !== 3 || s.h % 4 || s.w % 4 || s.i % 4 || s.o % 4) return false;
-  const T = tileCount(s);
-  const maxDim = engine.device.limits.maxTextureDimension2D;
-  const maxFloats = engine.device.limits.maxStorageBufferBindingSize / 4;
-  const temps = [36 * T * s.i, 36 * s.i * s.o, 36 * T * s.o];
-  const { layout } = planMatmul([36, T, s.i], [36, s.i, s.o], false, false);
-  return temps.every((f) => f <= maxFloats && f <= 4 * maxDim * maxDim) &&
-    s.n * s.i * s.h * s.w <= 4 * maxDim * maxDim && s.o * s.i * 9 <= 4 * maxDim * maxDim &&
-    T * Math.max(s.i, s.o) / 4 < FDIV_LIMIT && s.i * s.o / 4 < FDIV_LIMIT &&
-    matmulTextureFits(engine, layout);
+  return sizesFit(engine, s) && matmulTextureFits(engine, productLayout(s));
 }
 
 /**
@@ -348,17 +365,10 @@ export function winogradPays(s: GatherDims): boolean {
   return Math.min(s.i, s.o) >= 64;
 }
 
-/** Records V[ξ][t][i] = (Bᵀ d B)ξ for the patches of x [n, c, h, w]; release it after use. */
-function inputTransform(
-  engine: Engine,
-  label: string,
-  x: GPUBuffer,
-  n: number,
-  c: number,
-  h: number,
-  w: number,
-): GPUBuffer {
-  const T = n * (h / 4) * (w / 4);
+/** Records V[ξ][t][i] = (Bᵀ d B)ξ for the patches of the gather's input; release it after use. */
+function inputTransform(engine: Engine, label: string, x: GPUBuffer, s: GatherDims): GPUBuffer {
+  const { n, i: c, h, w } = s;
+  const T = tileCount(s);
   const v = engine.alloc(36 * T * c * 4);
   const raw = stageRaw(engine, x, n * c * h * w);
   engine.dispatch({
@@ -418,10 +428,9 @@ export function winogradTexture(
     groups: groups1d(s.i * O4),
   });
   engine.releaseTexture(wraw.texture);
-  const v = inputTransform(engine, label, input, s.n, s.i, s.h, s.w);
+  const v = inputTransform(engine, label, input, s);
   const m = engine.alloc(36 * T * s.o * 4);
-  const { layout } = planMatmul([36, T, s.i], [36, s.i, s.o], false, false);
-  matmulTexture(engine, `${label} (Winograd products)`, v, u, m, layout, TILE);
+  matmulTexture(engine, `${label} (Winograd products)`, v, u, m, productLayout(s), TILE);
   engine.release(u);
   engine.release(v);
   const mraw = stageRaw(engine, m, 36 * T * s.o);
@@ -438,6 +447,11 @@ export function winogradTexture(
   engine.releaseTexture(mraw.texture);
 }
 
+/** The gather whose adjoint the weight gradient is: x's cin channels into dy's cout. */
+function gatherOf(d: Conv2dGpuDims): GatherDims {
+  return { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
+}
+
 /**
  * Whether the weight gradient of this convolution can run as Winograd F(4×4, 3×3) here (the
  * same conditions as the gathers, for x's cin and dy's cout channels).
@@ -447,11 +461,8 @@ export function winogradTexture(
  * @returns true when winogradWeightGrad accepts these sizes
  */
 export function winogradWeightGradFits(engine: Engine, d: Conv2dGpuDims): boolean {
-  const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
-  if (!winogradFits(engine, s)) return false;
-  const T = tileCount(s);
-  const { layout } = planMatmul([36, T, d.cin], [36, T, d.cout], true, false);
-  return matmulTextureFits(engine, layout);
+  const s = gatherOf(d);
+  return sizesFit(engine, s) && matmulTextureFits(engine, gradProductLayout(s));
 }
 
 /**
@@ -479,9 +490,10 @@ export function winogradWeightGrad(
   if (!winogradWeightGradFits(engine, d)) {
     throw new Error(`${label}: not a Winograd F(4×4, 3×3) shape`);
   }
-  const T = d.n * (d.h / 4) * (d.w / 4);
+  const s = gatherOf(d);
+  const T = tileCount(s);
   const O4 = d.cout / 4;
-  const v = inputTransform(engine, label, x, d.n, d.cin, d.h, d.w);
+  const v = inputTransform(engine, label, x, s);
   const dm = engine.alloc(36 * T * d.cout * 4);
   const sums = db && engine.alloc(T * d.cout * 4);
   const graw = stageRaw(engine, dy, d.n * d.cout * d.h * d.w);
@@ -500,8 +512,7 @@ export function winogradWeightGrad(
     engine.release(sums);
   }
   const du = engine.alloc(36 * d.cin * d.cout * 4);
-  const { layout } = planMatmul([36, T, d.cin], [36, T, d.cout], true, false);
-  matmulTexture(engine, `${label} (Winograd products)`, v, dm, du, layout, TILE);
+  matmulTexture(engine, `${label} (Winograd products)`, v, dm, du, gradProductLayout(s), TILE);
   engine.release(v);
   engine.release(dm);
   const uraw = stageRaw(engine, du, 36 * d.cin * d.cout);
