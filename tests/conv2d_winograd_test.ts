@@ -3,7 +3,8 @@
  * with no, a shared and a per-image bias, the input gradient (channels swapped, taps flipped)
  * and the weight and bias gradients, at sides and channel counts off the 4×4 tile and the 16-row matmul tile
  * (4 to 68 channels, 4 to 20 pixels, tile rows of 1, 3, 5), odd batches, outputs poisoned;
- * which sizes it accepts, and that conv2d takes it where `winogradPays` says so.
+ * which sizes it accepts, and that conv2d takes it where `winogradPays` and
+ * `winogradWeightGradPays` say so.
  */
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";
@@ -16,6 +17,7 @@ import {
   winogradTexture,
   winogradWeightGrad,
   winogradWeightGradFits,
+  winogradWeightGradPays,
 } from "../gpu/kernels/conv2d_winograd.ts";
 import { conv2dCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from "../src/cpu/conv2d.ts";
 import { grad } from "../src/autograd.ts";
@@ -179,6 +181,10 @@ Deno.test({
     assert.ok(winogradPays({ ...ok, i: 128, o: 64, h: 16, w: 16 }));
     assert.equal(winogradPays({ ...ok, i: 64, o: 32 }), false);
     assert.equal(winogradPays({ ...ok, i: 32, o: 256 }), false);
+    // The weight gradient from 32 channels on both sides.
+    assert.ok(winogradWeightGradPays({ n: 2, cin: 32, cout: 32, h: 8, w: 8, k: 3 }));
+    assert.ok(winogradWeightGradPays({ n: 2, cin: 64, cout: 128, h: 8, w: 8, k: 3 }));
+    assert.equal(winogradWeightGradPays({ n: 2, cin: 16, cout: 64, h: 8, w: 8, k: 3 }), false);
   },
 });
 
@@ -206,7 +212,8 @@ Deno.test({
       };
       assert.deepEqual(winograd(64, 64, 8), [true, true, true]);
       assert.deepEqual(winograd(64, 128, 16), [true, true, true]);
-      assert.deepEqual(winograd(32, 64, 8), [false, false, false]);
+      assert.deepEqual(winograd(32, 64, 8), [false, false, true]);
+      assert.deepEqual(winograd(16, 64, 8), [false, false, false]);
     } finally {
       gpu.engine.dispatch = dispatch;
     }

@@ -10,8 +10,9 @@
  *
  * Where `engine.preferTextures` is set (llvmpipe/lavapipe) and the sizes fit, the entry points
  * use the texture kernels of conv2d_texture.ts instead (4–9× faster there), and for 3×3
- * kernels with ≥ 64 channels on both sides Winograd F(4×4, 3×3) (conv2d_winograd.ts; another
- * 1.0–2.6× there).
+ * kernels Winograd F(4×4, 3×3) (conv2d_winograd.ts; another 1.0–2.6× there) where it measured
+ * faster: the forward and input gradient with ≥ 64 channels on both sides, the weight gradient
+ * with ≥ 32.
  *
  * @module
  */
@@ -24,6 +25,7 @@ import {
   winogradTexture,
   winogradWeightGrad,
   winogradWeightGradFits,
+  winogradWeightGradPays,
 } from "./conv2d_winograd.ts";
 import { planReduce } from "../../src/reduce_plan.ts";
 import { reduceGpu, sumChunksGpu } from "./reduce.ts";
@@ -354,8 +356,7 @@ export function conv2dWeightGradGpu(
   maxChunks = Infinity,
 ): void {
   const label = `conv2d.weightGrad ${describe(d)}`;
-  const s = { n: d.n, i: d.cin, o: d.cout, h: d.h, w: d.w, k: d.k };
-  if (engine.preferTextures && winogradPays(s) && winogradWeightGradFits(engine, d)) {
+  if (engine.preferTextures && winogradWeightGradPays(d) && winogradWeightGradFits(engine, d)) {
     winogradWeightGrad(engine, label, x, dy, dw, db, d);
     return;
   }

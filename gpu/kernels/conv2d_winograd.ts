@@ -1,8 +1,8 @@
 /**
  * 3×3 convolutions by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016) through
  * rgba32float textures: the texture path's choice, over the direct kernels of
- * conv2d_texture.ts, where it measured faster (64 channels or more on both sides;
- * docs/perf-notes.md). Same maths as the gather: out[n, o] = (bias) + Σ_i in[n, i] ⋆ W(o, i),
+ * conv2d_texture.ts, where it measured faster (64 channels or more on both sides, 32 for the
+ * weight gradient; docs/perf-notes.md). Same maths as the gather: out[n, o] = (bias) + Σ_i in[n, i] ⋆ W(o, i),
  * W = w for the forward, w with channels swapped and taps flipped for the input gradient.
  *
  * With d a 6×6 input patch (zero outside the image) and g a 3×3 filter, a 4×4 output tile is
@@ -12,8 +12,9 @@
  * is: the filter transform (U), the input transform (V), the texture matmul (36 products of
  * 1/4 the direct FLOPs), and the output transform (y = Aᵀ M A + bias per tile). The transforms
  * handle 4 channels per invocation and store vec4s, the 8 lanes of a SIMD register on 8
- * neighbouring tiles (their patches share cache lines); integer quotients go through a float
- * division (u32 `/` is scalar on llvmpipe), exact below 2²⁰.
+ * neighbouring tiles (their patches share cache lines), a workgroup's registers on the next
+ * channel quads of the same tiles (so a cache line of V or dM is written at once); integer
+ * quotients go through a float division (u32 `/` is scalar on llvmpipe), exact below 2²⁰.
  *
  * @module
  */
@@ -52,8 +53,14 @@ const AT = [
   [0, 1, -1, 8, -8, 1],
 ];
 
-/** The matmul tile: 16×8 beat the default 8×8 by 15–25% on these products (K = 32–256). */
-const TILE: MatmulTile = { tm: 16, tn: 8 };
+/**
+ * The matmul tile for products with `n` output columns: 16×8 beat the default 8×8 by 15–25%
+ * (K = 32–256) where n ≥ 64; below that 16×4, so the 8 SIMD lanes along n all have columns
+ * (1.3–1.4× at n = 32).
+ */
+function tileFor(n: number): MatmulTile {
+  return { tm: 16, tn: n >= 64 ? 8 : 4 };
+}
 
 /**
  * Bound on the dividends of the float-division quotient: below 2²⁰ its error, within WGSL's
@@ -108,22 +115,28 @@ export const FDIV = "fn fdiv(a: u32, b: u32) -> u32 { return u32((f32(a) + 0.5) 
 
 /**
  * WGSL for every kernel here: the float quotient, `tex(t)` (texel t of the raw texture
- * `rawTex`, uniform field rawShift) and the entry point's head, one invocation per i <
- * p.count; with `quad`, i = quad · T + t, so the 8 lanes of a SIMD register take 8
- * neighbouring tiles t of one channel quad (their patches share cache lines), and t's image n,
- * tile row ty and column tx (uniform fields T, th, tw).
+ * `rawTex`, uniform field rawShift) and the entry point's head. Without `quad`, one invocation
+ * per i < p.count. With `quad` (the name of a channel-quad index below the uniform field
+ * `quads`), invocations cover 8 tiles × quads at a time: the 8 lanes of a SIMD register take
+ * 8 neighbouring tiles t (their patches share cache lines) and the workgroup's next registers
+ * the next quads of the same tiles (so the vec4s of a stored cache line are written together,
+ * not T invocations apart); t < T (uniform field), with its image n, tile row ty and column tx
+ * (uniform fields th, tw).
  */
 function head(quad?: string): string {
-  const tile = quad
+  const start = quad
     ? `
-  let ${quad} = fdiv(i, p.T);
-  let t = i - ${quad} * p.T;
+  let g = fdiv(i >> 3u, p.quads);
+  let ${quad} = (i >> 3u) - g * p.quads;
+  let t = g * 8u + (i & 7u);
+  if (t >= p.T) { return; }
   let tiles = p.th * p.tw;
   let n = fdiv(t, tiles);
   let j = t - n * tiles;
   let ty = fdiv(j, p.tw);
   let tx = j - ty * p.tw;`
-    : "";
+    : `
+  if (i >= p.count) { return; }`;
   return `${FDIV}
 fn tex(t: u32) -> vec4f {
   let m = (1u << p.rawShift) - 1u;
@@ -131,8 +144,7 @@ fn tex(t: u32) -> vec4f {
 }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${INDEX}
-  if (i >= p.count) { return; }${tile}`;
+  ${INDEX}${start}`;
 }
 
 /**
@@ -164,15 +176,15 @@ ${head()}
 
 /** V[ξ][t][i] (vec4 over i) from the raw-staged input; invocation = i/4 · T + t. */
 const INPUT = /* wgsl */ `
-struct P { I4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
+struct P { quads: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> v: array<vec4f>;
 @group(0) @binding(2) var rawTex: texture_storage_2d<rgba32float, read>;
 ${head("cq")}
-  let vi = t * p.I4 + cq;
+  let vi = t * p.quads + cq;
   let W4 = p.W / 4u;
   let plane = p.H * W4;
-  let img0 = (n * p.I4 + cq) * 4u * plane + tx;
+  let img0 = (n * p.quads + cq) * 4u * plane + tx;
   // Patch rows 4ty − 1 … 4ty + 4: the tile's texel, the last float of the one before and the
   // first of the one after, zero outside the image.
   ${
@@ -211,14 +223,14 @@ ${head("cq")}
  */
 function outputSource(bias: boolean): string {
   return /* wgsl */ `
-struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, biasStride4: u32,
+struct P { quads: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, biasStride4: u32,
            T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 ${bias ? "@group(0) @binding(1) var<storage, read> bias: array<vec4f>;" : ""}
 @group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(${bias ? 3 : 2}) var rawTex: texture_storage_2d<rgba32float, read>;
 ${head("oq")}
-  let mi = t * p.O4 + oq;
+  let mi = t * p.quads + oq;
   let s = p.count;
   ${
     Array.from({ length: 36 }, (_, x) => `let q${x / 6 | 0}_${x % 6} = tex(mi + ${x}u * s);`).join(
@@ -229,7 +241,7 @@ ${head("oq")}
   ${bias ? "let b = bias[n * p.biasStride4 + oq];" : ""}
   let W4 = p.W / 4u;
   let plane = p.H * W4;
-  let base = (n * p.O4 + oq) * 4u * plane + ty * 4u * W4 + tx;
+  let base = (n * p.quads + oq) * 4u * plane + ty * 4u * W4 + tx;
   ${
     Array.from({ length: 16 }, (_, x) => {
       const [c, r] = [x >> 2, x & 3];
@@ -252,7 +264,7 @@ const GT = G[0].map((_, a) => G.map((row) => row[a]));
  */
 function gradOutputSource(sums: boolean): string {
   return /* wgsl */ `
-struct P { O4: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
+struct P { quads: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> dm: array<vec4f>;
 ${sums ? "@group(0) @binding(2) var<storage, read_write> tileSums: array<vec4f>;" : ""}
@@ -260,7 +272,7 @@ ${sums ? "@group(0) @binding(2) var<storage, read_write> tileSums: array<vec4f>;
 ${head("oq")}
   let W4 = p.W / 4u;
   let plane = p.H * W4;
-  let base = (n * p.O4 + oq) * 4u * plane + ty * 4u * W4 + tx;
+  let base = (n * p.quads + oq) * 4u * plane + ty * 4u * W4 + tx;
   ${
     Array.from({ length: 16 }, (_, x) => {
       const [c, a] = [x >> 2, x & 3];
@@ -268,7 +280,7 @@ ${head("oq")}
     }).join("\n  ")
   }
   ${sandwich(A, A, (a, b) => vec4Of((c) => `y${c}_${a}[${b}]`), "g")}
-  let mi = t * p.O4 + oq;
+  let mi = t * p.quads + oq;
   let s = p.count;
   ${
     Array.from({ length: 36 }, (_, x) => `dm[mi + ${x}u * s] = g${x / 6 | 0}_${x % 6};`).join(
@@ -307,6 +319,11 @@ ${head()}
   }).join("\n  ")
 }
 }`;
+
+/** Invocations of a kernel with head(quad): T tiles rounded up to 8, times the quads. */
+function quadInvocations(T: number, quads: number): number {
+  return Math.ceil(T / 8) * 8 * quads;
+}
 
 /** Tiles of a gather: 4×4 output pixels each. */
 function tileCount(s: GatherDims): number {
@@ -353,8 +370,8 @@ export function winogradFits(engine: Engine, s: GatherDims): boolean {
 
 /**
  * Whether Winograd should beat the direct gather at these sizes, from measurements on
- * lavapipe (docs/perf-notes.md, scripts/bench_winograd.ts): 1.1–1.3× at 64 channels,
- * 1.3–1.5× at 96–128 → 64, 1.5–2× at 128–256 channels, but 0.7–1.0× with 32 channels on
+ * lavapipe (docs/perf-notes.md, scripts/bench_winograd.ts): 1.1–1.4× at 64 channels,
+ * 1.3–1.5× at 96–128 → 64, 1.5–2× at 128–256 channels, but 0.8–1.05× with 32 channels on
  * either side, where the transforms (a cost per channel and tile) outweigh the 4× fewer
  * multiplications.
  *
@@ -363,6 +380,18 @@ export function winogradFits(engine: Engine, s: GatherDims): boolean {
  */
 export function winogradPays(s: GatherDims): boolean {
   return Math.min(s.i, s.o) >= 64;
+}
+
+/**
+ * Whether the Winograd weight gradient should beat the direct one (measured as winogradPays):
+ * from 32 channels on both sides (1.1–1.6× at 32, 1.5–2.5× at 64–256), the direct weight
+ * gradient being the slowest of the three direct kernels.
+ *
+ * @param d sizes of the convolution
+ * @returns true when the Winograd path should be taken
+ */
+export function winogradWeightGradPays(d: Conv2dGpuDims): boolean {
+  return Math.min(d.cin, d.cout) >= 32;
 }
 
 /** Records V[ξ][t][i] = (Bᵀ d B)ξ for the patches of the gather's input; release it after use. */
@@ -378,7 +407,7 @@ function inputTransform(engine: Engine, label: string, x: GPUBuffer, s: GatherDi
     outputs: [v],
     textures: [raw.texture],
     uniforms: { u: [c / 4, h, w, h / 4, w / 4, T * c / 4, raw.shift, T] },
-    groups: groups1d(T * c / 4),
+    groups: groups1d(quadInvocations(T, c / 4)),
   });
   engine.releaseTexture(raw.texture);
   return v;
@@ -430,7 +459,7 @@ export function winogradTexture(
   engine.releaseTexture(wraw.texture);
   const v = inputTransform(engine, label, input, s);
   const m = engine.alloc(36 * T * s.o * 4);
-  matmulTexture(engine, `${label} (Winograd products)`, v, u, m, productLayout(s), TILE);
+  matmulTexture(engine, `${label} (Winograd products)`, v, u, m, productLayout(s), tileFor(s.o));
   engine.release(u);
   engine.release(v);
   const mraw = stageRaw(engine, m, 36 * T * s.o);
@@ -442,7 +471,7 @@ export function winogradTexture(
     outputs: [out],
     textures: [mraw.texture],
     uniforms: { u: [O4, s.h, s.w, th, tw, T * O4, mraw.shift, biasPerImage ? O4 : 0, T] },
-    groups: groups1d(T * O4),
+    groups: groups1d(quadInvocations(T, O4)),
   });
   engine.releaseTexture(mraw.texture);
 }
@@ -504,7 +533,7 @@ export function winogradWeightGrad(
     outputs: sums ? [dm, sums] : [dm],
     textures: [graw.texture],
     uniforms: { u: [O4, d.h, d.w, d.h / 4, d.w / 4, T * O4, graw.shift, T] },
-    groups: groups1d(T * O4),
+    groups: groups1d(quadInvocations(T, O4)),
   });
   engine.releaseTexture(graw.texture);
   if (sums) {
@@ -512,7 +541,8 @@ export function winogradWeightGrad(
     engine.release(sums);
   }
   const du = engine.alloc(36 * d.cin * d.cout * 4);
-  matmulTexture(engine, `${label} (Winograd products)`, v, dm, du, gradProductLayout(s), TILE);
+  const tile = tileFor(d.cout);
+  matmulTexture(engine, `${label} (Winograd products)`, v, dm, du, gradProductLayout(s), tile);
   engine.release(v);
   engine.release(dm);
   const uraw = stageRaw(engine, du, 36 * d.cin * d.cout);
