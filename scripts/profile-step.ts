@@ -11,7 +11,9 @@
  * `deno run -A scripts/profile-step.ts [--batch 16] [--reps 5] [--warmup 2] [--labels]
  * [--detail KIND] [--step-only] [--case train|adps|forward]` (--detail: also CPU ms per label for
  * the kinds whose name contains KIND; --step-only: time the whole step only, for quick A/B runs;
- * --case: profile the A-DPS step or the forward instead of the training step).
+ * --case: profile the A-DPS step or the forward instead of the training step). Each kind also
+ * gets its replay's wall ms and busy cores (CPU ms / wall ms: below the thread count, part of
+ * the machine waited, as in the serial texture copies).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -142,10 +144,10 @@ for (const c of calls) {
   if (!list) byKind.set(c.kind, list = []);
   list.push(c);
 }
-const rows: { kind: string; calls: number; ms: number }[] = [];
+const rows: { kind: string; calls: number; ms: number; wall: number }[] = [];
 for (const [kind, list] of byKind) {
-  const [ms] = await cpuMs(() => list.forEach((c) => c.run()), reps);
-  rows.push({ kind, calls: list.length, ms });
+  const [ms, wall] = await cpuMs(() => list.forEach((c) => c.run()), reps);
+  rows.push({ kind, calls: list.length, ms, wall });
 }
 rows.sort((a, b) => b.ms - a.ms);
 const sum = rows.reduce((s, r) => s + r.ms, 0);
@@ -155,18 +157,29 @@ console.log(
   `\nstep: ${stepCpu.toFixed(1)} CPU ms (${stepWall.toFixed(1)} wall ms), ` +
     `${nDispatch} dispatches + ${calls.length - nDispatch} copies, reps ${reps}\n`,
 );
-console.log("| op kind | calls / step | CPU ms / step | share of step |");
-console.log("| --- | --- | --- | --- |");
+// Busy cores = CPU ms / wall ms: below the thread count, part of the machine waited.
+console.log("| op kind | calls / step | CPU ms / step | share of step | wall ms | busy cores |");
+console.log("| --- | --- | --- | --- | --- | --- |");
 const pct = (ms: number) => `${(100 * ms / stepCpu).toFixed(1)}%`;
 for (const r of rows) {
-  console.log(`| ${r.kind} | ${r.calls} | ${r.ms.toFixed(1)} | ${pct(r.ms)} |`);
+  console.log(
+    `| ${r.kind} | ${r.calls} | ${r.ms.toFixed(1)} | ${pct(r.ms)} | ${r.wall.toFixed(1)} | ` +
+      `${(r.ms / r.wall).toFixed(2)} |`,
+  );
 }
-console.log(`| sum of kinds | ${calls.length} | ${sum.toFixed(1)} | ${pct(sum)} |`);
+const wallSum = rows.reduce((s, r) => s + r.wall, 0);
+console.log(
+  `| sum of kinds | ${calls.length} | ${sum.toFixed(1)} | ${pct(sum)} | ${wallSum.toFixed(1)} | ` +
+    `${(sum / wallSum).toFixed(2)} |`,
+);
 console.log(
   `| gap: tape, bookkeeping, uploads, noise | – | ${(stepCpu - sum).toFixed(1)} | ` +
-    `${pct(stepCpu - sum)} |`,
+    `${pct(stepCpu - sum)} | ${(stepWall - wallSum).toFixed(1)} | – |`,
 );
-console.log(`| whole step | – | ${stepCpu.toFixed(1)} | 100% |`);
+console.log(
+  `| whole step | – | ${stepCpu.toFixed(1)} | 100% | ${stepWall.toFixed(1)} | ` +
+    `${(stepCpu / stepWall).toFixed(2)} |`,
+);
 if (args.labels) {
   const counts = new Map<string, [string, number]>();
   for (const c of calls) counts.set(c.label, [c.kind, (counts.get(c.label)?.[1] ?? 0) + 1]);

@@ -174,7 +174,7 @@ ${head()}
   ${Array.from({ length: 36 }, (_, x) => `u[i + ${x}u * s] = f${x / 6 | 0}_${x % 6};`).join("\n  ")}
 }`;
 
-/** V[ξ][t][i] (vec4 over i) from the raw-staged input; invocation = i/4 · T + t. */
+/** V[ξ][t][i] (vec4 over i) from the raw-staged input; invocations over (tile, i/4) as head's. */
 const INPUT = /* wgsl */ `
 struct P { quads: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -218,8 +218,8 @@ ${head("cq")}
 }`;
 
 /**
- * out = Aᵀ M A (+ bias) per tile from the raw-staged M[ξ][t][o] (texels over o); invocation =
- * o/4 · T + t; stores rows of 4 pixels of 4 channels.
+ * out = Aᵀ M A (+ bias) per tile from the raw-staged M[ξ][t][o] (texels over o); invocations
+ * over (tile, o/4) as head's; stores rows of 4 pixels of 4 channels.
  */
 function outputSource(bias: boolean): string {
   return /* wgsl */ `
@@ -259,8 +259,8 @@ const GT = G[0].map((_, a) => G.map((row) => row[a]));
 
 /**
  * The output transform's adjoint: dM[ξ][t][o] = (A dY Aᵀ)ξ for the 4×4 tiles of dy (vec4
- * over o), and with `sums` each tile's Σ dY into S[t][o] for the bias gradient; invocation =
- * o/4 · T + t.
+ * over o), and with `sums` each tile's Σ dY into S[t][o] for the bias gradient; invocations
+ * over (tile, o/4) as head's.
  */
 function gradOutputSource(sums: boolean): string {
   return /* wgsl */ `
