@@ -1,10 +1,11 @@
 /**
  * Winograd F(4×4, 3×3) (gpu/kernels/conv2d_winograd.ts) against the CPU twin: the forward
  * with no, a shared and a per-image bias, the input gradient (channels swapped, taps flipped)
- * and the weight and bias gradients, at sides and channel counts off the 4×4 tile and the 16-row matmul tile
- * (4 to 68 channels, 4 to 20 pixels, tile rows of 1, 3, 5), odd batches, outputs poisoned;
- * which sizes it accepts, and that conv2d takes it where `winogradPays` and
- * `winogradWeightGradPays` say so.
+ * and the weight and bias gradients, at sides and channel counts off the 4×4 tile and the
+ * 16-row matmul tile (4 to 68 channels, 4 to 20 pixels, tile rows of 1, 3, 5; 1 to 40 tiles, so
+ * blocks of 8 tiles with none past the last and with some; both product tiles, 16×4 and 16×8),
+ * odd batches, outputs poisoned; which sizes it accepts, and that conv2d takes it where
+ * `winogradPays` and `winogradWeightGradPays` say so.
  */
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";

@@ -2,8 +2,9 @@
  * 3×3 convolutions by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016) through
  * rgba32float textures: the texture path's choice, over the direct kernels of
  * conv2d_texture.ts, where it measured faster (64 channels or more on both sides, 32 for the
- * weight gradient; docs/perf-notes.md). Same maths as the gather: out[n, o] = (bias) + Σ_i in[n, i] ⋆ W(o, i),
- * W = w for the forward, w with channels swapped and taps flipped for the input gradient.
+ * weight gradient; docs/perf-notes.md). Same maths as the gather: out[n, o] = (bias) +
+ * Σ_i in[n, i] ⋆ W(o, i), W = w for the forward, w with channels swapped and taps flipped for
+ * the input gradient.
  *
  * With d a 6×6 input patch (zero outside the image) and g a 3×3 filter, a 4×4 output tile is
  * Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, the points 0, ±1, ±2, ∞. Summed over input channels, the
@@ -223,8 +224,8 @@ ${head("cq")}
  */
 function outputSource(bias: boolean): string {
   return /* wgsl */ `
-struct P { quads: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32, biasStride4: u32,
-           T: u32 }
+struct P { quads: u32, H: u32, W: u32, th: u32, tw: u32, count: u32, rawShift: u32,
+           biasStride4: u32, T: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 ${bias ? "@group(0) @binding(1) var<storage, read> bias: array<vec4f>;" : ""}
 @group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> out: array<vec4f>;
