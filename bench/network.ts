@@ -28,9 +28,13 @@ import { runPeer } from "./python.ts";
 
 /** The three network cases, in table order (keys as the PyTorch peer takes them). */
 export const NETWORK_CASES = [
-  { key: "train", name: "training step (ambient loss, backward, Adam + clip, EMA)" },
-  { key: "adps", name: "A-DPS step (forward + VJP w.r.t. x)" },
-  { key: "forward", name: "forward D(x, σ)" },
+  {
+    key: "train",
+    name: "training step (ambient loss, backward, Adam + clip, EMA)",
+    short: "training step",
+  },
+  { key: "adps", name: "A-DPS step (forward + VJP w.r.t. x)", short: "A-DPS step" },
+  { key: "forward", name: "forward D(x, σ)", short: "forward" },
 ] as const;
 
 /** A network case's key. */
@@ -220,8 +224,12 @@ interface PeerSteps {
   torch: string;
   threads: number;
   device: string;
+  forward_flops: number;
   results: { case: NetworkCaseKey; ms: number; reps: number }[];
 }
+
+/** Nominal work of each case in forwards: backward is two products per forward one (dx, dw). */
+const FORWARDS: Record<NetworkCaseKey, number> = { train: 3, adps: 2, forward: 1 };
 
 /** Options of `benchNetwork`. */
 export interface NetworkBenchOptions {
@@ -245,6 +253,8 @@ export interface NetworkReport {
   lines: string[];
   /** Sentences for the report: parameter counts, peer, memory. */
   notes: string[];
+  /** PyTorch's nominal GFLOP/s per case's short name (see `FORWARDS`), where the peer ran. */
+  peerGflops: Map<string, number>;
 }
 
 /**
@@ -339,6 +349,16 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
         `${fmtMs(t)} | ${ips(t)} | ${fmtMs(p)} | ${ips(p)} | ${ratio(g)} | ${ratio(t)} |`,
     );
   }
+  const peerGflops = new Map<string, number>();
+  const work = NETWORK_CASES.map((c) => {
+    if (typeof peerRes === "string") return "";
+    const flops = FORWARDS[c.key] * peerRes.forward_flops;
+    const rate = (ms: number | null | undefined) => (ms ? (flops / ms / 1e6).toFixed(1) : "–");
+    peerGflops.set(c.short, flops / peerMs.get(c.key)! / 1e6);
+    return `${c.short} ${(flops / 1e9).toFixed(1)} GFLOP (PyTorch ${
+      rate(peerMs.get(c.key))
+    } GFLOP/s, WebGPU ${rate(gpuT.get(c.key)?.ms)})`;
+  });
   const resident = gpuT.get("train")?.residentBytes ?? null;
   const cfg = net.config;
   const notes = [
@@ -360,6 +380,11 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
     "is the engine's highest live bytes during those steps, including what stays resident " +
     `between steps (parameters, Adam moments, EMA, fixed inputs: ${mib(resident)} MiB). ` +
     "CPU twin: one step.",
+    ...(typeof peerRes === "string" ? [] : [
+      "Nominal work, counted by the peer (2 × the multiply-adds of the direct convolutions, " +
+      "linear layers and attention products; the training step 3 forwards' worth, the A-DPS " +
+      `step 2): ${work.join("; ")}.`,
+    ]),
   ];
-  return { lines, notes };
+  return { lines, notes, peerGflops };
 }

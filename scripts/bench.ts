@@ -11,6 +11,7 @@
  * `--peer-device cuda` times PyTorch on the same card; bench/device.sh runs it there).
  */
 import { parseArgs } from "node:util";
+import { measureCeiling } from "../bench/ceiling.ts";
 import { benchNetwork, type NetworkReport, peerDescription } from "../bench/network.ts";
 import { runPeer } from "../bench/python.ts";
 import type { Backend } from "../src/backend.ts";
@@ -176,8 +177,18 @@ const rate = (c: Case, ms: number | null) =>
 const gpu = await webgpuBackend();
 const minMs = Number(args["min-ms"]);
 
-/** Times the kernel cases everywhere; returns the table lines and the peer's description. */
-async function benchKernels(): Promise<{ lines: string[]; peerNote: string }> {
+/** What `benchKernels` returns. */
+interface KernelReport {
+  /** Table lines. */
+  lines: string[];
+  /** The peer's description. */
+  peerNote: string;
+  /** PyTorch's GFLOP/s at matmul 1024³, where the peer ran. */
+  peerMatmul: number | null;
+}
+
+/** Times the kernel cases everywhere; returns the table, the peer's description and matmul. */
+async function benchKernels(): Promise<KernelReport> {
   console.log(`benchmarking ${CASES.length} kernel cases on ${gpu?.name ?? "no WebGPU adapter"}…`);
   const gpuMs: (number | null)[] = [];
   const cpuMs: (number | null)[] = [];
@@ -210,10 +221,14 @@ async function benchKernels(): Promise<{ lines: string[]; peerNote: string }> {
     ? `PyTorch peer: not run (${peerRes}).`
     : `PyTorch ${peerRes[0].torch} ${peerDescription(peerRes[0])}` +
       (peerRes[0].device === "cpu" ? `, BLAS ${peerRes[0].blas}.` : ".");
-  return { lines, peerNote };
+  const mm = CASES.findIndex((c) => c.peer.op === "matmul");
+  const peerMatmul = peerMs[mm] === null ? null : CASES[mm].flops! / peerMs[mm]! / 1e6;
+  return { lines, peerNote, peerMatmul };
 }
 
 const kernels = runKernels ? await benchKernels() : null;
+if (kernels && gpu) console.log(`measuring the FMA ceiling on ${gpu.name}…`);
+const ceiling = kernels && gpu ? await measureCeiling(gpu.engine, minMs / 2) : null;
 let network: NetworkReport | null = null;
 if (runNetwork) {
   console.log(`benchmarking the fmnist-inpaint network on ${gpu?.name ?? "no WebGPU adapter"}…`);
@@ -267,6 +282,35 @@ if (kernels) {
 if (network) {
   report.push("## Network steps", "", ...network.notes, "", ...network.lines, "");
   console.log("\n" + network.lines.join("\n"));
+}
+if (ceiling) {
+  const peer = [
+    kernels?.peerMatmul ? `matmul 1024³ at ${kernels.peerMatmul.toFixed(1)} GFLOP/s` : null,
+    ...[...(network?.peerGflops ?? [])].map(([k, r]) => `its ${k} at ${r.toFixed(1)}`),
+  ].filter((x) => x !== null);
+  const lines = [
+    "| kernel | GFLOP/s | GFLOP/cpu-s |",
+    "| --- | --- | --- |",
+    ...ceiling.map((r) =>
+      `| ${r.c.name} | ${r.gflops.toFixed(1)} | ${r.gflopsPerCpuS.toFixed(1)} |`
+    ),
+  ];
+  report.push(
+    "## The FMA ceiling of WGSL here",
+    "",
+    "Kernels of nothing but independent FMA chains (bench/ceiling.ts), with and without one",
+    "rgba32float texel load per group of FMAs; medians of 3 interleaved rounds, FLOPs per wall",
+    "second and per second of process CPU time. No kernel does more real FLOPs a second than",
+    "the first row (Winograd's rates above count the direct algorithm's FLOPs); the others are",
+    "what a register tile of that size allows at best, with nothing else to do.",
+    peer.length
+      ? `PyTorch in this run: ${peer.join(", ")} (nominal GFLOP/s, Network steps).`
+      : "PyTorch peer: not run.",
+    "",
+    ...lines,
+    "",
+  );
+  console.log("\n" + lines.join("\n"));
 }
 await Deno.writeTextFile(args.out as string, report.join("\n"));
 // Aligned tables, so that the committed file passes `deno fmt --check`.

@@ -13,6 +13,7 @@ import { groupNormBackwardGpu, groupNormGpu } from "../gpu/kernels/group_norm.ts
 import { webgpuBackend } from "../src/backends.ts";
 import { Rng } from "../src/rng.ts";
 import type { Tensor } from "../src/tensor.ts";
+import { median } from "../bench/stats.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -42,12 +43,6 @@ const minMs = Number(args["min-ms"]);
 const ops = (args.only as string).split(",");
 const groups = (args.shapes as string).split(",");
 console.log(`${gpu.name}; preferTextures by default: ${engine.preferTextures}`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /**
  * Mean wall and process-CPU ms of `reps` back-to-back records of `run`, one sync at the end.

@@ -15,6 +15,7 @@ import { matmulTexture } from "../gpu/kernels/matmul_texture.ts";
 import { webgpuBackend } from "../src/backends.ts";
 import { planMatmul } from "../src/matmul_layout.ts";
 import { Rng } from "../src/rng.ts";
+import { median } from "../bench/stats.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -55,12 +56,6 @@ const tiles = (args.tiles as string).split(",").map((t) => {
   return { tm, tn };
 });
 console.log(`${gpu.name}; preferTextures by default: ${engine.preferTextures}`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /**
  * Mean wall and process-CPU ms of `reps` back-to-back records of `run`, one sync at the end.

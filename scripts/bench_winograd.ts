@@ -21,6 +21,7 @@ import {
 import { webgpuBackend } from "../src/backends.ts";
 import { Rng } from "../src/rng.ts";
 import type { Tensor } from "../src/tensor.ts";
+import { median } from "../bench/stats.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,12 +33,6 @@ const { values: args } = parseArgs({
     },
   },
 });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const gpu = await webgpuBackend();
 if (!gpu) throw new Error("no WebGPU adapter");

@@ -49,6 +49,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 # The sibling module, imported without leaving a __pycache__ in the source tree.
 sys.dont_write_bytecode = True
@@ -137,7 +138,43 @@ def make_steps(spec, device):
         with torch.inference_mode():
             return net(torch.cat([m_tilde * x_cur, m_in], dim=1), torch.ones(n, device=device))
 
-    return {"train": train, "adps": adps, "forward": forward}, count
+    net.eval()
+    flops = forward_flops(net, torch.cat([m_tilde * x_cur, m_in], dim=1),
+                          torch.ones(n, device=device))
+    return {"train": train, "adps": adps, "forward": forward}, count, flops
+
+
+def forward_flops(net, x, sigma):
+    """Nominal FLOPs of one forward: 2 x the multiply-adds of its convolutions, linear layers
+    and attention products (the direct algorithms), counted by wrapping those functions."""
+    total = 0
+    conv2d, linear, bmm = F.conv2d, F.linear, torch.bmm
+
+    def count_conv(inp, w, *rest, **kw):
+        nonlocal total
+        y = conv2d(inp, w, *rest, **kw)
+        total += 2 * y.numel() * w[0].numel()
+        return y
+
+    def count_linear(inp, w, *rest, **kw):
+        nonlocal total
+        y = linear(inp, w, *rest, **kw)
+        total += 2 * y.numel() * w.shape[1]
+        return y
+
+    def count_bmm(a, b, *rest, **kw):
+        nonlocal total
+        y = bmm(a, b, *rest, **kw)
+        total += 2 * y.numel() * a.shape[2]
+        return y
+
+    F.conv2d, F.linear, torch.bmm = count_conv, count_linear, count_bmm
+    try:
+        with torch.no_grad():
+            net(x, sigma)
+    finally:
+        F.conv2d, F.linear, torch.bmm = conv2d, linear, bmm
+    return total
 
 
 def time_call(call, warmup, min_ms, min_reps, sync):
@@ -170,7 +207,7 @@ def main():
         unknown = [c for c in cases if c not in CASES]
         if unknown:
             raise ValueError(f"unknown cases {unknown}; expected some of {list(CASES)}")
-        steps, count = make_steps(spec, device)
+        steps, count, flops = make_steps(spec, device)
         ours = spec.get("params")
         print(f"parameters: ours {ours}, PyTorch {count}", file=sys.stderr)
         if ours is not None and ours != count:
@@ -192,7 +229,8 @@ def main():
         })
         print(f"{case}: {results[-1]['ms']} ms ({results[-1]['reps']} reps)", file=sys.stderr)
     json.dump({"params": count, "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "device": device_name, "results": results}, sys.stdout, indent=1)
+               "device": device_name, "forward_flops": flops, "results": results},
+              sys.stdout, indent=1)
     print()
 
 
