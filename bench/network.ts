@@ -6,6 +6,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { ambientLoss } from "../src/ambient/loss.ts";
 import { furtherCorrupt, samplingMask } from "../src/ambient/masks.ts";
@@ -175,6 +176,8 @@ export class NetworkSteps implements Disposable {
 export interface NetworkTiming {
   /** Mean ms per step. */
   ms: number;
+  /** Mean process CPU ms per step (lavapipe's threads are this process's). */
+  cpuMs: number;
   /** Timed steps. */
   reps: number;
   /** WebGPU only: highest live bytes during the timed steps (resident state included). */
@@ -211,11 +214,14 @@ export async function timeNetworkCase(
   );
   const residentBytes = engine?.liveBytes ?? null;
   if (engine) engine.peakLiveBytes = engine.liveBytes;
+  const cpu0 = process.cpuUsage();
   t0 = performance.now();
   for (let i = 0; i < reps; i++) steps.run(key);
   await backend.sync();
   const ms = (performance.now() - t0) / reps;
-  return { ms, reps, peakBytes: engine?.peakLiveBytes ?? null, residentBytes };
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / reps;
+  return { ms, cpuMs, reps, peakBytes: engine?.peakLiveBytes ?? null, residentBytes };
 }
 
 /** What the PyTorch peer returns. */
@@ -225,7 +231,7 @@ interface PeerSteps {
   threads: number;
   device: string;
   forward_flops: number;
-  results: { case: NetworkCaseKey; ms: number; reps: number }[];
+  results: { case: NetworkCaseKey; ms: number; cpu_ms: number; reps: number }[];
 }
 
 /** Nominal work of each case in forwards: backward is two products per forward one (dx, dw). */
@@ -253,8 +259,11 @@ export interface NetworkReport {
   lines: string[];
   /** Sentences for the report: parameter counts, peer, memory. */
   notes: string[];
-  /** PyTorch's nominal GFLOP/s per case's short name (see `FORWARDS`), where the peer ran. */
-  peerGflops: Map<string, number>;
+  /**
+   * PyTorch's nominal GFLOP per wall and per CPU second, by case's short name (see
+   * `FORWARDS`), where the peer ran.
+   */
+  peerGflops: Map<string, { wall: number; cpu: number }>;
 }
 
 /**
@@ -349,15 +358,21 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
         `${fmtMs(t)} | ${ips(t)} | ${fmtMs(p)} | ${ips(p)} | ${ratio(g)} | ${ratio(t)} |`,
     );
   }
-  const peerGflops = new Map<string, number>();
+  const peerGflops = new Map<string, { wall: number; cpu: number }>();
   const work = NETWORK_CASES.map((c) => {
     if (typeof peerRes === "string") return "";
     const flops = FORWARDS[c.key] * peerRes.forward_flops;
-    const rate = (ms: number | null | undefined) => (ms ? (flops / ms / 1e6).toFixed(1) : "–");
-    peerGflops.set(c.short, flops / peerMs.get(c.key)! / 1e6);
-    return `${c.short} ${(flops / 1e9).toFixed(1)} GFLOP (PyTorch ${
-      rate(peerMs.get(c.key))
-    } GFLOP/s, WebGPU ${rate(gpuT.get(c.key)?.ms)})`;
+    const peer = peerRes.results.find((r) => r.case === c.key)!;
+    const ours = gpuT.get(c.key);
+    const rates = (t: { ms: number; cpuMs: number }) => {
+      const r = { wall: flops / t.ms / 1e6, cpu: flops / t.cpuMs / 1e6 };
+      return { r, text: `${r.wall.toFixed(1)} GFLOP/s (${r.cpu.toFixed(1)} per CPU-s)` };
+    };
+    const p = rates({ ms: peer.ms, cpuMs: peer.cpu_ms });
+    peerGflops.set(c.short, p.r);
+    return `${c.short} ${(flops / 1e9).toFixed(1)} GFLOP: PyTorch ${p.text}, WebGPU ${
+      ours ? rates(ours).text : "–"
+    }`;
   });
   const resident = gpuT.get("train")?.residentBytes ?? null;
   const cfg = net.config;
@@ -383,7 +398,7 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
     ...(typeof peerRes === "string" ? [] : [
       "Nominal work, counted by the peer (2 × the multiply-adds of the direct convolutions, " +
       "linear layers and attention products; the training step 3 forwards' worth, the A-DPS " +
-      `step 2): ${work.join("; ")}.`,
+      `step 2; per CPU-s: per second of process CPU time): ${work.join("; ")}.`,
     ]),
   ];
   return { lines, notes, peerGflops };

@@ -286,7 +286,9 @@ if (network) {
 if (ceiling) {
   const peer = [
     kernels?.peerMatmul ? `matmul 1024³ at ${kernels.peerMatmul.toFixed(1)} GFLOP/s` : null,
-    ...[...(network?.peerGflops ?? [])].map(([k, r]) => `its ${k} at ${r.toFixed(1)}`),
+    ...[...(network?.peerGflops ?? [])].map(([k, r]) =>
+      `its ${k} at ${r.wall.toFixed(1)} (${r.cpu.toFixed(1)} per CPU-s)`
+    ),
   ].filter((x) => x !== null);
   const lines = [
     "| kernel | GFLOP/s | GFLOP/cpu-s |",
@@ -304,7 +306,7 @@ if (ceiling) {
     "the first row (Winograd's rates above count the direct algorithm's FLOPs); the others are",
     "what a register tile of that size allows at best, with nothing else to do.",
     peer.length
-      ? `PyTorch in this run: ${peer.join(", ")} (nominal GFLOP/s, Network steps).`
+      ? `PyTorch in this run: ${peer.join(", ")} (nominal GFLOP/s: Network steps).`
       : "PyTorch peer: not run.",
     "",
     ...lines,

@@ -35,7 +35,10 @@ Input (stdin): one JSON object
 Output (stdout): one JSON object
     {"params": our count of this network, "torch": torch.__version__,
      "threads": torch.get_num_threads(), "device": "cpu" or the CUDA device's name,
-     "results": [{"case", "ms": median ms per call, "ms_min", "reps",
+     "forward_flops": nominal FLOPs of one forward at this batch (2 x the multiply-adds of
+                      its convolutions, linear layers and attention products),
+     "results": [{"case", "ms": median ms per call, "ms_min", "cpu_ms": median process CPU
+                  ms per call (all threads), "reps",
                   "images_per_s": batch / median s}, ...] in input order}
 Progress, the two parameter counts and errors go to stderr; bad input exits with status 2.
 """
@@ -178,18 +181,20 @@ def forward_flops(net, x, sigma):
 
 
 def time_call(call, warmup, min_ms, min_reps, sync):
-    """Warm-up calls, then at least min_reps timed calls and min_ms; returns the times in s."""
+    """Warm-up calls, then at least min_reps timed calls and min_ms; returns the wall times
+    and the process CPU times (all of torch's threads) of the calls, in s."""
     for _ in range(warmup):
         call()
     sync()
-    times, total = [], 0.0
+    times, cpu_times, total = [], [], 0.0
     while len(times) < min_reps or total * 1e3 < min_ms:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         call()
         sync()  # CUDA runs asynchronously: a step is done when the device is
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
         total += times[-1]
-    return times
+    return times, cpu_times
 
 
 def main():
@@ -217,13 +222,14 @@ def main():
         sys.exit(2)
     results = []
     for case in cases:
-        times = time_call(steps[case], spec.get("warmup", 20), spec.get("min_ms", 1000),
+        times, cpu_times = time_call(steps[case], spec.get("warmup", 20), spec.get("min_ms", 1000),
                           spec.get("min_reps", 5), sync)
         sec = statistics.median(times)
         results.append({
             "case": case,
             "ms": round(sec * 1e3, 3),
             "ms_min": round(min(times) * 1e3, 3),
+            "cpu_ms": round(statistics.median(cpu_times) * 1e3, 3),
             "reps": len(times),
             "images_per_s": round(spec["batch"] / sec, 3) if sec > 0 else math.inf,
         })
