@@ -30,9 +30,11 @@ export const CEILING_CASES: readonly CeilingCase[] = [
   { name: "12 FMAs per texel loaded (a 12-accumulator tile)", chains: 12, load: true, unroll: 4 },
 ];
 
-/** Invocations per workgroup, and workgroups: enough to keep every lavapipe thread busy. */
+/** Invocations per workgroup. */
 const WORKGROUP = 64;
-const GROUPS = 512;
+/** Workgroups: enough for lavapipe's threads, and for every SM of a hardware GPU. */
+const CPU_GROUPS = 512;
+const GPU_GROUPS = 16_384;
 /** Texture the loads read: lanes spread over its texels, so every load is a real gather. */
 const TEX_W = 256;
 const TEX_H = 64;
@@ -111,7 +113,8 @@ export async function measureCeiling(
   rounds = 3,
   cases: readonly CeilingCase[] = CEILING_CASES,
 ): Promise<CeilingRow[]> {
-  const n = WORKGROUP * GROUPS;
+  const groups = engine.preferTextures ? CPU_GROUPS : GPU_GROUPS;
+  const n = WORKGROUP * groups;
   const out = engine.alloc(4 * n);
   const tex = engine.allocTexture(TEX_W, TEX_H);
   const fill = engine.alloc(16 * TEX_W * TEX_H);
@@ -131,7 +134,7 @@ export async function measureCeiling(
           outputs: [out],
           textures: c.load ? [tex] : [],
           uniforms: { u: [trips], f: [M, C] },
-          groups: [GROUPS],
+          groups: [groups],
         });
       engine.upload(out, new Float32Array(n).fill(Number.NaN));
       dispatch();
