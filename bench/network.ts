@@ -364,9 +364,12 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
     const flops = FORWARDS[c.key] * peerRes.forward_flops;
     const peer = peerRes.results.find((r) => r.case === c.key)!;
     const ours = gpuT.get(c.key);
+    // Per CPU-second only where both run on the CPU's cores (lavapipe and PyTorch CPU).
+    const onCores = peerRes.device === "cpu";
     const rates = (t: { ms: number; cpuMs: number }) => {
       const r = { wall: flops / t.ms / 1e6, cpu: flops / t.cpuMs / 1e6 };
-      return { r, text: `${r.wall.toFixed(1)} GFLOP/s (${r.cpu.toFixed(1)} per CPU-s)` };
+      const perCpu = onCores ? ` (${r.cpu.toFixed(1)} per CPU-s)` : "";
+      return { r, text: `${r.wall.toFixed(1)} GFLOP/s${perCpu}` };
     };
     const p = rates({ ms: peer.ms, cpuMs: peer.cpu_ms });
     peerGflops.set(c.short, p.r);

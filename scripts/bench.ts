@@ -287,7 +287,8 @@ if (ceiling) {
   const peer = [
     kernels?.peerMatmul ? `matmul 1024³ at ${kernels.peerMatmul.toFixed(1)} GFLOP/s` : null,
     ...[...(network?.peerGflops ?? [])].map(([k, r]) =>
-      `its ${k} at ${r.wall.toFixed(1)} (${r.cpu.toFixed(1)} per CPU-s)`
+      `its ${k} at ${r.wall.toFixed(1)}` +
+      (args["peer-device"] === "cpu" ? ` (${r.cpu.toFixed(1)} per CPU-s)` : "")
     ),
   ].filter((x) => x !== null);
   const lines = [

@@ -222,8 +222,8 @@ def main():
         sys.exit(2)
     results = []
     for case in cases:
-        times, cpu_times = time_call(steps[case], spec.get("warmup", 20), spec.get("min_ms", 1000),
-                          spec.get("min_reps", 5), sync)
+        times, cpu_times = time_call(steps[case], spec.get("warmup", 20),
+                                     spec.get("min_ms", 1000), spec.get("min_reps", 5), sync)
         sec = statistics.median(times)
         results.append({
             "case": case,
