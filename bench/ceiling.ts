@@ -11,7 +11,7 @@ import process from "node:process";
 import type { Engine } from "../gpu/engine.ts";
 import { median } from "./stats.ts";
 
-/** One ceiling kernel: `chains` independent accumulators, `loadEvery` FMAs per texel load. */
+/** One ceiling kernel: `chains` independent accumulators, optionally one texel load per group. */
 export interface CeilingCase {
   /** What the row shows. */
   name: string;
@@ -43,7 +43,7 @@ const TEX_H = 64;
  * over the few thousand FMAs of a chain a shrinks by a few per cent, enough that a kernel doing
  * 10% fewer FMAs misses the expected output by more than `CEILING_RTOL`, and nothing underflows.
  */
-const M = 1 - 2 ** -16;
+export const CEILING_M = 1 - 2 ** -16;
 /** Relative tolerance of the output check: f32 rounding stays below ~3e-4 here. */
 export const CEILING_RTOL = 1e-3;
 
@@ -110,7 +110,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  * @returns the expected output
  */
 export function expectedCeilingOutput(gid: number, chains: number, fmas: number): number {
-  return M ** fmas * (chains + 1e-3 * (chains * gid + chains * (chains - 1) / 2));
+  return CEILING_M ** fmas * (chains + 1e-3 * (chains * gid + chains * (chains - 1) / 2));
+}
+
+/**
+ * A texture for the loading kernels, every texel `CEILING_M`, and the buffer it was copied
+ * from (release both when done).
+ *
+ * @param engine the WebGPU engine
+ * @returns the texture and its staging buffer
+ */
+export function ceilingTexture(engine: Engine): { tex: GPUTexture; fill: GPUBuffer } {
+  const tex = engine.allocTexture(TEX_W, TEX_H);
+  const fill = engine.alloc(16 * TEX_W * TEX_H);
+  engine.upload(fill, new Float32Array(4 * TEX_W * TEX_H).fill(CEILING_M));
+  engine.copyToTexture(fill, tex, TEX_W, TEX_H, 16 * TEX_W);
+  return { tex, fill };
 }
 
 /** One measured row. */
@@ -144,23 +159,21 @@ export async function measureCeiling(
   const groups = engine.preferTextures ? CPU_GROUPS : GPU_GROUPS;
   const n = WORKGROUP * groups;
   const out = engine.alloc(4 * n);
-  const tex = engine.allocTexture(TEX_W, TEX_H);
-  const fill = engine.alloc(16 * TEX_W * TEX_H);
-  engine.upload(fill, new Float32Array(4 * TEX_W * TEX_H).fill(M));
-  engine.copyToTexture(fill, tex, TEX_W, TEX_H, 16 * TEX_W);
+  const { tex, fill } = ceilingTexture(engine);
   try {
     const dispatches = [];
     for (const c of cases) {
       // ~20–60 ms a call on lavapipe.
       const { trips, fmas } = ceilingTrips(c);
+      const code = ceilingKernel(c);
       const dispatch = () =>
         engine.dispatch({
           label: `ceiling: ${c.name}`,
-          code: ceilingKernel(c),
+          code,
           inputs: [],
           outputs: [out],
           textures: c.load ? [tex] : [],
-          uniforms: { u: [trips], f: [M, 0] },
+          uniforms: { u: [trips], f: [CEILING_M, 0] },
           groups: [groups],
         });
       engine.upload(out, new Float32Array(n).fill(Number.NaN));

@@ -5,23 +5,22 @@
 import assert from "node:assert/strict";
 import {
   CEILING_CASES,
+  CEILING_M,
   CEILING_RTOL,
   ceilingKernel,
+  ceilingTexture,
   ceilingTrips,
   expectedCeilingOutput,
   measureCeiling,
 } from "../bench/ceiling.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 
-/** The f32 multiplier every chain applies (1 − 2⁻¹⁶, as bench/ceiling.ts). */
-const M = 1 - 2 ** -16;
-
 Deno.test("ceiling: the closed form is the FMA recurrence, in float64", () => {
   for (const [gid, chains, fmas] of [[0, 1, 1], [5, 3, 17], [1000, 16, 4096], [77, 48, 1366]]) {
     let sum = 0;
     for (let i = 0; i < chains; i++) {
       let a = 1 + (gid + i) * 1e-3;
-      for (let f = 0; f < fmas; f++) a = a * M + 0;
+      for (let f = 0; f < fmas; f++) a = a * CEILING_M + 0;
       sum += a;
     }
     const want = expectedCeilingOutput(gid, chains, fmas);
@@ -55,10 +54,7 @@ Deno.test({
       const { trips, fmas } = ceilingTrips(c);
       const n = 64 * 8;
       const out = engine.alloc(4 * n);
-      const tex = engine.allocTexture(256, 64);
-      const fill = engine.alloc(16 * 256 * 64);
-      engine.upload(fill, new Float32Array(4 * 256 * 64).fill(M));
-      engine.copyToTexture(fill, tex, 256, 64, 16 * 256);
+      const { tex, fill } = ceilingTexture(engine);
       engine.upload(out, new Float32Array(n).fill(Number.NaN));
       engine.dispatch({
         label: "ceiling, short",
@@ -66,7 +62,7 @@ Deno.test({
         inputs: [],
         outputs: [out],
         textures: [tex],
-        uniforms: { u: [Math.floor(0.9 * trips)], f: [M, 0] },
+        uniforms: { u: [Math.floor(0.9 * trips)], f: [CEILING_M, 0] },
         groups: [8],
       });
       const got = await engine.read(out, 4 * n);
