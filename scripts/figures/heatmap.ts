@@ -83,7 +83,7 @@ export function heatMapSpec(cells: readonly HeatCell[], opts: HeatMapOptions): T
     field,
     type: "ordinal" as const,
     title,
-    axis: { labelAngle: 0, labelLimit: 240 },
+    axis: { labelAngle: 0, labelLimit: 400 },
     sort: sortOf(o) ?? [...new Set(rows.map((c) => String(c[field])))],
   });
   return {

@@ -287,9 +287,8 @@ export function resultsMarkdown(v: StudyView): string {
   return lines.join("\n") + "\n";
 }
 
-/** What the line charts' error bars are, for their captions and the report. */
-export const ERROR_BARS = "error bars: ± 1 standard error of the mean over the images " +
-  "(sample SD / √n); every model sees the same images, so the paired differences are tighter";
+/** What the line charts' error bars are. */
+export const ERROR_BARS = "± 1 standard error of the mean PSNR over the images";
 
 /** A model's mean PSNR ± 1 SE on one problem at one step count, at x; none if not run. */
 function psnrPoint(
@@ -323,7 +322,7 @@ export async function writePsnrVsM(base: string, v: StudyView): Promise<boolean>
     base,
     lineSpec(points, {
       title: `Gaussian CS: PSNR vs measurements (${v.steps} DPS steps)`,
-      subtitle: ERROR_BARS,
+      subtitle: `error bars: ${ERROR_BARS}`,
       xTitle: "measurements m (log scale)",
       yTitle: "PSNR (dB)",
       logX: true,
@@ -352,7 +351,7 @@ export async function writePsnrVsNfe(base: string, v: StudyView): Promise<boolea
     base,
     lineSpec(points, {
       title: `${problemLabel(problem)}: PSNR vs NFE`,
-      subtitle: ERROR_BARS,
+      subtitle: `error bars: ${ERROR_BARS}`,
       xTitle: "network evaluations per image, NFE (log scale)",
       yTitle: "PSNR (dB)",
       logX: true,

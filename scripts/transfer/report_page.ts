@@ -86,8 +86,10 @@ export function reportMarkdown(r: ReportContext): string {
     `## Figures`,
     ``,
     `Each chart is \`name.svg\` (linked here), \`name.png\` and its Vega-Lite spec ` +
-    `\`name.vl.json\` with the data inline (restyle it in any Vega-Lite editor). Line charts: ` +
-    `${ERROR_BARS}.`,
+    `\`name.vl.json\` with the data inline (restyle it in any Vega-Lite editor). Error bars ` +
+    `of the line charts: ${ERROR_BARS} (sample SD / √n); every model sees the same ` +
+    `images, so their paired differences (the table above, the heat map below) are ` +
+    `tighter than these bars suggest.`,
     ``,
   ];
   if (r.figures.psnrVsM) {
