@@ -90,7 +90,7 @@ export function lineSpec(data: readonly LinePoint[], opts: LineOptions): TopLeve
     type: "nominal" as const,
     title: null,
     scale: { domain: [...order], range: order.map((_, i) => seriesColour(i).hex) },
-    legend: { orient: "bottom" as const, direction: "horizontal" as const },
+    legend: { orient: "bottom" as const, direction: "horizontal" as const, symbolOpacity: 1 },
   };
   const intervals = rows.filter((d) => d.lo !== undefined);
   return {
