@@ -87,7 +87,7 @@ export function barSpec(data: readonly BarDatum[], opts: BarOptions): TopLevelSp
     type: "nominal" as const,
     title: opts.categoryTitle ?? null,
     sort: categories,
-    axis: { labelLimit: 320 },
+    axis: { labelLimit: 400 },
   };
   const yOffset = { field: "group", type: "nominal" as const, sort: groups };
   const color = {
