@@ -80,7 +80,7 @@ export async function writeFigure(
   const fig = await renderFigure(spec, scale);
   const enc = new TextEncoder();
   const paths = [`${base}.vl.json`, `${base}.svg`, `${base}.png`];
-  await writeFileAtomic(paths[0], enc.encode(JSON.stringify(spec, null, 1) + "\n"));
+  await writeFileAtomic(paths[0], enc.encode(JSON.stringify(spec, null, 2) + "\n"));
   await writeFileAtomic(paths[1], enc.encode(fig.svg));
   await writeFileAtomic(paths[2], fig.png);
   return paths;
