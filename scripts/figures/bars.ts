@@ -6,7 +6,7 @@
  * @module
  */
 import { seriesColour } from "./palette.ts";
-import { type TopLevelSpec, VEGA_LITE_SCHEMA } from "./render.ts";
+import { type FigureSpec, VEGA_LITE_SCHEMA } from "./render.ts";
 
 /** One bar. */
 export interface BarDatum {
@@ -63,7 +63,7 @@ export interface BarOptions {
  * ], { title: "Speed against PyTorch", valueTitle: "PyTorch ms / our ms", logValue: true, rule: 1 });
  * ```
  */
-export function barSpec(data: readonly BarDatum[], opts: BarOptions): TopLevelSpec {
+export function barSpec(data: readonly BarDatum[], opts: BarOptions): FigureSpec {
   const rows = data.filter((d) => Number.isFinite(d.value));
   if (opts.logValue && rows.some((d) => d.value <= 0)) {
     throw new Error("barSpec: a log axis needs values > 0; drop the zeros or use a linear axis");
@@ -140,5 +140,5 @@ export function barSpec(data: readonly BarDatum[], opts: BarOptions): TopLevelSp
         }]
         : []),
     ],
-  } as TopLevelSpec;
+  };
 }

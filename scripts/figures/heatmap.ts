@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type TopLevelSpec, VEGA_LITE_SCHEMA } from "./render.ts";
+import { type FigureSpec, VEGA_LITE_SCHEMA } from "./render.ts";
 
 /** One cell of the grid. */
 export interface HeatCell {
@@ -63,7 +63,7 @@ export interface HeatMapOptions {
  * ], { title: "PSNR", xTitle: "R_inf", yTitle: "R_train", valueTitle: "PSNR (dB)" });
  * ```
  */
-export function heatMapSpec(cells: readonly HeatCell[], opts: HeatMapOptions): TopLevelSpec {
+export function heatMapSpec(cells: readonly HeatCell[], opts: HeatMapOptions): FigureSpec {
   const rows = cells.filter((c) => Number.isFinite(c.value));
   if (rows.length === 0) throw new Error("heatMapSpec: no cell has a finite value");
   const values = rows.map((c) => c.value);
@@ -127,5 +127,5 @@ export function heatMapSpec(cells: readonly HeatCell[], opts: HeatMapOptions): T
         },
       },
     ],
-  } as TopLevelSpec;
+  };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { seriesColour } from "./palette.ts";
-import { type TopLevelSpec, VEGA_LITE_SCHEMA } from "./render.ts";
+import { type FigureSpec, VEGA_LITE_SCHEMA } from "./render.ts";
 
 /** One point of one series. */
 export interface LinePoint {
@@ -66,7 +66,7 @@ export interface LineOptions {
  * ], { title: "PSNR vs m", subtitle: "bars: ± 1 SE", xTitle: "m", yTitle: "PSNR (dB)", logX: true });
  * ```
  */
-export function lineSpec(data: readonly LinePoint[], opts: LineOptions): TopLevelSpec {
+export function lineSpec(data: readonly LinePoint[], opts: LineOptions): FigureSpec {
   const rows = data.filter((d) => Number.isFinite(d.x) && Number.isFinite(d.y));
   for (const d of rows) {
     if ((d.lo === undefined) !== (d.hi === undefined)) {
@@ -126,5 +126,5 @@ export function lineSpec(data: readonly LinePoint[], opts: LineOptions): TopLeve
         encoding: { x, y, color },
       },
     ],
-  } as TopLevelSpec;
+  };
 }

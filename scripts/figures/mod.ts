@@ -26,9 +26,9 @@ export {
 export { type LineOptions, type LinePoint, lineSpec } from "./lines.ts";
 export { PALETTE, type PaletteColour, seriesColour } from "./palette.ts";
 export {
+  type FigureSpec,
   type RenderedFigure,
   renderFigure,
-  type TopLevelSpec,
   VEGA_LITE_SCHEMA,
   writeFigure,
 } from "./render.ts";

@@ -12,7 +12,11 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { writeFileAtomic } from "../../src/io/safetensors.ts";
 
-export type { TopLevelSpec };
+/**
+ * A Vega-Lite spec as JSON, data inline (https://vega.github.io/vega-lite/docs/spec.html);
+ * the builders here return one for the caller to adjust before rendering.
+ */
+export type FigureSpec = { [key: string]: unknown };
 
 /** The schema every spec here names, so editors and the online Vega editor validate it. */
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -42,10 +46,10 @@ export interface RenderedFigure {
  * }));
  * ```
  */
-export async function renderFigure(spec: TopLevelSpec, scale = 2): Promise<RenderedFigure> {
+export async function renderFigure(spec: FigureSpec, scale = 2): Promise<RenderedFigure> {
   if (!(scale > 0)) throw new Error(`renderFigure: scale must be > 0, got ${scale}`);
   // Vega tags the data rows it is given; a copy keeps the caller's spec clean.
-  const compiled = compile(structuredClone(spec)).spec;
+  const compiled = compile(structuredClone(spec) as unknown as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     const svg = await view.toSVG();
@@ -74,7 +78,7 @@ export async function renderFigure(spec: TopLevelSpec, scale = 2): Promise<Rende
  */
 export async function writeFigure(
   base: string,
-  spec: TopLevelSpec,
+  spec: FigureSpec,
   scale = 2,
 ): Promise<string[]> {
   const fig = await renderFigure(spec, scale);
