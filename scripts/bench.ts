@@ -7,13 +7,16 @@
  *    `train:fmnist-inpaint` network, and WebGPU's peak memory (bench/network.ts, peer
  *    bench/peer/torch_steps.py).
  * `deno task bench [--only kernels|network] [--no-cpu] [--no-peer] [--peer-device cpu|cuda]
- * [--min-ms 1000] [--batch 32] [--out BENCHMARKS.md]` (on a machine with an NVIDIA GPU,
- * `--peer-device cuda` times PyTorch on the same card; bench/device.sh runs it there).
+ * [--min-ms 1000] [--batch 32] [--out BENCHMARKS.md] [--chart docs/bench-ratios]` (on a machine
+ * with an NVIDIA GPU, `--peer-device cuda` times PyTorch on the same card; bench/device.sh runs
+ * it there). The ratios are also drawn as a chart (bench/ratio_chart.ts) at `--chart`.svg/.png.
  */
+import { dirname, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { measureCeiling } from "../bench/ceiling.ts";
 import { benchNetwork, type NetworkReport, peerDescription } from "../bench/network.ts";
 import { runPeer } from "../bench/python.ts";
+import { benchRatios, writeBenchRatioChart } from "../bench/ratio_chart.ts";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend, webgpuBackend } from "../src/backends.ts";
 import { multiHeadAttention } from "../src/ops/attention.ts";
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     "no-peer": { type: "boolean", default: false },
     "peer-device": { type: "string", default: "cpu" },
     out: { type: "string", default: "BENCHMARKS.md" },
+    chart: { type: "string", default: "docs/bench-ratios" },
     "min-ms": { type: "string", default: "1000" },
     only: { type: "string" },
     batch: { type: "string", default: "32" },
@@ -315,7 +319,15 @@ if (ceiling) {
   );
   console.log("\n" + lines.join("\n"));
 }
+// The chart of the ratios, linked under the header, where the peer ran beside us.
+const chartOf = benchRatios(report.join("\n")).length > 0;
+if (chartOf) {
+  const svg = relative(dirname(args.out as string), `${args.chart}.svg`);
+  const after = report.findIndex((l) => l.startsWith("Earlier numbers")) + 1;
+  report.splice(after, 0, `Chart of the ratios: [${svg}](${svg}).`);
+}
 await Deno.writeTextFile(args.out as string, report.join("\n"));
 // Aligned tables, so that the committed file passes `deno fmt --check`.
 await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", args.out as string] }).output();
-console.log(`\nwrote ${args.out}`);
+if (chartOf) await writeBenchRatioChart(args.out as string, args.chart as string);
+console.log(`\nwrote ${args.out}${chartOf ? ` and ${args.chart}.svg, .png, .vl.json` : ""}`);

@@ -24,7 +24,8 @@ import {
   runCell,
   type StudySettings,
 } from "./transfer/cells.ts";
-import { measurementImages, writeLabelledGrid } from "./transfer/grids.ts";
+import { writeLabelledGrid } from "./figures/mod.ts";
+import { measurementImages } from "./transfer/grids.ts";
 import {
   disposeModel,
   loadModel,
@@ -45,6 +46,7 @@ import {
   resultsMarkdown,
   type StudyView,
   writeCsv,
+  writePairedHeatMap,
   writePsnrVsM,
   writePsnrVsNfe,
 } from "./transfer/report.ts";
@@ -262,8 +264,9 @@ const view: StudyView = { cells, models: infos, problems, steps, nfeProblem, swe
 const enc = new TextEncoder();
 await writeCsv(`${out}/results.csv`, cells);
 await writeFileAtomic(`${out}/results.md`, enc.encode(resultsMarkdown(view)));
-const psnrVsM = await writePsnrVsM(`${out}/psnr-vs-m.png`, view);
-const psnrVsNfe = await writePsnrVsNfe(`${out}/psnr-vs-nfe.png`, view);
+const psnrVsM = await writePsnrVsM(`${out}/psnr-vs-m`, view);
+const psnrVsNfe = await writePsnrVsNfe(`${out}/psnr-vs-nfe`, view);
+const paired = await writePairedHeatMap(`${out}/paired-difference`, view);
 
 const grids: { problem: string; file: string }[] = [];
 for (const p of problems) {
@@ -299,7 +302,7 @@ for (const p of problems) {
   // Committed studies keep cells/*.json but not the .f32 reconstructions: keep their grids.
   const kept = !complete && await Deno.stat(`${out}/${file}`).then(() => true, () => false);
   if (kept) console.log(`${file}: reconstructions not in ${cellsDir}; kept the existing grid`);
-  else await writeLabelledGrid(`${out}/${file}`, rows, shape);
+  else await writeLabelledGrid(`${out}/${file}`, rows, shape, { scale: 2 });
   grids.push({ problem: problemId(p), file });
 }
 
@@ -313,13 +316,18 @@ await writeFileAtomic(
     imagesPath,
     seeds,
     backend: backend.name,
-    figures: { psnrVsM, psnrVsNfe, grids },
+    figures: { psnrVsM, psnrVsNfe, paired, grids },
     computed,
   })),
 );
 console.log(
   `done: ${plan.length} cells (${plan.length - computed.length} cached, ${computed.length} ` +
     `computed); ${out}/report.md, results.csv, results.md, ` +
-    [psnrVsM && "psnr-vs-m.png", psnrVsNfe && "psnr-vs-nfe.png", ...grids.map((g) => g.file)]
+    [
+      psnrVsM && "psnr-vs-m.svg",
+      psnrVsNfe && "psnr-vs-nfe.svg",
+      paired && "paired-difference.svg",
+      ...grids.map((g) => g.file),
+    ]
       .filter(Boolean).join(", "),
 );

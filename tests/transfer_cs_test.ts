@@ -109,15 +109,19 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
     assert.match(first, /8 cells \(0 cached, 8 computed\)/);
     assert.match(first, /ETA/);
 
-    const files = [
+    const charts = ["psnr-vs-m", "psnr-vs-nfe", "paired-difference"];
+    const linked = [
       "results.csv",
       "results.md",
-      "report.md",
-      "psnr-vs-m.png",
-      "psnr-vs-nfe.png",
+      ...charts.map((c) => `${c}.svg`),
       "grid-cs-m20.png",
       "grid-sr-x2.png",
       "grid-box-0.25.png",
+    ];
+    const files = [
+      "report.md",
+      ...linked,
+      ...charts.flatMap((c) => [`${c}.png`, `${c}.vl.json`]),
     ];
     for (const f of files) {
       const bytes = await Deno.readFile(`${out}/${f}`);
@@ -127,9 +131,12 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
       }
     }
     const report = await Deno.readTextFile(`${out}/report.md`);
-    for (const f of files.filter((f) => f !== "report.md")) {
-      assert.ok(report.includes(`(${f})`), `report.md does not link ${f}`);
-    }
+    for (const f of linked) assert.ok(report.includes(`(${f})`), `report.md does not link ${f}`);
+    // The charts carry error bars: both models' intervals are in the PSNR-vs-m spec's data.
+    const spec = JSON.parse(await Deno.readTextFile(`${out}/psnr-vs-m.vl.json`));
+    const points = spec.data.values as { series: string; y: number; lo: number; hi: number }[];
+    assert.deepEqual([...new Set(points.map((p) => p.series))], ["amb", "clean"]);
+    for (const p of points) assert.ok(p.lo < p.y && p.y < p.hi, JSON.stringify(p));
     assert.match(report, /A-DPS \(ambient, p = 0\.6, δ = 0\.1\)/);
     assert.match(report, /FS-DPS \(clean\)/);
 

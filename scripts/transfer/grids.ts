@@ -1,16 +1,12 @@
 /**
- * Image grids of the study, one per problem: a row of ground-truth images, a row of what
- * was measured (the adjoint Aᴴy, scaled so that A applied to it best matches y), and one row
- * per model's reconstruction; each row labelled on the left.
+ * What the study's image grids show as the measurement row: the adjoint Aᴴy, scaled so
+ * that A applied to it best matches y (the grids themselves: scripts/figures/image_grid.ts).
  *
  * @module
  */
 import type { Backend } from "../../src/backend.ts";
-import { encodePng, imageGrid } from "../../src/io/png.ts";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
 import { tidy } from "../../src/scope.ts";
 import { buildOperator, measure, type Problem } from "./problems.ts";
-import { Canvas, textWidth } from "./raster.ts";
 
 /**
  * Aᴴy of the first `show` images, each scaled by c = ⟨A Aᴴy, y⟩ / ‖A Aᴴy‖² so that it is
@@ -64,51 +60,4 @@ export async function measurementImages(
     }
   }
   return out;
-}
-
-/**
- * Writes a labelled grid: row r holds rows[r].images ([cols, C, H, W] in [−1, 1]; NaN
- * shows black where a reconstruction is missing), labelled rows[r].label.
- *
- * @param path output PNG
- * @param rows labelled rows of equal length
- * @param shape image shape [C, H, W]
- * @param scale pixel magnification (small images are hard to see)
- */
-export async function writeLabelledGrid(
-  path: string,
-  rows: readonly { label: string; images: Float32Array }[],
-  shape: readonly number[],
-  scale = 2,
-): Promise<void> {
-  const [c, h, w] = shape;
-  const cols = rows[0].images.length / (c * h * w);
-  const all = new Float32Array(rows.length * cols * c * h * w);
-  rows.forEach((r, i) => all.set(r.images, i * r.images.length));
-  const grid = imageGrid(all, [rows.length * cols, c, h, w], { cols });
-  const big = magnify(grid, scale);
-  const labelW = 12 + Math.max(...rows.map((r) => textWidth(r.label)));
-  const cv = new Canvas(labelW + big.width, big.height);
-  cv.blit(big, labelW, 0);
-  const rowH = (h + 2) * scale;
-  rows.forEach((r, i) =>
-    cv.text(r.label, 6, 2 * scale + i * rowH + (h * scale) / 2 - 5, [0, 0, 0])
-  );
-  await writeFileAtomic(path, await encodePng(cv.toRaster()));
-}
-
-/** Nearest-neighbour enlargement by an integer factor. */
-function magnify(
-  img: ReturnType<typeof imageGrid>,
-  s: number,
-): ReturnType<typeof imageGrid> {
-  const { width, height, channels } = img;
-  const pixels = new Uint8Array(width * s * height * s * channels);
-  for (let y = 0; y < height * s; y++) {
-    for (let x = 0; x < width * s; x++) {
-      const from = ((Math.floor(y / s) * width) + Math.floor(x / s)) * channels;
-      pixels.set(img.pixels.subarray(from, from + channels), (y * width * s + x) * channels);
-    }
-  }
-  return { width: width * s, height: height * s, channels, pixels };
 }

@@ -1,13 +1,13 @@
 /**
  * The study's tables: results.csv (one row per cell) and results.md (problem × model, mean
- * PSNR / SSIM at the main number of steps, and PSNR against NFE), plus the two line charts.
+ * PSNR / SSIM at the main number of steps, and PSNR against NFE), plus its figures: PSNR
+ * against m and against NFE with error bars, and a heat map of the paired differences.
  *
  * @module
  */
-import { encodePng } from "../../src/io/png.ts";
 import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import { heatMapSpec, type LinePoint, lineSpec, writeFigure } from "../figures/mod.ts";
 import type { CellResult } from "./cells.ts";
-import { lineChart, PALETTE } from "./line_chart.ts";
 import { methodLabel, type ModelInfo } from "./models.ts";
 import { type Problem, problemId, problemLabel } from "./problems.ts";
 
@@ -17,6 +17,8 @@ export interface Summary {
   psnr: number;
   /** Standard deviation of the per-image PSNR. */
   psnrStd: number;
+  /** Standard error of the mean PSNR (sample standard deviation / √images; 0 for one image). */
+  psnrSe: number;
   /** Mean SSIM. */
   ssim: number;
   /** Mean NRMSE. */
@@ -38,9 +40,12 @@ export function summarize(cells: readonly CellResult[]): Summary | null {
   if (all.length === 0) return null;
   const avg = (f: (m: (typeof all)[0]) => number) => all.reduce((s, m) => s + f(m), 0) / all.length;
   const psnr = avg((m) => m.psnr);
+  const n = all.length;
+  const variance = avg((m) => (m.psnr - psnr) ** 2);
   return {
     psnr,
-    psnrStd: Math.sqrt(avg((m) => (m.psnr - psnr) ** 2)),
+    psnrStd: Math.sqrt(variance),
+    psnrSe: n > 1 ? Math.sqrt((variance * n) / (n - 1) / n) : 0,
     ssim: avg((m) => m.ssim),
     nrmse: avg((m) => m.nrmse),
     nfe: cells[0].nfe,
@@ -202,16 +207,22 @@ function fmtPaired(p: PairedDifference | null): string {
 }
 
 /** The rows of the paired table: every problem at the main steps, then the NFE sweep. */
-function pairedSection(v: StudyView): string[] {
-  const clean = v.models.find((m) => !m.config.ambient);
-  const ambient = v.models.filter((m) => m.config.ambient);
-  if (!clean || ambient.length === 0) return [];
+function pairedRows(v: StudyView): [string, Problem, number][] {
   const rows: [string, Problem, number][] = v.problems.map((p) => [problemLabel(p), p, v.steps]);
   if (v.nfeProblem) {
     for (const steps of v.sweep.filter((s) => s !== v.steps)) {
       rows.push([`${problemLabel(v.nfeProblem)}, ${steps} steps`, v.nfeProblem, steps]);
     }
   }
+  return rows;
+}
+
+/** The paired table of results.md. */
+function pairedSection(v: StudyView): string[] {
+  const clean = v.models.find((m) => !m.config.ambient);
+  const ambient = v.models.filter((m) => m.config.ambient);
+  if (!clean || ambient.length === 0) return [];
+  const rows = pairedRows(v);
   return [
     ``,
     `## Ambient minus clean, image by image`,
@@ -276,57 +287,115 @@ export function resultsMarkdown(v: StudyView): string {
   return lines.join("\n") + "\n";
 }
 
+/** What the line charts' error bars are. */
+export const ERROR_BARS = "± 1 standard error of the mean PSNR over the images";
+
+/** A model's mean PSNR ± 1 SE on one problem at one step count, at x; none if not run. */
+function psnrPoint(
+  v: StudyView,
+  model: string,
+  problem: Problem,
+  steps: number,
+  x: (s: Summary) => number,
+): LinePoint[] {
+  const s = summarize(select(v, model, problem, steps));
+  return s
+    ? [{ series: model, x: x(s), y: s.psnr, lo: s.psnr - s.psnrSe, hi: s.psnr + s.psnrSe }]
+    : [];
+}
+
 /**
- * Draws PSNR against m (Gaussian CS) per model; nothing without CS problems.
+ * Draws PSNR against m (Gaussian CS) per model with error bars, as `base`.svg, .png and
+ * .vl.json; nothing without CS problems.
  *
- * @param path output PNG
+ * @param base output path without extension
  * @param v the study
  * @returns whether a chart was written
  */
-export async function writePsnrVsM(path: string, v: StudyView): Promise<boolean> {
-  const cs = v.problems.filter((p) => p.kind === "cs");
+export async function writePsnrVsM(base: string, v: StudyView): Promise<boolean> {
+  const cs = v.problems.flatMap((p) => (p.kind === "cs" ? [p] : []));
   if (cs.length === 0) return false;
-  const series = v.models.map((m, i) => ({
-    label: m.name,
-    color: PALETTE[i % PALETTE.length],
-    points: cs.map((p) => ({
-      x: p.kind === "cs" ? p.m : 0,
-      y: summarize(select(v, m.name, p, v.steps))?.psnr ?? NaN,
-    })),
-  }));
-  const img = lineChart(series, {
-    title: `Gaussian CS: PSNR vs measurements (${v.steps} DPS steps)`,
-    xLabel: "measurements m",
-    yLabel: "PSNR (dB)",
-    logX: true,
-  });
-  await writeFileAtomic(path, await encodePng(img));
+  const points = v.models.flatMap((m) =>
+    cs.flatMap((p) => psnrPoint(v, m.name, p, v.steps, () => p.m))
+  );
+  await writeFigure(
+    base,
+    lineSpec(points, {
+      title: `Gaussian CS: PSNR vs measurements (${v.steps} DPS steps)`,
+      subtitle: `error bars: ${ERROR_BARS}`,
+      xTitle: "measurements m (log scale)",
+      yTitle: "PSNR (dB)",
+      logX: true,
+      xTicks: cs.map((p) => p.m),
+      series: v.models.map((m) => m.name),
+    }),
+  );
   return true;
 }
 
 /**
- * Draws PSNR against NFE per model on the sweep's problem; nothing without a sweep.
+ * Draws PSNR against NFE per model on the sweep's problem with error bars, as `base`.svg,
+ * .png and .vl.json; nothing without a sweep.
  *
- * @param path output PNG
+ * @param base output path without extension
  * @param v the study
  * @returns whether a chart was written
  */
-export async function writePsnrVsNfe(path: string, v: StudyView): Promise<boolean> {
-  if (!v.nfeProblem || v.sweep.length === 0) return false;
-  const series = v.models.map((m, i) => ({
-    label: m.name,
-    color: PALETTE[i % PALETTE.length],
-    points: v.sweep.flatMap((steps) => {
-      const s = summarize(select(v, m.name, v.nfeProblem!, steps));
-      return s ? [{ x: s.nfe, y: s.psnr }] : [];
+export async function writePsnrVsNfe(base: string, v: StudyView): Promise<boolean> {
+  const problem = v.nfeProblem;
+  if (!problem || v.sweep.length === 0) return false;
+  const points = v.models.flatMap((m) =>
+    v.sweep.flatMap((steps) => psnrPoint(v, m.name, problem, steps, (s) => s.nfe))
+  );
+  await writeFigure(
+    base,
+    lineSpec(points, {
+      title: `${problemLabel(problem)}: PSNR vs NFE`,
+      subtitle: `error bars: ${ERROR_BARS}`,
+      xTitle: "network evaluations per image, NFE (log scale)",
+      yTitle: "PSNR (dB)",
+      logX: true,
+      xTicks: [...new Set(points.map((p) => p.x))],
+      series: v.models.map((m) => m.name),
     }),
-  }));
-  const img = lineChart(series, {
-    title: `${problemId(v.nfeProblem)}: PSNR vs NFE`,
-    xLabel: "network evaluations per image (NFE)",
-    yLabel: "PSNR (dB)",
-    logX: true,
-  });
-  await writeFileAtomic(path, await encodePng(img));
+  );
+  return true;
+}
+
+/**
+ * Draws the paired table as a heat map: problem (and NFE-sweep step count) × ambient model,
+ * coloured by the mean of PSNR(ambient) − PSNR(clean), labelled "mean ± paired SE (wins/n)";
+ * nothing without a clean and an ambient model.
+ *
+ * @param base output path without extension
+ * @param v the study
+ * @returns whether a chart was written
+ */
+export async function writePairedHeatMap(base: string, v: StudyView): Promise<boolean> {
+  const clean = v.models.find((m) => !m.config.ambient);
+  const ambient = v.models.filter((m) => m.config.ambient);
+  if (!clean || ambient.length === 0) return false;
+  const rows = pairedRows(v);
+  const cells = rows.flatMap(([label, p, steps]) =>
+    ambient.flatMap((m) => {
+      const d = pairedDifference(select(v, m.name, p, steps), select(v, clean.name, p, steps));
+      return d ? [{ x: m.name, y: label, value: d.mean, label: fmtPaired(d) }] : [];
+    })
+  );
+  if (cells.length === 0) return false;
+  await writeFigure(
+    base,
+    heatMapSpec(cells, {
+      title: `PSNR(ambient) − PSNR(${clean.name}), dB, image by image`,
+      subtitle: "mean ± 1 standard error of the paired differences (images where ambient won / n)",
+      xTitle: "ambient prior",
+      yTitle: "problem",
+      valueTitle: "dB",
+      center: 0,
+      xOrder: ambient.map((m) => m.name),
+      yOrder: rows.map(([label]) => label),
+      cellWidth: 150,
+    }),
+  );
   return true;
 }

@@ -4,11 +4,11 @@
  *
  * @module
  */
+import { seriesColour } from "../figures/mod.ts";
 import type { CellResult, StudySettings } from "./cells.ts";
-import { PALETTE } from "./line_chart.ts";
 import { methodLabel } from "./models.ts";
 import { problemLabel } from "./problems.ts";
-import { resultsMarkdown, type StudyView } from "./report.ts";
+import { ERROR_BARS, resultsMarkdown, type StudyView } from "./report.ts";
 
 /** What report.md says beyond the tables. */
 export interface ReportContext {
@@ -25,12 +25,15 @@ export interface ReportContext {
   /** Backend description. */
   backend: string;
   /** Figure files that were written (names relative to the report). */
-  figures: { psnrVsM: boolean; psnrVsNfe: boolean; grids: { problem: string; file: string }[] };
+  figures: {
+    psnrVsM: boolean;
+    psnrVsNfe: boolean;
+    paired: boolean;
+    grids: { problem: string; file: string }[];
+  };
   /** Cells recomputed by this run. */
   computed: readonly CellResult[];
 }
-
-const COLOUR_NAMES = ["blue", "red", "green", "orange", "purple", "brown", "pink", "cyan"];
 
 /**
  * The markdown of report.md.
@@ -40,7 +43,7 @@ const COLOUR_NAMES = ["blue", "red", "green", "orange", "purple", "brown", "pink
  */
 export function reportMarkdown(r: ReportContext): string {
   const { view: v, settings: s } = r;
-  const colour = (i: number) => COLOUR_NAMES[i % PALETTE.length];
+  const colour = (i: number) => seriesColour(i).name;
   const seconds = v.cells.reduce((a, c) => a + c.seconds, 0);
   const zeta = Object.entries(s.zeta).map(([k, z]) => `${k} ${z}`).join(", ");
   const out = [
@@ -82,17 +85,31 @@ export function reportMarkdown(r: ReportContext): string {
     resultsMarkdown(v).replace(/^# .*\n\n/, "").replace(/^## /m, "### "),
     `## Figures`,
     ``,
+    `Each chart is \`name.svg\` (linked here), \`name.png\` and its Vega-Lite spec ` +
+    `\`name.vl.json\` with the data inline (restyle it in any Vega-Lite editor). Error bars ` +
+    `of the line charts: ${ERROR_BARS} (sample SD / √n); every model sees the same ` +
+    `images, so their paired differences (the table above, the heat map below) are ` +
+    `tighter than these bars suggest.`,
+    ``,
   ];
   if (r.figures.psnrVsM) {
     out.push(`PSNR against the number of Gaussian measurements m (log axis):`, ``);
-    out.push(`![PSNR vs m](psnr-vs-m.png)`, ``);
+    out.push(`![PSNR vs m](psnr-vs-m.svg)`, ``);
   }
   if (r.figures.psnrVsNfe && v.nfeProblem) {
     out.push(
       `PSNR against network evaluations per image on ${problemLabel(v.nfeProblem)} ` +
         `(DPS steps ${v.sweep.join(", ")}; NFE = 2·steps − 1, plus one VJP per step):`,
       ``,
-      `![PSNR vs NFE](psnr-vs-nfe.png)`,
+      `![PSNR vs NFE](psnr-vs-nfe.svg)`,
+      ``,
+    );
+  }
+  if (r.figures.paired) {
+    out.push(
+      `Ambient minus clean, image by image (the paired table above; ± 1 paired SE):`,
+      ``,
+      `![ambient minus clean](paired-difference.svg)`,
       ``,
     );
   }
