@@ -16,6 +16,7 @@ import { Adam } from "../src/optim/adam.ts";
 import { Rng } from "../src/rng.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
+import { reshape } from "../src/ops/reshape.ts";
 
 const D = 5; // pixels
 const S = [0, 2, 3]; // the pixels M̃ shows
@@ -79,7 +80,7 @@ Deno.test("ambient objective: a linear denoiser trained on corrupted Gaussian da
   };
   const sigma = backend.full([N], SIGMA);
   const w = backend.full([D, 2 * D], 0), b = backend.full([D], 0);
-  const denoise = (u: Tensor) => linear(u.reshape([N, 2 * D]), w, b).reshape(shape);
+  const denoise = (u: Tensor) => reshape(linear(reshape(u, [N, 2 * D]), w, b), shape);
 
   // Adam with a decaying step: the objective is quadratic, so this reaches its minimiser.
   const adam = new Adam([w, b]);

@@ -13,6 +13,7 @@ import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
 import type { InpaintingMasks } from "./masks.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
 export const P_MEAN: number = -1.2;
@@ -39,7 +40,7 @@ function lossWeight(sigma: Tensor): Tensor {
   const w = map("edm_weight", "(s * s + p0 * p0) / (s * s * p0 * p0)", ["s"], [sigma], [
     SIGMA_DATA,
   ]);
-  return w.reshape([sigma.shape[0], 1, 1, 1]);
+  return reshape(w, [sigma.shape[0], 1, 1, 1]);
 }
 
 function weightedSum(weight: Tensor, r: Tensor): Tensor {
@@ -64,7 +65,7 @@ export function edmLoss(
   ctx: ForwardContext,
 ): LossTerms {
   const sigma = drawSigma(x, seed);
-  const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([x.shape[0], 1, 1, 1]));
+  const n = mul(randomNormal(x.backend, x.shape, seed, 1), reshape(sigma, [x.shape[0], 1, 1, 1]));
   const d = net.forward(p, add(x, n), sigma, ctx);
   return { loss: weightedSum(lossWeight(sigma), sub(d, x)) };
 }
@@ -118,7 +119,7 @@ export function ambientObjective(
   const [b, c] = x.shape;
   const weight = lossWeight(sigma);
   const y = mul(masks.mask, x);
-  const n = mul(noise, sigma.reshape([b, 1, 1, 1]));
+  const n = mul(noise, reshape(sigma, [b, 1, 1, 1]));
   const mt = c === 1 ? masks.further : concat(Array(c).fill(masks.further), 1);
   const u = concat([mul(masks.further, add(y, n)), mt], 1);
   const residual = sub(denoise(u, sigma), y);

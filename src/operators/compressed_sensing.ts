@@ -11,6 +11,7 @@ import { randomNormal } from "../ops/random.ts";
 import { keep } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /** Options of `GaussianCompressedSensing`. */
 export interface CompressedSensingOptions {
@@ -74,7 +75,7 @@ export class GaussianCompressedSensing extends LinearOperator {
    */
   forward(x: Tensor): Tensor {
     const [n] = checkImages(this.name, x, [null, ...this.imageShape]);
-    return matmul(x.reshape([n, -1]), this.matrix, { transB: true });
+    return matmul(reshape(x, [n, -1]), this.matrix, { transB: true });
   }
 
   /**
@@ -88,7 +89,7 @@ export class GaussianCompressedSensing extends LinearOperator {
     if (y.shape.length !== 2 || y.shape[1] !== m) {
       throw new Error(`${this.name}: measurements must be [N, ${m}], got [${y.shape}]`);
     }
-    return matmul(y, this.matrix).reshape([y.shape[0], ...this.imageShape]);
+    return reshape(matmul(y, this.matrix), [y.shape[0], ...this.imageShape]);
   }
 
   /** Frees the matrix. */
