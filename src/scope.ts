@@ -36,6 +36,16 @@ export function track(t: Tensor): void {
  *
  * @param t tensor to keep
  * @returns t
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * import { keep, tidy } from "./scope.ts";
+ * const b = cpuBackend();
+ * let cache = b.full([1], 0);
+ * tidy(() => {
+ *   cache = keep(b.full([2], 1)); // survives the tidy without being returned
+ * });
+ * ```
  */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);

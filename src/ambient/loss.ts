@@ -56,6 +56,21 @@ function weightedSum(weight: Tensor, r: Tensor): Tensor {
  * @param seed randomness of this step (σ and n)
  * @param ctx dropout state
  * @returns the loss
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { EDMPrecond } from "../nn/precond.ts";
+ * import { SongUNet } from "../nn/song_unet.ts";
+ * import { edmLoss } from "./loss.ts";
+ * const b = cpuBackend();
+ * const net = new EDMPrecond(new SongUNet({
+ *   imgResolution: 8, inChannels: 1, outChannels: 1, modelChannels: 8,
+ *   channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0,
+ * }));
+ * const params = net.model.registry.materialize(b, 0);
+ * const x = b.full([2, 1, 8, 8], 0.5); // clean images in [−1, 1]
+ * const { loss } = edmLoss(net, params, x, 1, { training: true, seed: 1, stream: 0 });
+ * ```
  */
 export function edmLoss(
   net: EDMPrecond,
@@ -82,6 +97,27 @@ export function edmLoss(
  * @param seed randomness of this step
  * @param ctx dropout state
  * @returns the trained loss and the logged M̃ loss
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { EDMPrecond } from "../nn/precond.ts";
+ * import { SongUNet } from "../nn/song_unet.ts";
+ * import { ambientLoss } from "./loss.ts";
+ * import { furtherCorrupt } from "./masks.ts";
+ * const b = cpuBackend();
+ * const net = new EDMPrecond(new SongUNet({
+ *   imgResolution: 8, inChannels: 2, outChannels: 1, modelChannels: 8,
+ *   channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0,
+ * }));
+ * const params = net.model.registry.materialize(b, 0);
+ * const masks = furtherCorrupt(b, [0, 1], 8, 8, { p: 0.6, delta: 0.1 }, 0); // M and M̃
+ * const x = b.full([2, 1, 8, 8], 0.5); // only M ⊙ x is used
+ * const { loss, furtherLoss } = ambientLoss(net, params, x, masks, 1, {
+ *   training: true,
+ *   seed: 1,
+ *   stream: 0,
+ * });
+ * ```
  */
 export function ambientLoss(
   net: EDMPrecond,
@@ -108,6 +144,18 @@ export type LossDenoiser = (u: Tensor, sigma: Tensor) => Tensor;
  * @param sigma σ per image [N]
  * @param noise standard normal n, shaped like x
  * @returns λ(σ)‖M ⊙ (D − x)‖² and the logged M̃ term, each summed per image, batch-averaged
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { slice } from "../ops/concat.ts";
+ * import { ambientObjective } from "./loss.ts";
+ * import { furtherCorrupt } from "./masks.ts";
+ * const b = cpuBackend();
+ * const masks = furtherCorrupt(b, [0], 4, 4, { p: 0.5, delta: 0.2 }, 0);
+ * const x = b.full([1, 1, 4, 4], 0.3);
+ * // A denoiser that returns its input's image channels (M̃ ⊙ (M ⊙ x + σn)).
+ * const { loss } = ambientObjective((u) => slice(u, 1, 0, 1), x, masks, b.full([1], 0.5), b.full(x.shape, 0));
+ * ```
  */
 export function ambientObjective(
   denoise: LossDenoiser,

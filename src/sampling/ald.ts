@@ -54,6 +54,11 @@ export interface AldResult {
  * @param sigmaMax σ_0
  * @param sigmaMin σ_{L−1}
  * @returns the L levels, decreasing (float64)
+ * @example
+ * ```ts
+ * import { geometricSigmas } from "./ald.ts";
+ * const sigmas = geometricSigmas(5, 80, 0.002); // 80, 5.66, 0.4, 0.028, 0.002
+ * ```
  */
 export function geometricSigmas(levels: number, sigmaMax: number, sigmaMin: number): Float64Array {
   if (!Number.isInteger(levels) || levels < 1) {
