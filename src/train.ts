@@ -1,6 +1,6 @@
 /**
- * The training loop (SPEC §2–3): Adam with warm-up and gradient clipping, dropout, EMA,
- * one submit per step with no GPU await, losses read back in batches, atomic checkpoints,
+ * The training loop (docs/method.md §2.5, §3): Adam with warm-up and gradient clipping, dropout,
+ * EMA, one submit per step with no GPU await, losses read back in batches, atomic checkpoints,
  * sample grids, exact resume, and a clear stop on NaN.
  *
  * @module

@@ -55,7 +55,7 @@ export interface TrainConfig {
   sampleSigmaMin?: number;
 }
 
-/** Reference hyper-parameters shared by every task (SPEC §2). */
+/** Reference hyper-parameters shared by every task (docs/method.md §2.5). */
 export const EDM_DEFAULTS: Omit<
   TrainConfig,
   "name" | "data" | "network" | "ambient" | "corruption" | "steps"

@@ -1,5 +1,5 @@
 /**
- * Training losses, one small function each, as in EDM's loss.py (SPEC §2–3).
+ * Training losses, one small function each, as in EDM's loss.py (docs/method.md §2.1, §3).
  *
  * @module
  */

@@ -1,8 +1,8 @@
 /**
- * Random-inpainting corruption (SPEC §3): the training mask M ~ Bernoulli(1 − p) per pixel,
- * shared across colour channels, and the further corruption M̃ = M ⊙ Bernoulli(1 − δ). Both
- * are fixed per image: drawn from the counter-based generator with the image's index as
- * the stream, so every epoch, every backend and every resumed run sees the same masks.
+ * Random-inpainting corruption (docs/method.md §3): the training mask M ~ Bernoulli(1 − p) per
+ * pixel, shared across colour channels, and the further corruption M̃ = M ⊙ Bernoulli(1 − δ). Both
+ * are fixed per image: drawn from the counter-based generator with the image's index as the stream,
+ * so every epoch, every backend and every resumed run sees the same masks.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * MRI metrics on magnitude images (SPEC §6): complex images are [2, H, W] (Re, Im); with
+ * MRI metrics on magnitude images (docs/method.md §6): complex images are [2, H, W] (Re, Im); with
  * m = |gt| and e = |x̂|: NRMSE = ‖m − e‖ / ‖m‖, SSIM with data_range = max m − min m,
  * PSNR = 20·log10(max m / RMSE(m, e)).
  *

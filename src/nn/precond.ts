@@ -1,7 +1,7 @@
 /**
- * EDM preconditioning (Karras et al. 2022; SPEC §2): D(u, σ) = c_skip·u + c_out·F(c_in·u,
- * c_noise). For ambient models u carries mask channels too: c_in scales the whole input
- * and the output keeps the image channels.
+ * EDM preconditioning (Karras et al. 2022; docs/method.md §2.2): D(u, σ) = c_skip·u +
+ * c_out·F(c_in·u, c_noise). For ambient models u carries mask channels too: c_in scales the whole
+ * input and the output keeps the image channels.
  *
  * @module
  */

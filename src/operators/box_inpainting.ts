@@ -1,6 +1,6 @@
 /**
- * Box inpainting (SPEC §5): a square of side ⌈p·S⌉ at a seeded random place is erased in
- * every channel (S = the image side; the shorter one for non-square images).
+ * Box inpainting (docs/method.md §5.6): a square of side ⌈p·S⌉ at a seeded random place is erased
+ * in every channel (S = the image side; the shorter one for non-square images).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Gaussian compressed sensing (SPEC §5): y = A·vec(x) with a fixed m × d matrix of
+ * Gaussian compressed sensing (docs/method.md §5.6): y = A·vec(x) with a fixed m × d matrix of
  * N(0, 1/m) entries, d = C·H·W, applied by the package's matmul on the device.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
- * The interface every inverse-problem operator A implements (SPEC §5): y = A x, the adjoint
- * Aᴴ y, and measurement noise. Operators are built from differentiable ops, so they run on
+ * The interface every inverse-problem operator A implements (docs/method.md §5.6): y = A x, the
+ * adjoint Aᴴ y, and measurement noise. Operators are built from differentiable ops, so they run on
  * WebGPU and on the CPU twin and DPS can back-propagate ‖A(D) − y‖ through them.
  *
  * @module

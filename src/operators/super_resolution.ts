@@ -1,5 +1,5 @@
 /**
- * Super-resolution by average pooling (SPEC §5): each f×f block becomes its mean. The
+ * Super-resolution by average pooling (docs/method.md §5.6): each f×f block becomes its mean. The
  * adjoint spreads each value back over its block divided by f² (nearest up-sampling / f²).
  *
  * @module
@@ -13,7 +13,7 @@ import { checkImages, LinearOperator } from "./linear_operator.ts";
 import { reshape } from "../ops/reshape.ts";
 
 /**
- * y = f×f average pooling of x, for any integer factor f dividing H and W (SPEC uses 4, 6
+ * y = f×f average pooling of x, for any integer factor f dividing H and W (the paper uses 4, 6
  * and 8); through a reshape to [N, C, H/f, f, W/f, f], so it runs on every backend.
  *
  * @example

@@ -1,6 +1,6 @@
 /**
  * The orthonormal 2-D DFT of planar complex images, the F of the MRI operator A = M F S
- * (SPEC §4). Being unitary, its vector-Jacobian product is the transform the other way.
+ * (docs/method.md §4). Being unitary, its vector-Jacobian product is the transform the other way.
  *
  * @module
  */

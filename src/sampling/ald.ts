@@ -1,5 +1,5 @@
 /**
- * Annealed Langevin dynamics for inverse problems (Jalal et al. 2021; SPEC §5): a few
+ * Annealed Langevin dynamics for inverse problems (Jalal et al. 2021; docs/method.md §5.4): a few
  * Langevin steps at each of L geometric noise levels, following the prior's score plus the
  * gradient of a Gaussian likelihood whose variance is inflated by the current level. It
  * needs no VJP through the network, only one evaluation per step.
