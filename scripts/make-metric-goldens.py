@@ -60,7 +60,7 @@ def complex_pair(name, gt_c, x_c):
     x = f32(np.stack([x_c.real, x_c.imag]))
     mg = np.hypot(gt[0], gt[1])
     mx = np.hypot(x[0], x[1])
-    # SPEC §6: magnitude images, SSIM range max|gt| − min|gt|, PSNR peak max|gt|.
+    # docs/method.md §6: magnitude images, SSIM range max|gt| − min|gt|, PSNR peak max|gt|.
     return {
         "name": name,
         "kind": "complex",

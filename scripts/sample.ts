@@ -1,6 +1,6 @@
 /**
  * Unconditional samples of a trained model as a PNG grid: EDM Heun over [σ_min, 80]; an
- * ambient model sees one fixed M̃ for the run (SPEC §5), as in the training grids.
+ * ambient model sees one fixed M̃ for the run (docs/method.md §5.5), as in the training grids.
  *
  * `deno run -A scripts/sample.ts --model fixtures/models/fmnist-inpaint --out samples.png
  *  [--count 16] [--steps 18] [--sigma-min 0.002] [--seed 0] [--backend cpu|webgpu]`

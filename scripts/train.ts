@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { selectBackend } from "../src/backends.ts";
-import { type DataSpec, loadDataset } from "../src/data/dataset.ts";
+import type { DataSpec } from "../src/data/dataset.ts";
+import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
 import { buildNetwork, type LogRecord, train } from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";

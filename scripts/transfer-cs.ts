@@ -1,9 +1,9 @@
 /**
- * The cross-operator study (SPEC §7.2): models trained on randomly erased images (ambient)
- * or on clean ones, used as priors in DPS for other operators: Gaussian compressed sensing
- * at several m, super-resolution, box inpainting; PSNR / SSIM / NRMSE per model × problem,
- * PSNR against m and against NFE, image grids, report.md. Each cell is cached, so a rerun
- * (or a run after a kill) computes only what is missing.
+ * The cross-operator study (docs/method.md §7.2): models trained on randomly erased images
+ * (ambient) or on clean ones, used as priors in DPS for other operators: Gaussian compressed
+ * sensing at several m, super-resolution, box inpainting; PSNR / SSIM / NRMSE per model × problem,
+ * PSNR against m and against NFE, image grids, report.md. Each cell is cached, so a rerun (or a run
+ * after a kill) computes only what is missing.
  *
  * ```
  * deno run -A scripts/transfer-cs.ts \

@@ -7,7 +7,8 @@
  */
 import type { Tensor } from "./tensor.ts";
 import { add } from "./ops/elementwise.ts";
-import { tidy } from "./scope.ts";
+import { retainAll, tidy } from "./scope.ts";
+import { reshape } from "./ops/reshape.ts";
 
 /** Given the gradient of an op's output, returns the gradients of its inputs (null: none). */
 export type Backward = (gOut: Tensor) => readonly (Tensor | null)[];
@@ -24,11 +25,6 @@ interface Tape {
 }
 
 let active: Tape | null = null;
-
-/** True while `grad` runs its function: ops are being recorded. */
-export function recording(): boolean {
-  return active !== null;
-}
 
 /** True when an op's output must be recorded (some input depends on a watched tensor). */
 export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
@@ -75,7 +71,8 @@ export interface GradResult {
  * ```ts
  * import { grad } from "./autograd.ts";
  * import { cpuBackend } from "./backends.ts";
- * import { mul, sum } from "./ops/elementwise.ts";
+ * import { mul } from "./ops/elementwise.ts";
+ * import { sum } from "./ops/reduce.ts";
  * const x = cpuBackend().fromArray([1, 2, 3], [3]);
  * const { grads } = grad(() => sum(mul(x, x)), [x]); // 2x
  * ```
@@ -86,7 +83,7 @@ export function grad(f: () => Tensor, wrt: readonly Tensor[], seed?: Tensor): Gr
   active = tape;
   let value: Tensor;
   try {
-    value = f();
+    value = retainAll(f);
   } finally {
     active = null;
   }
@@ -139,7 +136,7 @@ export function grad(f: () => Tensor, wrt: readonly Tensor[], seed?: Tensor): Gr
     grads: wrt.map((t) => {
       const g = grads.get(t.id);
       return g
-        ? (g.shape.length === t.shape.length ? g : g.reshape(t.shape))
+        ? (g.shape.length === t.shape.length ? g : reshape(g, t.shape))
         : t.backend.full(t.shape, 0);
     }),
   };

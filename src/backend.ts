@@ -33,10 +33,13 @@ export interface GpuStorage {
 /** Either kind of storage. */
 export type Storage = CpuStorage | GpuStorage;
 
+/** The kinds of engine; src/ops/dispatch.ts maps each to its backend class. */
+export type BackendKind = "cpu" | "webgpu";
+
 /** What every backend provides. */
 export interface Backend {
-  /** "cpu" or "webgpu". */
-  readonly kind: "cpu" | "webgpu";
+  /** Which engine: ops pick their implementation by it (src/ops/dispatch.ts). */
+  readonly kind: BackendKind;
   /** Short description for logs, e.g. "webgpu (llvmpipe …)". */
   readonly name: string;
   /** When true, every new tensor is filled with NaN so an unwritten output fails a test. */

@@ -55,6 +55,29 @@ function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {
  * @param path checkpoint file
  * @param s the state
  * @param config the run's configuration (stored as JSON metadata)
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * import { loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.ts";
+ * import { Adam } from "./optim/adam.ts";
+ * import { EDM_DEFAULTS, type TrainConfig } from "./train_config.ts";
+ * const config: TrainConfig = {
+ *   ...EDM_DEFAULTS,
+ *   name: "tiny",
+ *   data: { kind: "fmnist", dir: "fixtures/fmnist" },
+ *   network: { modelChannels: 8, channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0 },
+ *   ambient: true,
+ *   corruption: { p: 0.6, delta: 0.1 },
+ *   steps: 10,
+ * };
+ * const b = cpuBackend();
+ * const params = new Map([["w", b.full([2, 2], 1)]]);
+ * const ema = new Map([["w", b.full([2, 2], 1)]]);
+ * const s: TrainState = { step: 3, params, ema, adam: new Adam([...params.values()]) };
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await saveCheckpoint(path, s, config);
+ * const restored = await loadCheckpoint(path, s, b); // the config; s.step is 3 again
+ * ```
  */
 export async function saveCheckpoint(
   path: string,
@@ -136,6 +159,14 @@ export async function loadCheckpoint(
  * @param path output file
  * @param ema EMA weights
  * @param metadata strings to store (config, step, …)
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * import { saveNetwork } from "./checkpoint.ts";
+ * const ema = new Map([["model.map_noise.weight", cpuBackend().full([4, 4], 0.1)]]);
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await saveNetwork(path, ema, { step: "1000" }); // readable by decodeSafetensors
+ * ```
  */
 export async function saveNetwork(
   path: string,

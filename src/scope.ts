@@ -4,10 +4,27 @@
  *
  * @module
  */
-import { recording } from "./autograd.ts";
 import type { Tensor } from "./tensor.ts";
 
 const scopes: Set<Tensor>[] = [];
+let retaining = 0;
+
+/**
+ * Runs `fn` with every `tidy` inside it keeping all its tensors (moved to the enclosing
+ * scope). Autograd runs the recorded function under it: the tape's backward closures may
+ * need any intermediate, and the core need not ask the tape.
+ *
+ * @param fn synchronous work
+ * @returns what `fn` returned
+ */
+export function retainAll<T>(fn: () => T): T {
+  retaining++;
+  try {
+    return fn();
+  } finally {
+    retaining--;
+  }
+}
 
 /** Registers a new tensor with the innermost open scope (called by the Tensor constructor). */
 export function track(t: Tensor): void {
@@ -19,6 +36,16 @@ export function track(t: Tensor): void {
  *
  * @param t tensor to keep
  * @returns t
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * import { keep, tidy } from "./scope.ts";
+ * const b = cpuBackend();
+ * let cache = b.full([1], 0);
+ * tidy(() => {
+ *   cache = keep(b.full([2], 1)); // survives the tidy without being returned
+ * });
+ * ```
  */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
@@ -28,8 +55,7 @@ export function keep<T extends Tensor>(t: T): T {
 /**
  * Runs `fn` and disposes every tensor created during it, except tensors reachable from its
  * result (a tensor, or arrays/objects of tensors), which move to the enclosing scope. Inside
- * `grad`'s function every tensor moves to the enclosing scope instead: the tape's backward
- * closures may need any of them.
+ * `retainAll` (which `grad` uses) every tensor moves to the enclosing scope instead.
  *
  * @param fn synchronous work that creates temporaries
  * @returns what `fn` returned
@@ -54,7 +80,7 @@ export function tidy<T>(fn: () => T): T {
     scopes.pop();
   }
   const survivors = new Set<Tensor>();
-  if (recording()) { for (const t of scope) survivors.add(t); }
+  if (retaining > 0) { for (const t of scope) survivors.add(t); }
   else collect(result, survivors, 0);
   for (const t of scope) {
     if (survivors.has(t)) track(t);

@@ -1,10 +1,11 @@
 /**
- * The f32 tensor: a contiguous (row-major) array with a shape, living on one backend.
+ * The f32 tensor: a contiguous (row-major) array with a shape, living on one backend. Ops
+ * (src/ops/) compute on it; reshape is an op too (src/ops/reshape.ts), so the tensor
+ * knows nothing of the autograd tape.
  *
  * @module
  */
 import type { Backend, Storage } from "./backend.ts";
-import { record } from "./autograd.ts";
 import { track } from "./scope.ts";
 
 let nextId = 1;
@@ -15,7 +16,7 @@ let nextId = 1;
  *
  * @example
  * ```ts
- * import { cpuBackend } from "./backend.ts";
+ * import { cpuBackend } from "./backends.ts";
  * using t = cpuBackend().fromArray([1, 2, 3, 4], [2, 2]);
  * console.log(t.shape, await t.toArray());
  * ```
@@ -69,14 +70,6 @@ export class Tensor implements Disposable {
   toArray(): Promise<Float32Array | Float64Array> {
     return this.backend.read(this);
   }
-
-  /** A tensor sharing this storage with another shape of the same size (no copy). */
-  reshape(shape: readonly number[]): Tensor {
-    const s = resolveShape(shape, this.size);
-    const y = this.backend.view(this, s);
-    record(y, [this], (g) => [g.reshape(this.shape)]);
-    return y;
-  }
 }
 
 /** Product of the dimensions. */
@@ -87,16 +80,4 @@ export function shapeSize(shape: readonly number[]): number {
     n *= d;
   }
   return n;
-}
-
-/** Replaces one -1 in `shape` so that the product is `size`. */
-function resolveShape(shape: readonly number[], size: number): number[] {
-  const s = [...shape];
-  const free = s.indexOf(-1);
-  if (free >= 0) {
-    const rest = shapeSize(s.filter((_, i) => i !== free));
-    s[free] = rest === 0 ? 0 : size / rest;
-  }
-  if (shapeSize(s) !== size) throw new Error(`cannot reshape ${size} elements to [${shape}]`);
-  return s;
 }

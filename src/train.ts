@@ -1,6 +1,6 @@
 /**
- * The training loop (SPEC §2–3): Adam with warm-up and gradient clipping, dropout, EMA,
- * one submit per step with no GPU await, losses read back in batches, atomic checkpoints,
+ * The training loop (docs/method.md §2.5, §3): Adam with warm-up and gradient clipping, dropout,
+ * EMA, one submit per step with no GPU await, losses read back in batches, atomic checkpoints,
  * sample grids, exact resume, and a clear stop on NaN.
  *
  * @module
@@ -28,6 +28,7 @@ import type { Tensor } from "./tensor.ts";
 import { type TrainConfig, validateConfig } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
 import { writeFileAtomic } from "./io/safetensors.ts";
+import { reshape } from "./ops/reshape.ts";
 
 export { DivergenceError };
 
@@ -182,7 +183,9 @@ export async function train(
         adam.step(grads, { lr });
         const beta = emaBeta(config, images);
         emaUpdateMany(emaList, paramList, beta);
-        return further ? concat([value.reshape([1]), further.reshape([1])], 0) : value.reshape([1]);
+        return further
+          ? concat([reshape(value, [1]), reshape(further, [1])], 0)
+          : reshape(value, [1]);
       });
       pending.push(terms);
       state.step = step;

@@ -55,7 +55,7 @@ export interface TrainConfig {
   sampleSigmaMin?: number;
 }
 
-/** Reference hyper-parameters shared by every task (SPEC §2). */
+/** Reference hyper-parameters shared by every task (docs/method.md §2.5). */
 export const EDM_DEFAULTS: Omit<
   TrainConfig,
   "name" | "data" | "network" | "ambient" | "corruption" | "steps"
@@ -79,6 +79,20 @@ export const EDM_DEFAULTS: Omit<
  * Checks a configuration and says what is wrong.
  *
  * @param c the configuration
+ * @example
+ * ```ts
+ * import { EDM_DEFAULTS, type TrainConfig, validateConfig } from "./train_config.ts";
+ * const config: TrainConfig = {
+ *   ...EDM_DEFAULTS,
+ *   name: "tiny",
+ *   data: { kind: "fmnist", dir: "fixtures/fmnist" },
+ *   network: { modelChannels: 8, channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0 },
+ *   ambient: true,
+ *   corruption: { p: 0.6, delta: 0.1 },
+ *   steps: 10,
+ * };
+ * validateConfig(config); // passes; { ...config, batch: 0 } would throw "config tiny: batch …"
+ * ```
  */
 export function validateConfig(c: TrainConfig): void {
   const bad = (what: string) => {

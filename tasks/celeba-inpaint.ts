@@ -1,5 +1,5 @@
 /**
- * The paper's CelebA-64 ambient run (SPEC §3): p = 0.6, δ = 0.1, lr 2e-4, dropout 0.1,
+ * The paper's CelebA-64 ambient run (docs/method.md §3): p = 0.6, δ = 0.1, lr 2e-4, dropout 0.1,
  * batch 256, the EDM 64×64 network. Needs `--data <img_align_celeba folder>`.
  *
  * @module

@@ -4,6 +4,7 @@ import { cpuBackend } from "../src/backends.ts";
 import { Adam, adamUpdate, adamUpdateMany } from "../src/optim/adam.ts";
 import { Rng } from "../src/rng.ts";
 import { assertClose, F32, gpuOrSkip, type Tol } from "./harness.ts";
+import { reshape } from "../src/ops/reshape.ts";
 
 /** torch.optim.Adam's update, written out in float64 (no weight decay, no amsgrad). */
 function adamRef(
@@ -57,7 +58,7 @@ async function runBackend(
   const p = b.fromArray(p0, shape);
   const m = b.full(shape, 0);
   const v = b.full(shape, 0);
-  const view = p.reshape([-1]);
+  const view = reshape(p, [-1]);
   for (let t = 1; t <= STEPS; t++) {
     using g = b.fromArray(grads[t - 1], shape);
     using s = cfg.scale === undefined ? undefined : b.fromArray([cfg.scale], [1]);

@@ -1,11 +1,12 @@
 /**
- * SPEC §3's claim, checked exactly: a model trained with the ambient objective (fed M̃, penalised
- * on M) learns E[x₀ | M̃ ⊙ (x₀ + σn), M̃], the pixels M̃ hides included. Gaussian data
- * x ~ N(μ, Σ) over d "pixels", one fixed M̃ (pixels S), M ⊇ M̃ adding each hidden pixel with
- * probability q, one σ; the denoiser is linear in u = concat[M̃ ⊙ (M ⊙ x + σn), M̃]. Trained by
- * the package's Adam on `ambientObjective` (f64 CPU twin) it must equal (1) the least-squares
- * minimiser of the same empirical loss, and (2) the closed-form conditional mean
- * W = Σ[:, S](Σ[S, S] + σ²I)⁻¹, b = μ − W μ_S, within 5 standard errors of the regression.
+ * docs/method.md §3's claim, checked exactly: a model trained with the ambient objective
+ * (fed M̃, penalised on M) learns E[x₀ | M̃ ⊙ (x₀ + σn), M̃], the pixels M̃ hides included.
+ * Gaussian data x ~ N(μ, Σ) over d "pixels", one fixed M̃ (pixels S), M ⊇ M̃ adding each
+ * hidden pixel with probability q, one σ; the denoiser is linear in
+ * u = concat[M̃ ⊙ (M ⊙ x + σn), M̃]. Trained by the package's Adam on `ambientObjective`
+ * (f64 CPU twin) it must equal (1) the least-squares minimiser of the same empirical loss,
+ * and (2) the closed-form conditional mean W = Σ[:, S](Σ[S, S] + σ²I)⁻¹, b = μ − W μ_S,
+ * within 5 standard errors of the regression.
  */
 import assert from "node:assert/strict";
 import { ambientObjective } from "../src/ambient/loss.ts";
@@ -16,6 +17,7 @@ import { Adam } from "../src/optim/adam.ts";
 import { Rng } from "../src/rng.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
+import { reshape } from "../src/ops/reshape.ts";
 
 const D = 5; // pixels
 const S = [0, 2, 3]; // the pixels M̃ shows
@@ -79,7 +81,7 @@ Deno.test("ambient objective: a linear denoiser trained on corrupted Gaussian da
   };
   const sigma = backend.full([N], SIGMA);
   const w = backend.full([D, 2 * D], 0), b = backend.full([D], 0);
-  const denoise = (u: Tensor) => linear(u.reshape([N, 2 * D]), w, b).reshape(shape);
+  const denoise = (u: Tensor) => reshape(linear(reshape(u, [N, 2 * D]), w, b), shape);
 
   // Adam with a decaying step: the objective is quadratic, so this reaches its minimiser.
   const adam = new Adam([w, b]);

@@ -14,6 +14,7 @@ import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 import { assertPixelMoments } from "./moments.ts";
+import { reshape } from "../src/ops/reshape.ts";
 
 // 4 pixels per "image" with different means and spreads, from very narrow to wide (few
 // pixels: the CPU twin's cost is per element, the Monte-Carlo error per sample count).
@@ -162,7 +163,7 @@ Deno.test("edmSample: NFE is 2·steps − 1 with Heun and steps with Euler; onSt
 
 Deno.test("edmSample: a denoiser of the wrong shape is an error", () => {
   const b = cpuBackend();
-  const bad: Denoiser = (x) => x.reshape([-1]);
+  const bad: Denoiser = (x) => reshape(x, [-1]);
   assert.throws(
     () => tidy(() => edmSample(bad, b, [2, 1, 2, 2], { seed: 1 })),
     /denoiser returned/,

@@ -7,6 +7,7 @@ import { psnr } from "../src/metrics/psnr.ts";
 import { ssim } from "../src/metrics/ssim.ts";
 import { Rng } from "../src/rng.ts";
 import { gpuOrSkip } from "./harness.ts";
+import { reshape } from "../src/ops/reshape.ts";
 
 interface Pair {
   name: string;
@@ -130,13 +131,13 @@ Deno.test("batch metrics over [N, C, H, W]: per image, means, tensors on each ba
     const tg = b.fromArray(gt, shape);
     const tx = b.fromArray(x, shape);
     assert.deepEqual(await batchMetrics(tg, tx, { dataRange: 2 }), host, b.name);
-    const mri = await mriBatchMetrics(tg.reshape([3, 2, 9, 15]), tx.reshape([3, 2, 9, 15]));
+    const mri = await mriBatchMetrics(reshape(tg, [3, 2, 9, 15]), reshape(tx, [3, 2, 9, 15]));
     assert.deepEqual(
       mri.perImage[1],
       mriMetrics(gt.subarray(size, 2 * size), x.subarray(size, 2 * size), 9, 15),
     );
     await assert.rejects(
-      () => batchMetrics(tg, tx.reshape([3, 270]), { dataRange: 2 }),
+      () => batchMetrics(tg, reshape(tx, [3, 270]), { dataRange: 2 }),
       /one shape/,
     );
     tg.dispose();

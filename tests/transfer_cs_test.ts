@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import { loadDataset } from "../src/data/dataset.ts";
+import { loadDataset } from "../src/data/load_dataset.ts";
 import { train } from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";

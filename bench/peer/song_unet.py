@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch peer of the package's denoiser: EDMPrecond around the "DDPM++" U-Net (SongUNet).
 
-Written for this package from its SPEC and from src/nn/*.ts (it is not the NVlabs code):
+Written for this package from docs/method.md §2.4 and from src/nn/*.ts (it is not the NVlabs code):
 the same architecture and the same parameter names, so that
   * our safetensors checkpoints load here (`load_weights`), and state_dicts saved here
     (or by the reference code) convert to our format (scripts/convert-state-dict.py);

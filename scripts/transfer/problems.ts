@@ -1,6 +1,6 @@
 /**
- * The inverse problems of the cross-operator study (SPEC §7.2): Gaussian compressed sensing
- * at m measurements, average-pool super-resolution ×f, and box inpainting of side ⌈p·S⌉;
+ * The inverse problems of the cross-operator study (docs/method.md §7.2): Gaussian compressed
+ * sensing at m measurements, average-pool super-resolution ×f, and box inpainting of side ⌈p·S⌉;
  * their operators and noisy measurements, seeded so every model sees the same y.
  *
  * @module

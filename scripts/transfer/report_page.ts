@@ -47,7 +47,7 @@ export function reportMarkdown(r: ReportContext): string {
   const seconds = v.cells.reduce((a, c) => a + c.seconds, 0);
   const zeta = Object.entries(s.zeta).map(([k, z]) => `${k} ${z}`).join(", ");
   const out = [
-    `# Cross-operator transfer study (SPEC §7.2)`,
+    `# Cross-operator transfer study (docs/method.md §7.2)`,
     ``,
     `Written ${new Date().toISOString()} by:`,
     ``,

@@ -1,5 +1,5 @@
 /**
- * Training losses, one small function each, as in EDM's loss.py (SPEC §2–3).
+ * Training losses, one small function each, as in EDM's loss.py (docs/method.md §2.1, §3).
  *
  * @module
  */
@@ -13,6 +13,7 @@ import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
 import type { InpaintingMasks } from "./masks.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
 export const P_MEAN: number = -1.2;
@@ -39,7 +40,7 @@ function lossWeight(sigma: Tensor): Tensor {
   const w = map("edm_weight", "(s * s + p0 * p0) / (s * s * p0 * p0)", ["s"], [sigma], [
     SIGMA_DATA,
   ]);
-  return w.reshape([sigma.shape[0], 1, 1, 1]);
+  return reshape(w, [sigma.shape[0], 1, 1, 1]);
 }
 
 function weightedSum(weight: Tensor, r: Tensor): Tensor {
@@ -55,6 +56,21 @@ function weightedSum(weight: Tensor, r: Tensor): Tensor {
  * @param seed randomness of this step (σ and n)
  * @param ctx dropout state
  * @returns the loss
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { EDMPrecond } from "../nn/precond.ts";
+ * import { SongUNet } from "../nn/song_unet.ts";
+ * import { edmLoss } from "./loss.ts";
+ * const b = cpuBackend();
+ * const net = new EDMPrecond(new SongUNet({
+ *   imgResolution: 8, inChannels: 1, outChannels: 1, modelChannels: 8,
+ *   channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0,
+ * }));
+ * const params = net.model.registry.materialize(b, 0);
+ * const x = b.full([2, 1, 8, 8], 0.5); // clean images in [−1, 1]
+ * const { loss } = edmLoss(net, params, x, 1, { training: true, seed: 1, stream: 0 });
+ * ```
  */
 export function edmLoss(
   net: EDMPrecond,
@@ -64,7 +80,7 @@ export function edmLoss(
   ctx: ForwardContext,
 ): LossTerms {
   const sigma = drawSigma(x, seed);
-  const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([x.shape[0], 1, 1, 1]));
+  const n = mul(randomNormal(x.backend, x.shape, seed, 1), reshape(sigma, [x.shape[0], 1, 1, 1]));
   const d = net.forward(p, add(x, n), sigma, ctx);
   return { loss: weightedSum(lossWeight(sigma), sub(d, x)) };
 }
@@ -81,6 +97,27 @@ export function edmLoss(
  * @param seed randomness of this step
  * @param ctx dropout state
  * @returns the trained loss and the logged M̃ loss
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { EDMPrecond } from "../nn/precond.ts";
+ * import { SongUNet } from "../nn/song_unet.ts";
+ * import { ambientLoss } from "./loss.ts";
+ * import { furtherCorrupt } from "./masks.ts";
+ * const b = cpuBackend();
+ * const net = new EDMPrecond(new SongUNet({
+ *   imgResolution: 8, inChannels: 2, outChannels: 1, modelChannels: 8,
+ *   channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0,
+ * }));
+ * const params = net.model.registry.materialize(b, 0);
+ * const masks = furtherCorrupt(b, [0, 1], 8, 8, { p: 0.6, delta: 0.1 }, 0); // M and M̃
+ * const x = b.full([2, 1, 8, 8], 0.5); // only M ⊙ x is used
+ * const { loss, furtherLoss } = ambientLoss(net, params, x, masks, 1, {
+ *   training: true,
+ *   seed: 1,
+ *   stream: 0,
+ * });
+ * ```
  */
 export function ambientLoss(
   net: EDMPrecond,
@@ -107,6 +144,18 @@ export type LossDenoiser = (u: Tensor, sigma: Tensor) => Tensor;
  * @param sigma σ per image [N]
  * @param noise standard normal n, shaped like x
  * @returns λ(σ)‖M ⊙ (D − x)‖² and the logged M̃ term, each summed per image, batch-averaged
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { slice } from "../ops/concat.ts";
+ * import { ambientObjective } from "./loss.ts";
+ * import { furtherCorrupt } from "./masks.ts";
+ * const b = cpuBackend();
+ * const masks = furtherCorrupt(b, [0], 4, 4, { p: 0.5, delta: 0.2 }, 0);
+ * const x = b.full([1, 1, 4, 4], 0.3);
+ * // A denoiser that returns its input's image channels (M̃ ⊙ (M ⊙ x + σn)).
+ * const { loss } = ambientObjective((u) => slice(u, 1, 0, 1), x, masks, b.full([1], 0.5), b.full(x.shape, 0));
+ * ```
  */
 export function ambientObjective(
   denoise: LossDenoiser,
@@ -118,7 +167,7 @@ export function ambientObjective(
   const [b, c] = x.shape;
   const weight = lossWeight(sigma);
   const y = mul(masks.mask, x);
-  const n = mul(noise, sigma.reshape([b, 1, 1, 1]));
+  const n = mul(noise, reshape(sigma, [b, 1, 1, 1]));
   const mt = c === 1 ? masks.further : concat(Array(c).fill(masks.further), 1);
   const u = concat([mul(masks.further, add(y, n)), mt], 1);
   const residual = sub(denoise(u, sigma), y);

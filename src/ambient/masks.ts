@@ -1,8 +1,8 @@
 /**
- * Random-inpainting corruption (SPEC §3): the training mask M ~ Bernoulli(1 − p) per pixel,
- * shared across colour channels, and the further corruption M̃ = M ⊙ Bernoulli(1 − δ). Both
- * are fixed per image: drawn from the counter-based generator with the image's index as
- * the stream, so every epoch, every backend and every resumed run sees the same masks.
+ * Random-inpainting corruption (docs/method.md §3): the training mask M ~ Bernoulli(1 − p) per
+ * pixel, shared across colour channels, and the further corruption M̃ = M ⊙ Bernoulli(1 − δ). Both
+ * are fixed per image: drawn from the counter-based generator with the image's index as the stream,
+ * so every epoch, every backend and every resumed run sees the same masks.
  *
  * @module
  */
@@ -84,6 +84,13 @@ export function furtherCorrupt(
  * @param c corruption levels of the model
  * @param seed mask seed
  * @returns [n, 1, H, W]
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { samplingMask } from "./masks.ts";
+ * // The fixed M̃ an ambient model trained at p = 0.6, δ = 0.1 samples with.
+ * const m = samplingMask(cpuBackend(), 4, 32, 32, { p: 0.6, delta: 0.1 }, 0); // [4, 1, 32, 32]
+ * ```
  */
 export function samplingMask(
   backend: Backend,

@@ -1,5 +1,5 @@
 /**
- * Unconditional prior samples of a (possibly ambient) model as a PNG grid (SPEC §5: EDM
+ * Unconditional prior samples of a (possibly ambient) model as a PNG grid (docs/method.md §5.5: EDM
  * Heun, 18 steps; an ambient model sees concat[M̃ ⊙ x, M̃] with one fixed M̃ for the run).
  *
  * @module

@@ -67,6 +67,13 @@ export function encodeSafetensors(st: SafeTensors): Uint8Array {
  *
  * @param bytes the file
  * @returns tensors and metadata
+ * @example
+ * ```ts
+ * import { decodeSafetensors } from "./safetensors.ts";
+ * const file = "fixtures/models/fmnist-clean/network-ema.safetensors";
+ * const st = decodeSafetensors(await Deno.readFile(file));
+ * for (const [name, t] of st.tensors) console.log(name, t.shape);
+ * ```
  */
 export function decodeSafetensors(bytes: Uint8Array): SafeTensors {
   const fail = (why: string): never => {

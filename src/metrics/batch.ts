@@ -40,6 +40,13 @@ export interface MetricOptions {
  * @param shape [C, H, W]
  * @param opts the data range
  * @returns PSNR, SSIM, NRMSE
+ * @example
+ * ```ts
+ * import { imageMetrics } from "./batch.ts";
+ * const gt = Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.sin(i));
+ * const x = gt.map((v) => v + 0.01);
+ * const { psnr, ssim, nrmse } = imageMetrics(gt, x, [3, 8, 8], { dataRange: 2 });
+ * ```
  */
 export function imageMetrics(
   gt: ArrayLike<number>,
@@ -63,6 +70,12 @@ export function imageMetrics(
  * @param shape [N, C, H, W]
  * @param opts the data range
  * @returns per-image metrics and their means
+ * @example
+ * ```ts
+ * import { batchMetricsFromArrays } from "./batch.ts";
+ * const gt = Array.from({ length: 2 * 1 * 8 * 8 }, (_, i) => Math.cos(i));
+ * const { perImage, mean } = batchMetricsFromArrays(gt, gt, [2, 1, 8, 8], { dataRange: 2 });
+ * ```
  */
 export function batchMetricsFromArrays(
   gt: ArrayLike<number>,

@@ -16,6 +16,11 @@ export interface PsnrOptions {
  * @param gt reference values
  * @param x estimate, same length
  * @returns mean of (gt − x)²
+ * @example
+ * ```ts
+ * import { meanSquaredError } from "./psnr.ts";
+ * const mse = meanSquaredError([0, 0.5, 1], [0, 0.5, 0.9]); // 0.00333…
+ * ```
  */
 export function meanSquaredError(gt: ArrayLike<number>, x: ArrayLike<number>): number {
   sameLength("meanSquaredError", gt, x);

@@ -13,6 +13,7 @@ import { downsample2x, upsample2x } from "../ops/resample.ts";
 import type { Tensor } from "../tensor.ts";
 import type { InitMode } from "./init.ts";
 import { param, type Params, type Registry } from "./module.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /** EDM init keyword arguments. */
 export interface Init {
@@ -117,10 +118,10 @@ export class Conv2d {
       return h;
     }
     const b = param(p, this.#b);
-    const bias = shift ? add(shift, b.reshape([1, -1])) : b;
+    const bias = shift ? add(shift, reshape(b, [1, -1])) : b;
     if (this.#g === null) return conv2d(h, param(p, this.#w), bias);
     const gate = sigmoid(sigmoid(conv2d(h, param(p, this.#g))));
-    return add(mul(conv2d(h, param(p, this.#w)), gate), bias.reshape([-1, b.size, 1, 1]));
+    return add(mul(conv2d(h, param(p, this.#w)), gate), reshape(bias, [-1, b.size, 1, 1]));
   }
 }
 

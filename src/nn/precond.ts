@@ -1,7 +1,7 @@
 /**
- * EDM preconditioning (Karras et al. 2022; SPEC §2): D(u, σ) = c_skip·u + c_out·F(c_in·u,
- * c_noise). For ambient models u carries mask channels too: c_in scales the whole input
- * and the output keeps the image channels.
+ * EDM preconditioning (Karras et al. 2022; docs/method.md §2.2): D(u, σ) = c_skip·u +
+ * c_out·F(c_in·u, c_noise). For ambient models u carries mask channels too: c_in scales the whole
+ * input and the output keeps the image channels.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import type { Tensor } from "../tensor.ts";
 import type { Params } from "./module.ts";
 import type { SongUNet } from "./song_unet.ts";
 import type { ForwardContext } from "./unet_block.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /** EDM's σ_data for images in [−1, 1]. */
 export const SIGMA_DATA = 0.5;
@@ -23,7 +24,7 @@ const C_IN = "1.0 / sqrt(s * s + p0 * p0)";
 const C_NOISE = "log(s) / 4.0";
 
 function coef(label: string, expr: string, sigma: Tensor, n: number): Tensor {
-  return map(label, expr, ["s"], [sigma], [SIGMA_DATA]).reshape([n, 1, 1, 1]);
+  return reshape(map(label, expr, ["s"], [sigma], [SIGMA_DATA]), [n, 1, 1, 1]);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Box inpainting (SPEC §5): a square of side ⌈p·S⌉ at a seeded random place is erased in
- * every channel (S = the image side; the shorter one for non-square images).
+ * Box inpainting (docs/method.md §5.6): a square of side ⌈p·S⌉ at a seeded random place is erased
+ * in every channel (S = the image side; the shorter one for non-square images).
  *
  * @module
  */
@@ -33,11 +33,16 @@ export interface Box {
 }
 
 /**
- * The box side ⌈p·S⌉ (with a guard so that e.g. 0.3·10 stays 3).
+ * The box side ⌈p·S⌉ (with a guard so that e.g. 0.28·25 stays 7).
  *
  * @param p fraction of the side
  * @param size image side S
  * @returns the side in pixels
+ * @example
+ * ```ts
+ * import { boxSide } from "./box_inpainting.ts";
+ * const side = boxSide(0.28, 25); // 7, not 8 (0.28·25 is 7.000000000000001 in floating point)
+ * ```
  */
 export function boxSide(p: number, size: number): number {
   return Math.min(size, Math.ceil(p * size - 1e-9));

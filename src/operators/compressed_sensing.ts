@@ -1,5 +1,5 @@
 /**
- * Gaussian compressed sensing (SPEC §5): y = A·vec(x) with a fixed m × d matrix of
+ * Gaussian compressed sensing (docs/method.md §5.6): y = A·vec(x) with a fixed m × d matrix of
  * N(0, 1/m) entries, d = C·H·W, applied by the package's matmul on the device.
  *
  * @module
@@ -11,6 +11,7 @@ import { randomNormal } from "../ops/random.ts";
 import { keep } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /** Options of `GaussianCompressedSensing`. */
 export interface CompressedSensingOptions {
@@ -74,7 +75,7 @@ export class GaussianCompressedSensing extends LinearOperator {
    */
   forward(x: Tensor): Tensor {
     const [n] = checkImages(this.name, x, [null, ...this.imageShape]);
-    return matmul(x.reshape([n, -1]), this.matrix, { transB: true });
+    return matmul(reshape(x, [n, -1]), this.matrix, { transB: true });
   }
 
   /**
@@ -88,7 +89,7 @@ export class GaussianCompressedSensing extends LinearOperator {
     if (y.shape.length !== 2 || y.shape[1] !== m) {
       throw new Error(`${this.name}: measurements must be [N, ${m}], got [${y.shape}]`);
     }
-    return matmul(y, this.matrix).reshape([y.shape[0], ...this.imageShape]);
+    return reshape(matmul(y, this.matrix), [y.shape[0], ...this.imageShape]);
   }
 
   /** Frees the matrix. */

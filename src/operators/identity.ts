@@ -5,6 +5,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /**
  * A = Aᴴ = I. Returns views of its input (no copy; disposing one leaves the input alive).
@@ -29,7 +30,7 @@ export class Identity extends LinearOperator {
    */
   forward(x: Tensor): Tensor {
     checkImages(this.name, x);
-    return x.reshape(x.shape);
+    return reshape(x, x.shape);
   }
 
   /**
@@ -40,6 +41,6 @@ export class Identity extends LinearOperator {
    */
   adjoint(y: Tensor): Tensor {
     checkImages(this.name, y);
-    return y.reshape(y.shape);
+    return reshape(y, y.shape);
   }
 }

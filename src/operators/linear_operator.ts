@@ -1,6 +1,6 @@
 /**
- * The interface every inverse-problem operator A implements (SPEC §5): y = A x, the adjoint
- * Aᴴ y, and measurement noise. Operators are built from differentiable ops, so they run on
+ * The interface every inverse-problem operator A implements (docs/method.md §5.6): y = A x, the
+ * adjoint Aᴴ y, and measurement noise. Operators are built from differentiable ops, so they run on
  * WebGPU and on the CPU twin and DPS can back-propagate ‖A(D) − y‖ through them.
  *
  * @module
@@ -13,6 +13,25 @@ import type { Tensor } from "../tensor.ts";
  * A linear operator on image batches x of shape [N, C, H, W]. Tensors it holds (masks,
  * matrices) belong to it: free them with `dispose()`. Intermediate tensors of `forward` and
  * `adjoint` are left to the caller's `tidy`, as for any op (autograd may still need them).
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { scale } from "../ops/elementwise.ts";
+ * import type { Tensor } from "../tensor.ts";
+ * import { LinearOperator } from "./linear_operator.ts";
+ * // A = 2·I: forward and adjoint alike; noisy() and dispose() come with the base class.
+ * class Double extends LinearOperator {
+ *   readonly name = "2·I";
+ *   forward(x: Tensor): Tensor {
+ *     return scale(x, 2);
+ *   }
+ *   adjoint(y: Tensor): Tensor {
+ *     return scale(y, 2);
+ *   }
+ * }
+ * const b = cpuBackend();
+ * const y = new Double().noisy(new Double().forward(b.full([1, 1, 4, 4], 1)), 0.1, 3);
+ * ```
  */
 export abstract class LinearOperator implements Disposable {
   /** A short description for logs, e.g. "random inpainting p=0.9". */

@@ -9,7 +9,19 @@ import { keep } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 
-/** y = M ⊙ x with a mask M of shape [1 or N, 1, H, W]. */
+/** y = M ⊙ x with a mask M of shape [1 or N, 1, H, W]. * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { MaskOperator } from "./mask_operator.ts";
+ * // Observe the left half of every 4×4 image.
+ * class LeftHalf extends MaskOperator {
+ *   readonly name = "left half";
+ * }
+ * const b = cpuBackend();
+ * using op = new LeftHalf(b.fromArray([...Array(16)].map((_, i) => i % 4 < 2 ? 1 : 0), [1, 1, 4, 4]));
+ * const y = op.forward(b.full([2, 3, 4, 4], 1)); // zeros on the right half
+ * ```
+ */
 export abstract class MaskOperator extends LinearOperator {
   /** The 0/1 mask [count, 1, H, W] (1: observed); owned by the operator. */
   readonly mask: Tensor;

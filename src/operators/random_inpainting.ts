@@ -1,6 +1,6 @@
 /**
- * Random inpainting (SPEC §5): each pixel is erased with probability p, the same pixels in
- * every channel, under a fixed seeded mask.
+ * Random inpainting (docs/method.md §5.6): each pixel is erased with probability p, the same pixels
+ * in every channel, under a fixed seeded mask.
  *
  * @module
  */

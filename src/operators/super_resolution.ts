@@ -1,5 +1,5 @@
 /**
- * Super-resolution by average pooling (SPEC §5): each f×f block becomes its mean. The
+ * Super-resolution by average pooling (docs/method.md §5.6): each f×f block becomes its mean. The
  * adjoint spreads each value back over its block divided by f² (nearest up-sampling / f²).
  *
  * @module
@@ -10,9 +10,10 @@ import { mean } from "../ops/reduce.ts";
 import { keep } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /**
- * y = f×f average pooling of x, for any integer factor f dividing H and W (SPEC uses 4, 6
+ * y = f×f average pooling of x, for any integer factor f dividing H and W (the paper uses 4, 6
  * and 8); through a reshape to [N, C, H/f, f, W/f, f], so it runs on every backend.
  *
  * @example
@@ -58,7 +59,7 @@ export class SuperResolution extends LinearOperator {
     if (h % f !== 0 || w % f !== 0) {
       throw new Error(`${this.name}: ${h}×${w} is not a multiple of ${f}`);
     }
-    return mean(x.reshape([n, c, h / f, f, w / f, f]), [3, 5]);
+    return mean(reshape(x, [n, c, h / f, f, w / f, f]), [3, 5]);
   }
 
   /**
@@ -75,7 +76,7 @@ export class SuperResolution extends LinearOperator {
       spread = keep(y.backend.full([1, 1, 1, f, 1, f], 1 / (f * f)));
       this.#spread.set(y.backend, spread);
     }
-    return mul(y.reshape([n, c, h, 1, w, 1]), spread).reshape([n, c, h * f, w * f]);
+    return reshape(mul(reshape(y, [n, c, h, 1, w, 1]), spread), [n, c, h * f, w * f]);
   }
 
   /** Frees the cached constant blocks. */

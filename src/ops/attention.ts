@@ -8,6 +8,7 @@ import { slice } from "./concat.ts";
 import { scale } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { softmax } from "./softmax.ts";
+import { reshape } from "./reshape.ts";
 
 /**
  * Multi-head attention exactly as EDM's UNetBlock (networks.py): with c = C/heads and
@@ -39,8 +40,8 @@ export function multiHeadAttention(qkv: Tensor, heads: number): Tensor {
   const B = N * heads;
   const c = C / heads;
   const L = H * W;
-  const x = qkv.reshape([B, c, 3, L]);
-  const part = (j: number) => slice(x, 2, j, 1).reshape([B, c, L]);
+  const x = reshape(qkv, [B, c, 3, L]);
+  const part = (j: number) => reshape(slice(x, 2, j, 1), [B, c, L]);
   const q = part(0);
   const k = scale(part(1), 1 / Math.sqrt(c));
   const v = part(2);
@@ -48,5 +49,5 @@ export function multiHeadAttention(qkv: Tensor, heads: number): Tensor {
   const w = softmax(matmul(q, k, { transA: true }));
   // a[n, c, q] = Σ_k v[n, c, k] w[n, q, k].
   const a = matmul(v, w, { transB: true });
-  return a.reshape([N, C, H, W]);
+  return reshape(a, [N, C, H, W]);
 }

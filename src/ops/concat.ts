@@ -36,15 +36,19 @@ function copyBlocks(
   return onBackend(
     label,
     blocks.map((k) => k.src),
-    (be) => {
-      const out = zeroFill ? be.full(shape, 0) : be.empty(shape);
-      for (const k of blocks) copyBlockCpu(cpuData(k.src), cpuData(out), k.b);
-      return out;
-    },
-    (be) => {
-      const out = zeroFill ? be.full(shape, 0) : be.empty(shape);
-      for (const k of blocks) copyBlockGpu(be.engine, label, gpuBuffer(k.src), gpuBuffer(out), k.b);
-      return out;
+    {
+      cpu: (be) => {
+        const out = zeroFill ? be.full(shape, 0) : be.empty(shape);
+        for (const k of blocks) copyBlockCpu(cpuData(k.src), cpuData(out), k.b);
+        return out;
+      },
+      webgpu: (be) => {
+        const out = zeroFill ? be.full(shape, 0) : be.empty(shape);
+        for (const k of blocks) {
+          copyBlockGpu(be.engine, label, gpuBuffer(k.src), gpuBuffer(out), k.b);
+        }
+        return out;
+      },
     },
   );
 }

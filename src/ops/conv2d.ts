@@ -20,6 +20,7 @@ import { sameShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { sum } from "./reduce.ts";
+import { reshape } from "./reshape.ts";
 
 /** Checks the operands and returns the sizes. */
 function conv2dDims(x: Tensor, w: Tensor, b: Tensor | null): Conv2dDims {
@@ -62,16 +63,18 @@ function forward(
   return onBackend(
     "conv2d",
     [x, w, b],
-    (be) => {
-      const y = be.empty(shape);
-      conv2dCpu(cpuData(x), cpuData(w), b ? cpuData(b) : null, cpuData(y), d, perImage);
-      return y;
-    },
-    (be) => {
-      const y = be.empty(shape);
-      const bb = b ? gpuBuffer(b) : null;
-      conv2dGpu(be.engine, gpuBuffer(x), gpuBuffer(w), bb, gpuBuffer(y), d, perImage);
-      return y;
+    {
+      cpu: (be) => {
+        const y = be.empty(shape);
+        conv2dCpu(cpuData(x), cpuData(w), b ? cpuData(b) : null, cpuData(y), d, perImage);
+        return y;
+      },
+      webgpu: (be) => {
+        const y = be.empty(shape);
+        const bb = b ? gpuBuffer(b) : null;
+        conv2dGpu(be.engine, gpuBuffer(x), gpuBuffer(w), bb, gpuBuffer(y), d, perImage);
+        return y;
+      },
     },
   );
 }
@@ -97,15 +100,17 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor): Tensor {
   return onBackend(
     "conv2d.inputGrad",
     [dy, w],
-    (be) => {
-      const dx = be.empty(shape);
-      conv2dInputGradCpu(cpuData(dy), cpuData(w), cpuData(dx), d);
-      return dx;
-    },
-    (be) => {
-      const dx = be.empty(shape);
-      conv2dInputGradGpu(be.engine, gpuBuffer(dy), gpuBuffer(w), gpuBuffer(dx), d);
-      return dx;
+    {
+      cpu: (be) => {
+        const dx = be.empty(shape);
+        conv2dInputGradCpu(cpuData(dy), cpuData(w), cpuData(dx), d);
+        return dx;
+      },
+      webgpu: (be) => {
+        const dx = be.empty(shape);
+        conv2dInputGradGpu(be.engine, gpuBuffer(dy), gpuBuffer(w), gpuBuffer(dx), d);
+        return dx;
+      },
     },
   );
 }
@@ -142,19 +147,21 @@ export function conv2dWeightGrad(
   return onBackend(
     "conv2d.weightGrad",
     [x, dy],
-    (be) => {
-      const dw = be.empty(shape);
-      conv2dWeightGradCpu(cpuData(x), cpuData(dy), cpuData(dw), d);
-      const db = bias ? be.empty([cout]) : null;
-      if (db) reduceCpu(cpuData(dy), planReduce(dy.shape, [0, 2, 3]), false, cpuData(db));
-      return { dw, db };
-    },
-    (be) => {
-      const dw = be.empty(shape);
-      const db = bias ? be.empty([cout]) : null;
-      const dbb = db ? gpuBuffer(db) : null;
-      conv2dWeightGradGpu(be.engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), dbb, d);
-      return { dw, db };
+    {
+      cpu: (be) => {
+        const dw = be.empty(shape);
+        conv2dWeightGradCpu(cpuData(x), cpuData(dy), cpuData(dw), d);
+        const db = bias ? be.empty([cout]) : null;
+        if (db) reduceCpu(cpuData(dy), planReduce(dy.shape, [0, 2, 3]), false, cpuData(db));
+        return { dw, db };
+      },
+      webgpu: (be) => {
+        const dw = be.empty(shape);
+        const db = bias ? be.empty([cout]) : null;
+        const dbb = db ? gpuBuffer(db) : null;
+        conv2dWeightGradGpu(be.engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), dbb, d);
+        return { dw, db };
+      },
     },
   );
 }
@@ -187,7 +194,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const wantW = needsGrad([w]);
   const wantB = needsGrad([b]);
   record(y, [x, w, b], (gOut) => {
-    const g = sameShape(gOut.shape, y.shape) ? gOut : gOut.reshape(y.shape);
+    const g = sameShape(gOut.shape, y.shape) ? gOut : reshape(gOut, y.shape);
     const dx = wantX ? conv2dInputGrad(g, w) : null;
     const withB = b !== null && wantB;
     const { dw, db } = wantW

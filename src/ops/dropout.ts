@@ -17,19 +17,21 @@ function applyMask(x: Tensor, key: [number, number], stream: number, threshold: 
   return onBackend(
     "dropout",
     [x],
-    (b) => {
-      const out = b.empty(x.shape);
-      // The f32 twin scales by the f32 value the kernel gets as a uniform.
-      const sc = b.dtype === "f32" ? Math.fround(s) : s;
-      dropoutCpu(cpuData(x), cpuData(out), x.size, key, stream, threshold, sc);
-      return out;
-    },
-    (b) => {
-      const out = b.empty(x.shape);
-      if (x.size > 0) {
-        dropoutGpu(b.engine, gpuBuffer(x), gpuBuffer(out), x.size, key, stream, threshold, s);
-      }
-      return out;
+    {
+      cpu: (b) => {
+        const out = b.empty(x.shape);
+        // The f32 twin scales by the f32 value the kernel gets as a uniform.
+        const sc = b.dtype === "f32" ? Math.fround(s) : s;
+        dropoutCpu(cpuData(x), cpuData(out), x.size, key, stream, threshold, sc);
+        return out;
+      },
+      webgpu: (b) => {
+        const out = b.empty(x.shape);
+        if (x.size > 0) {
+          dropoutGpu(b.engine, gpuBuffer(x), gpuBuffer(out), x.size, key, stream, threshold, s);
+        }
+        return out;
+      },
     },
   );
 }

@@ -1,6 +1,6 @@
 /**
  * The orthonormal 2-D DFT of planar complex images, the F of the MRI operator A = M F S
- * (SPEC §4). Being unitary, its vector-Jacobian product is the transform the other way.
+ * (docs/method.md §4). Being unitary, its vector-Jacobian product is the transform the other way.
  *
  * @module
  */
@@ -55,15 +55,19 @@ export function fft2(x: Tensor, options: Fft2Options = {}): Tensor {
   const y = onBackend(
     op,
     [x],
-    (b) => {
-      const y = b.empty(x.shape);
-      if (x.size > 0) fft2Cpu(cpuData(x), batch, H, W, inverse, centred, cpuData(y));
-      return y;
-    },
-    (b) => {
-      const y = b.empty(x.shape);
-      if (x.size > 0) fft2Gpu(b.engine, gpuBuffer(x), batch, H, W, inverse, centred, gpuBuffer(y));
-      return y;
+    {
+      cpu: (b) => {
+        const y = b.empty(x.shape);
+        if (x.size > 0) fft2Cpu(cpuData(x), batch, H, W, inverse, centred, cpuData(y));
+        return y;
+      },
+      webgpu: (b) => {
+        const y = b.empty(x.shape);
+        if (x.size > 0) {
+          fft2Gpu(b.engine, gpuBuffer(x), batch, H, W, inverse, centred, gpuBuffer(y));
+        }
+        return y;
+      },
     },
   );
   // F is unitary on ℂ^{H×W} ≅ ℝ^{2HW}, so its transpose is F^H = F⁻¹.

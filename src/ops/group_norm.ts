@@ -12,6 +12,7 @@ import { cpuData } from "../cpu/backend.ts";
 import { groupNormBackwardCpu, groupNormCpu, type GroupNormDims } from "../cpu/group_norm.ts";
 import type { Tensor } from "../tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
+import { reshape } from "./reshape.ts";
 
 /** Options of groupNorm. */
 export interface GroupNormOptions {
@@ -132,37 +133,39 @@ function forward(
   return onBackend(
     "groupNorm",
     [x, gamma, beta, scale, shift],
-    (b) => {
-      const y = b.empty(x.shape);
-      const stats = b.empty([d.N, d.G, 2]);
-      const data = (t: Tensor | null) => (t ? cpuData(t) : null);
-      groupNormCpu(
-        d,
-        cpuData(x),
-        cpuData(gamma),
-        cpuData(beta),
-        data(scale),
-        data(shift),
-        eps,
-        cpuData(y),
-        cpuData(stats),
-        silu,
-      );
-      return [y, stats];
-    },
-    (b) => {
-      const y = b.empty(x.shape);
-      const stats = b.empty([d.N, d.G, 2]);
-      groupNormGpu(b.engine, d, eps, {
-        x: gpuBuffer(x),
-        gamma: gpuBuffer(gamma),
-        beta: gpuBuffer(beta),
-        mod: scale && shift ? { scale: gpuBuffer(scale), shift: gpuBuffer(shift) } : null,
-        y: gpuBuffer(y),
-        stats: gpuBuffer(stats),
-        silu,
-      });
-      return [y, stats];
+    {
+      cpu: (b) => {
+        const y = b.empty(x.shape);
+        const stats = b.empty([d.N, d.G, 2]);
+        const data = (t: Tensor | null) => (t ? cpuData(t) : null);
+        groupNormCpu(
+          d,
+          cpuData(x),
+          cpuData(gamma),
+          cpuData(beta),
+          data(scale),
+          data(shift),
+          eps,
+          cpuData(y),
+          cpuData(stats),
+          silu,
+        );
+        return [y, stats];
+      },
+      webgpu: (b) => {
+        const y = b.empty(x.shape);
+        const stats = b.empty([d.N, d.G, 2]);
+        groupNormGpu(b.engine, d, eps, {
+          x: gpuBuffer(x),
+          gamma: gpuBuffer(gamma),
+          beta: gpuBuffer(beta),
+          mod: scale && shift ? { scale: gpuBuffer(scale), shift: gpuBuffer(shift) } : null,
+          y: gpuBuffer(y),
+          stats: gpuBuffer(stats),
+          silu,
+        });
+        return [y, stats];
+      },
     },
   );
 }
@@ -175,7 +178,7 @@ function asShapeOf(g: Tensor | null, like: Tensor | undefined): Tensor | null {
     return null;
   }
   if (g.shape.length === like.shape.length) return g;
-  const v = g.reshape(like.shape);
+  const v = reshape(g, like.shape);
   g.dispose();
   return v;
 }
@@ -214,46 +217,48 @@ function groupNormBackward(
   return onBackend(
     "groupNorm.backward",
     [x, gamma, beta, scale, stats, gy, silu?.shift ?? null],
-    (b) => {
-      const out = make(b);
-      const data = (t: Tensor | null) => (t ? cpuData(t) : null);
-      groupNormBackwardCpu(
-        d,
-        cpuData(x),
-        cpuData(gamma),
-        cpuData(beta),
-        data(scale),
-        cpuData(stats),
-        cpuData(gy),
-        {
-          dx: cpuData(out.dx),
-          dgamma: cpuData(out.dgamma),
-          dbeta: cpuData(out.dbeta),
-          dscale: data(out.dscale),
-          dshift: data(out.dshift),
-        },
-        silu && { shift: data(silu.shift) },
-      );
-      return out;
-    },
-    (b) => {
-      const out = make(b);
-      groupNormBackwardGpu(b.engine, d, {
-        x: gpuBuffer(x),
-        gamma: gpuBuffer(gamma),
-        beta: gpuBuffer(beta),
-        scale: scale ? gpuBuffer(scale) : null,
-        stats: gpuBuffer(stats),
-        gy: gpuBuffer(gy),
-        dx: gpuBuffer(out.dx),
-        dgamma: gpuBuffer(out.dgamma),
-        dbeta: gpuBuffer(out.dbeta),
-        dmod: out.dscale && out.dshift
-          ? { dscale: gpuBuffer(out.dscale), dshift: gpuBuffer(out.dshift) }
-          : null,
-        silu: silu ? { shift: silu.shift && gpuBuffer(silu.shift) } : undefined,
-      });
-      return out;
+    {
+      cpu: (b) => {
+        const out = make(b);
+        const data = (t: Tensor | null) => (t ? cpuData(t) : null);
+        groupNormBackwardCpu(
+          d,
+          cpuData(x),
+          cpuData(gamma),
+          cpuData(beta),
+          data(scale),
+          cpuData(stats),
+          cpuData(gy),
+          {
+            dx: cpuData(out.dx),
+            dgamma: cpuData(out.dgamma),
+            dbeta: cpuData(out.dbeta),
+            dscale: data(out.dscale),
+            dshift: data(out.dshift),
+          },
+          silu && { shift: data(silu.shift) },
+        );
+        return out;
+      },
+      webgpu: (b) => {
+        const out = make(b);
+        groupNormBackwardGpu(b.engine, d, {
+          x: gpuBuffer(x),
+          gamma: gpuBuffer(gamma),
+          beta: gpuBuffer(beta),
+          scale: scale ? gpuBuffer(scale) : null,
+          stats: gpuBuffer(stats),
+          gy: gpuBuffer(gy),
+          dx: gpuBuffer(out.dx),
+          dgamma: gpuBuffer(out.dgamma),
+          dbeta: gpuBuffer(out.dbeta),
+          dmod: out.dscale && out.dshift
+            ? { dscale: gpuBuffer(out.dscale), dshift: gpuBuffer(out.dshift) }
+            : null,
+          silu: silu ? { shift: silu.shift && gpuBuffer(silu.shift) } : undefined,
+        });
+        return out;
+      },
     },
   );
 }

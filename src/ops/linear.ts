@@ -6,6 +6,7 @@
 import type { Tensor } from "../tensor.ts";
 import { add } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
+import { reshape } from "./reshape.ts";
 
 /**
  * y = x·wᵀ + b, differentiable in x, w and b (through matmul and the broadcast add).
@@ -34,8 +35,8 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     throw new Error(`linear: bias [${b.shape}] should be [${outF}]`);
   }
   const lead = x.shape.slice(0, -1);
-  const x2 = x.shape.length === 2 ? x : x.reshape([-1, inF]);
+  const x2 = x.shape.length === 2 ? x : reshape(x, [-1, inF]);
   let y = matmul(x2, w, { transB: true });
   if (b) y = add(y, b);
-  return x.shape.length === 2 ? y : y.reshape([...lead, outF]);
+  return x.shape.length === 2 ? y : reshape(y, [...lead, outF]);
 }

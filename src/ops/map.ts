@@ -33,16 +33,18 @@ export function map(
   return onBackend(
     label,
     inputs,
-    (b) => {
-      const out = b.empty(shape);
-      mapCpu(expr, names, inputs.map(cpuData), c.shape, c.strides, cpuData(out), params);
-      return out;
-    },
-    (b) => {
-      const out = b.empty(shape);
-      const bufs = inputs.map(gpuBuffer);
-      mapGpu(b.engine, label, expr, names, bufs, c.shape, c.strides, gpuBuffer(out), params);
-      return out;
+    {
+      cpu: (b) => {
+        const out = b.empty(shape);
+        mapCpu(expr, names, inputs.map(cpuData), c.shape, c.strides, cpuData(out), params);
+        return out;
+      },
+      webgpu: (b) => {
+        const out = b.empty(shape);
+        const bufs = inputs.map(gpuBuffer);
+        mapGpu(b.engine, label, expr, names, bufs, c.shape, c.strides, gpuBuffer(out), params);
+        return out;
+      },
     },
   );
 }

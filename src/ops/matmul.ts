@@ -47,15 +47,17 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const c = onBackend(
     label,
     [a, b],
-    (be) => {
-      const out = be.empty(outShape);
-      matmulCpu(cpuData(a), cpuData(b), cpuData(out), layout);
-      return out;
-    },
-    (be) => {
-      const out = be.empty(outShape);
-      matmulGpu(be.engine, label, gpuBuffer(a), gpuBuffer(b), gpuBuffer(out), layout);
-      return out;
+    {
+      cpu: (be) => {
+        const out = be.empty(outShape);
+        matmulCpu(cpuData(a), cpuData(b), cpuData(out), layout);
+        return out;
+      },
+      webgpu: (be) => {
+        const out = be.empty(outShape);
+        matmulGpu(be.engine, label, gpuBuffer(a), gpuBuffer(b), gpuBuffer(out), layout);
+        return out;
+      },
     },
   );
   // With Â = op(a), B̂ = op(b): dÂ = dC·B̂ᵀ and dB̂ = Âᵀ·dC, transposed back where the

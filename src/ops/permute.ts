@@ -46,15 +46,17 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const y = onBackend(
     label,
     [x],
-    (be) => {
-      const out = be.empty(outShape);
-      permuteCpu(cpuData(x), c.shape, c.strides[0], cpuData(out));
-      return out;
-    },
-    (be) => {
-      const out = be.empty(outShape);
-      permuteGpu(be.engine, label, gpuBuffer(x), c.shape, c.strides[0], gpuBuffer(out));
-      return out;
+    {
+      cpu: (be) => {
+        const out = be.empty(outShape);
+        permuteCpu(cpuData(x), c.shape, c.strides[0], cpuData(out));
+        return out;
+      },
+      webgpu: (be) => {
+        const out = be.empty(outShape);
+        permuteGpu(be.engine, label, gpuBuffer(x), c.shape, c.strides[0], gpuBuffer(out));
+        return out;
+      },
     },
   );
   const inverse: number[] = new Array(rank);

@@ -84,42 +84,46 @@ export function positionalEmbedding(
   const y = onBackend(
     op,
     [x],
-    (b) => {
-      const out = b.empty([N, channels]);
-      const f = b.array(freqs.length);
-      f.set(freqs);
-      positionalEmbeddingCpu(cpuData(x), N, f, cpuData(out));
-      return out;
-    },
-    (b) => {
-      const out = b.empty([N, channels]);
-      positionalEmbeddingGpu(b.engine, gpuBuffer(x), N, freqs, key, gpuBuffer(out));
-      return out;
+    {
+      cpu: (b) => {
+        const out = b.empty([N, channels]);
+        const f = b.array(freqs.length);
+        f.set(freqs);
+        positionalEmbeddingCpu(cpuData(x), N, f, cpuData(out));
+        return out;
+      },
+      webgpu: (b) => {
+        const out = b.empty([N, channels]);
+        positionalEmbeddingGpu(b.engine, gpuBuffer(x), N, freqs, key, gpuBuffer(out));
+        return out;
+      },
     },
   );
   // First order only: the backward kernel is not itself recorded.
   record(y, [x], (g) => [onBackend(
     `${op}.backward`,
     [x, g],
-    (b) => {
-      const dx = b.empty([N]);
-      const f = b.array(freqs.length);
-      f.set(freqs);
-      positionalEmbeddingBackwardCpu(cpuData(x), N, f, cpuData(g), cpuData(dx));
-      return dx;
-    },
-    (b) => {
-      const dx = b.empty([N]);
-      positionalEmbeddingBackwardGpu(
-        b.engine,
-        gpuBuffer(x),
-        N,
-        freqs,
-        key,
-        gpuBuffer(g),
-        gpuBuffer(dx),
-      );
-      return dx;
+    {
+      cpu: (b) => {
+        const dx = b.empty([N]);
+        const f = b.array(freqs.length);
+        f.set(freqs);
+        positionalEmbeddingBackwardCpu(cpuData(x), N, f, cpuData(g), cpuData(dx));
+        return dx;
+      },
+      webgpu: (b) => {
+        const dx = b.empty([N]);
+        positionalEmbeddingBackwardGpu(
+          b.engine,
+          gpuBuffer(x),
+          N,
+          freqs,
+          key,
+          gpuBuffer(g),
+          gpuBuffer(dx),
+        );
+        return dx;
+      },
     },
   )]);
   return y;

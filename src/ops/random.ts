@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { WebGpuBackend } from "../../gpu/backend.ts";
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { randomGpu, type RandomKind } from "../../gpu/kernels/random.ts";
 import type { Backend } from "../backend.ts";
@@ -14,6 +13,7 @@ import { cpuData } from "../cpu/backend.ts";
 import { bernoulliThreshold, philoxKey, philoxStream } from "../cpu/philox.ts";
 import { randomCpu } from "../cpu/random.ts";
 import type { Tensor } from "../tensor.ts";
+import { onKind } from "./dispatch.ts";
 
 function draw(
   backend: Backend,
@@ -26,12 +26,12 @@ function draw(
   const key = philoxKey(seed);
   philoxStream(stream);
   const out = backend.empty(shape);
-  if (backend.kind === "cpu") {
-    randomCpu(kind, cpuData(out), out.size, key, stream, threshold);
-  } else {
-    const b = backend as WebGpuBackend;
-    if (out.size > 0) randomGpu(b.engine, kind, gpuBuffer(out), out.size, key, stream, threshold);
-  }
+  onKind(`random ${kind}`, backend, {
+    cpu: () => randomCpu(kind, cpuData(out), out.size, key, stream, threshold),
+    webgpu: (b) => {
+      if (out.size > 0) randomGpu(b.engine, kind, gpuBuffer(out), out.size, key, stream, threshold);
+    },
+  });
   return out;
 }
 

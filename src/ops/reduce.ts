@@ -14,6 +14,7 @@ import type { Tensor } from "../tensor.ts";
 import { onBackend } from "./dispatch.ts";
 import { scale, sqrt } from "./elementwise.ts";
 import { map } from "./map.ts";
+import { reshape } from "./reshape.ts";
 
 function allAxes(t: Tensor): number[] {
   return t.shape.map((_, k) => k);
@@ -31,15 +32,17 @@ function rawReduce(x: Tensor, axes: readonly number[], keepDims: boolean, square
   return onBackend(
     label,
     [x],
-    (b) => {
-      const out = b.empty(shape);
-      reduceCpu(cpuData(x), plan, square, cpuData(out));
-      return out;
-    },
-    (b) => {
-      const out = b.empty(shape);
-      reduceGpu(b.engine, `${label} [${x.shape}]`, gpuBuffer(x), plan, square, gpuBuffer(out));
-      return out;
+    {
+      cpu: (b) => {
+        const out = b.empty(shape);
+        reduceCpu(cpuData(x), plan, square, cpuData(out));
+        return out;
+      },
+      webgpu: (b) => {
+        const out = b.empty(shape);
+        reduceGpu(b.engine, `${label} [${x.shape}]`, gpuBuffer(x), plan, square, gpuBuffer(out));
+        return out;
+      },
     },
   );
 }
@@ -60,7 +63,7 @@ function rawReduce(x: Tensor, axes: readonly number[], keepDims: boolean, square
  */
 export function sum(x: Tensor, axes: readonly number[] = allAxes(x), keepDims = false): Tensor {
   const y = rawReduce(x, axes, keepDims, false);
-  record(y, [x], (g) => [broadcastTo(g.reshape(keptShape(x.shape, axes, true)), x.shape)]);
+  record(y, [x], (g) => [broadcastTo(reshape(g, keptShape(x.shape, axes, true)), x.shape)]);
   return y;
 }
 
@@ -95,7 +98,7 @@ export function sumSquares(
   record(y, [x], (g) => [
     map("sumSquares.backward", "2.0 * a * g", ["a", "g"], [
       x,
-      g.reshape(keptShape(x.shape, axes, true)),
+      reshape(g, keptShape(x.shape, axes, true)),
     ]),
   ]);
   return y;
@@ -126,7 +129,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   g.shape.forEach((d, k) => {
     if (k < lead || (shape[k - lead] === 1 && d !== 1)) axes.push(k);
   });
-  return rawReduce(g, axes, false, false).reshape(shape);
+  return reshape(rawReduce(g, axes, false, false), shape);
 }
 
 /** Broadcasts `x` to `shape` (materialised copy). */

@@ -29,17 +29,19 @@ function resample(kind: Kind, x: Tensor, f: number): Tensor {
   const y = onBackend(
     op,
     [x],
-    (b) => {
-      const y = b.empty(shape);
-      if (kind === "up") upsample2xCpu(cpuData(x), planes, H, W, f, cpuData(y));
-      else downsample2xCpu(cpuData(x), planes, Ho, Wo, f, cpuData(y));
-      return y;
-    },
-    (b) => {
-      const y = b.empty(shape);
-      if (kind === "up") upsample2xGpu(b.engine, gpuBuffer(x), planes, H, W, f, gpuBuffer(y));
-      else downsample2xGpu(b.engine, gpuBuffer(x), planes, Ho, Wo, f, gpuBuffer(y));
-      return y;
+    {
+      cpu: (b) => {
+        const y = b.empty(shape);
+        if (kind === "up") upsample2xCpu(cpuData(x), planes, H, W, f, cpuData(y));
+        else downsample2xCpu(cpuData(x), planes, Ho, Wo, f, cpuData(y));
+        return y;
+      },
+      webgpu: (b) => {
+        const y = b.empty(shape);
+        if (kind === "up") upsample2xGpu(b.engine, gpuBuffer(x), planes, H, W, f, gpuBuffer(y));
+        else downsample2xGpu(b.engine, gpuBuffer(x), planes, Ho, Wo, f, gpuBuffer(y));
+        return y;
+      },
     },
   );
   // The adjoint of copying into a 2×2 block is summing that block, and vice versa.

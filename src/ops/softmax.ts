@@ -23,15 +23,17 @@ function softmaxBackward(y: Tensor, g: Tensor): Tensor {
   return onBackend(
     label,
     [y, g],
-    (be) => {
-      const dx = be.empty(y.shape);
-      softmaxBackwardCpu(cpuData(y), cpuData(g), cpuData(dx), rows, len);
-      return dx;
-    },
-    (be) => {
-      const dx = be.empty(y.shape);
-      softmaxBackwardGpu(be.engine, label, gpuBuffer(y), gpuBuffer(g), gpuBuffer(dx), rows, len);
-      return dx;
+    {
+      cpu: (be) => {
+        const dx = be.empty(y.shape);
+        softmaxBackwardCpu(cpuData(y), cpuData(g), cpuData(dx), rows, len);
+        return dx;
+      },
+      webgpu: (be) => {
+        const dx = be.empty(y.shape);
+        softmaxBackwardGpu(be.engine, label, gpuBuffer(y), gpuBuffer(g), gpuBuffer(dx), rows, len);
+        return dx;
+      },
     },
   );
 }
@@ -54,15 +56,17 @@ export function softmax(x: Tensor): Tensor {
   const y = onBackend(
     label,
     [x],
-    (be) => {
-      const out = be.empty(x.shape);
-      softmaxCpu(cpuData(x), cpuData(out), rows, len);
-      return out;
-    },
-    (be) => {
-      const out = be.empty(x.shape);
-      softmaxGpu(be.engine, label, gpuBuffer(x), gpuBuffer(out), rows, len);
-      return out;
+    {
+      cpu: (be) => {
+        const out = be.empty(x.shape);
+        softmaxCpu(cpuData(x), cpuData(out), rows, len);
+        return out;
+      },
+      webgpu: (be) => {
+        const out = be.empty(x.shape);
+        softmaxGpu(be.engine, label, gpuBuffer(x), gpuBuffer(out), rows, len);
+        return out;
+      },
     },
   );
   record(y, [x], (g) => [softmaxBackward(y, g)]);

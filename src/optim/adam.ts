@@ -97,21 +97,23 @@ export function adamUpdateMany(items: readonly AdamItem[], opts: AdamStepOptions
   onBackend(
     "adamUpdate",
     [...items.flatMap((t) => [t.param, t.grad, t.m, t.v]), gradScale],
-    () => {
-      const scale = gradScale ? cpuData(gradScale)[0] : 1;
-      for (const { param, grad, m, v } of items) {
-        adamCpu(cpuData(param), cpuData(grad), cpuData(m), cpuData(v), param.size, s, scale);
-      }
-    },
-    (b) => {
-      const bufs = items.filter((t) => t.param.size > 0).map((t) => ({
-        param: gpuBuffer(t.param),
-        grad: gpuBuffer(t.grad),
-        m: gpuBuffer(t.m),
-        v: gpuBuffer(t.v),
-        n: t.param.size,
-      }));
-      adamGpu(b.engine, bufs, s, gradScale && gpuBuffer(gradScale));
+    {
+      cpu: () => {
+        const scale = gradScale ? cpuData(gradScale)[0] : 1;
+        for (const { param, grad, m, v } of items) {
+          adamCpu(cpuData(param), cpuData(grad), cpuData(m), cpuData(v), param.size, s, scale);
+        }
+      },
+      webgpu: (b) => {
+        const bufs = items.filter((t) => t.param.size > 0).map((t) => ({
+          param: gpuBuffer(t.param),
+          grad: gpuBuffer(t.grad),
+          m: gpuBuffer(t.m),
+          v: gpuBuffer(t.v),
+          n: t.param.size,
+        }));
+        adamGpu(b.engine, bufs, s, gradScale && gpuBuffer(gradScale));
+      },
     },
   );
 }

@@ -36,20 +36,22 @@ export function clipScale(grads: readonly Tensor[], maxNorm: number): Tensor {
   return onBackend(
     "clipScale",
     grads,
-    (b) => {
-      const out = b.empty([]);
-      const sums = grads.map((g) => sumSquares(g));
-      cpuData(out)[0] = clipScaleCpu(sums.map((s) => cpuData(s)[0]), maxNorm, CLIP_EPS);
-      for (const s of sums) s.dispose();
-      return out;
-    },
-    (b) => {
-      const out = b.empty([]);
-      const tensors = grads.map((g) => ({ buffer: gpuBuffer(g), length: g.size }));
-      const { partials, count } = sumSquaresPartialsGpu(b.engine, tensors);
-      clipScaleGpu(b.engine, partials, count, gpuBuffer(out), maxNorm, CLIP_EPS);
-      b.engine.release(partials);
-      return out;
+    {
+      cpu: (b) => {
+        const out = b.empty([]);
+        const sums = grads.map((g) => sumSquares(g));
+        cpuData(out)[0] = clipScaleCpu(sums.map((s) => cpuData(s)[0]), maxNorm, CLIP_EPS);
+        for (const s of sums) s.dispose();
+        return out;
+      },
+      webgpu: (b) => {
+        const out = b.empty([]);
+        const tensors = grads.map((g) => ({ buffer: gpuBuffer(g), length: g.size }));
+        const { partials, count } = sumSquaresPartialsGpu(b.engine, tensors);
+        clipScaleGpu(b.engine, partials, count, gpuBuffer(out), maxNorm, CLIP_EPS);
+        b.engine.release(partials);
+        return out;
+      },
     },
   );
 }

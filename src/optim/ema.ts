@@ -57,12 +57,14 @@ export function emaUpdateMany(
   onBackend(
     "emaUpdate",
     [...emas, ...params],
-    () => emas.forEach((e, i) => emaCpu(cpuData(e), cpuData(params[i]), e.size, 1 - beta)),
-    (b) => {
-      const pairs = emas.map((e, i) => ({ ema: e, param: params[i] }))
-        .filter(({ ema }) => ema.size > 0)
-        .map(({ ema, param }) => ({ ema: gpuBuffer(ema), param: gpuBuffer(param), n: ema.size }));
-      emaGpu(b.engine, pairs, 1 - beta);
+    {
+      cpu: () => emas.forEach((e, i) => emaCpu(cpuData(e), cpuData(params[i]), e.size, 1 - beta)),
+      webgpu: (b) => {
+        const pairs = emas.map((e, i) => ({ ema: e, param: params[i] }))
+          .filter(({ ema }) => ema.size > 0)
+          .map(({ ema, param }) => ({ ema: gpuBuffer(ema), param: gpuBuffer(param), n: ema.size }));
+        emaGpu(b.engine, pairs, 1 - beta);
+      },
     },
   );
 }

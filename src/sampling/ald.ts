@@ -1,5 +1,5 @@
 /**
- * Annealed Langevin dynamics for inverse problems (Jalal et al. 2021; SPEC §5): a few
+ * Annealed Langevin dynamics for inverse problems (Jalal et al. 2021; docs/method.md §5.4): a few
  * Langevin steps at each of L geometric noise levels, following the prior's score plus the
  * gradient of a Gaussian likelihood whose variance is inflated by the current level. It
  * needs no VJP through the network, only one evaluation per step.
@@ -54,6 +54,11 @@ export interface AldResult {
  * @param sigmaMax σ_0
  * @param sigmaMin σ_{L−1}
  * @returns the L levels, decreasing (float64)
+ * @example
+ * ```ts
+ * import { geometricSigmas } from "./ald.ts";
+ * const sigmas = geometricSigmas(5, 80, 0.002); // 80, 5.66, 0.4, 0.028, 0.002
+ * ```
  */
 export function geometricSigmas(levels: number, sigmaMax: number, sigmaMin: number): Float64Array {
   if (!Number.isInteger(levels) || levels < 1) {

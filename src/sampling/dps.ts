@@ -1,7 +1,7 @@
 /**
- * Diffusion posterior sampling (SPEC §5): the EDM sampler plus, every step, a step down the
- * gradient of the measurement residual ‖A(D(x)) − y‖ taken through the network (a VJP).
- * With an ambient model and its fixed M̃ this is A-DPS; with a clean model, FS-DPS.
+ * Diffusion posterior sampling (docs/method.md §5.1): the EDM sampler plus, every step, a step down
+ * the gradient of the measurement residual ‖A(D(x)) − y‖ taken through the network (a VJP). With an
+ * ambient model and its fixed M̃ this is A-DPS; with a clean model, FS-DPS.
  *
  * @module
  */

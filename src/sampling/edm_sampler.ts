@@ -1,7 +1,7 @@
 /**
- * EDM's deterministic sampler (Karras et al. 2022, Algorithm 1 without churn; SPEC §5):
- * the probability-flow ODE dx/dσ = (x − D(x; σ))/σ integrated from σ_0·z down to σ_N = 0,
- * by Euler steps with an optional Heun (2nd order) correction wherever σ_{i+1} > 0.
+ * EDM's deterministic sampler (Karras et al. 2022, Algorithm 1 without churn; docs/method.md §2.3,
+ * §5.5): the probability-flow ODE dx/dσ = (x − D(x; σ))/σ integrated from σ_0·z down to σ_N = 0, by
+ * Euler steps with an optional Heun (2nd order) correction wherever σ_{i+1} > 0.
  *
  * @module
  */

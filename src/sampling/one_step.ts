@@ -1,5 +1,5 @@
 /**
- * A-OS, the one-step ambient reconstruction (SPEC §5): an ambient model predicts
+ * A-OS, the one-step ambient reconstruction (docs/method.md §5.3): an ambient model predicts
  * E[x₀ | M ⊙ x_t, M] for any mask M, so feeding it the measurements themselves with the
  * inference mask at a tiny σ gives a reconstruction in one network evaluation.
  * Applies to mask-type operators (random and box inpainting) on natural images.

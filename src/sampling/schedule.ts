@@ -1,6 +1,6 @@
 /**
- * The EDM noise-level discretisation (Karras et al. 2022, eq. 5; SPEC §2): N levels spaced
- * uniformly in σ^{1/ρ} from σ_max down to σ_min, then σ_N = 0.
+ * The EDM noise-level discretisation (Karras et al. 2022, eq. 5; docs/method.md §2.3): N levels
+ * spaced uniformly in σ^{1/ρ} from σ_max down to σ_min, then σ_N = 0.
  *
  * @module
  */
