@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { UsageError } from "../cli.ts";
 import { Rng } from "../rng.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "./idx.ts";
 
@@ -26,9 +27,36 @@ export interface ImageDataset {
 }
 
 /**
- * Loads a data set.
+ * The [C, H, W] of one image of a data set, known before it is read.
  *
  * @param spec which data
+ * @returns the image shape the loader will return
+ * @example
+ * ```ts
+ * import { dataShape } from "./dataset.ts";
+ * dataShape({ kind: "fmnist" }); // [1, 32, 32]
+ * ```
+ */
+export function dataShape(spec: DataSpec): [number, number, number] {
+  if (spec.kind === "fmnist") return [1, 32, 32];
+  if (spec.kind === "celeba") return [3, 64, 64];
+  return [spec.channels, spec.size, spec.size];
+}
+
+/** Options of {@link loadDataset}. */
+export interface LoadOptions {
+  /** Called as image files are decoded (folders only): files looked at, files in all. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Skipped files named in the warning; the rest are counted. */
+const SKIPS_NAMED = 3;
+
+/**
+ * Loads a data set; an empty one is an error.
+ *
+ * @param spec which data
+ * @param opts progress callback
  * @returns the images
  * @example
  * ```ts
@@ -37,11 +65,16 @@ export interface ImageDataset {
  * console.log(ds.count, ds.shape); // 512 [1, 32, 32]
  * ```
  */
-export async function loadDataset(spec: DataSpec): Promise<ImageDataset> {
+export async function loadDataset(spec: DataSpec, opts: LoadOptions = {}): Promise<ImageDataset> {
+  if (spec.limit !== undefined && !(Number.isInteger(spec.limit) && spec.limit >= 1)) {
+    throw new UsageError(`limit must be a positive integer (images to load), got ${spec.limit}`);
+  }
   if (spec.kind === "fmnist") {
     const dir = spec.dir ?? FASHION_MNIST_DIR;
     const split = spec.split ?? "train";
-    const images = await readIdxImages(`${dir}/${split}-images-idx3-ubyte.gz`);
+    const file = `${dir}/${split}-images-idx3-ubyte.gz`;
+    const images = await readIdxImages(file);
+    if (images.count === 0) throw new UsageError(`${file} holds no images: nothing to train on`);
     const n = Math.min(images.count, spec.limit ?? Infinity);
     const data = fashionMnistToTensorData(images).subarray(0, n * 32 * 32);
     return {
@@ -52,15 +85,26 @@ export async function loadDataset(spec: DataSpec): Promise<ImageDataset> {
     };
   }
   const { readCelebA, readImageFolder } = await import("./image_folder.ts");
+  const skips: string[] = [];
+  const onSkip = (file: string, why: string) => skips.push(`${file} (${why})`);
+  const { onProgress } = opts;
   const r = spec.kind === "celeba"
-    ? await readCelebA(spec.dir, { limit: spec.limit })
+    ? await readCelebA(spec.dir, { limit: spec.limit, onSkip, onProgress })
     : await readImageFolder(spec.dir, {
       size: spec.size,
       channels: spec.channels,
       crop: "center-square",
       limit: spec.limit,
+      onSkip,
+      onProgress,
     });
-  if (r.skipped > 0) console.warn(`skipped ${r.skipped} unreadable image(s) in ${spec.dir}`);
+  if (r.skipped > 0) {
+    const more = r.skipped > SKIPS_NAMED ? `, and ${r.skipped - SKIPS_NAMED} more` : "";
+    console.warn(
+      `skipped ${r.skipped} unreadable image(s) in ${spec.dir}: ` +
+        skips.slice(0, SKIPS_NAMED).join(", ") + more,
+    );
+  }
   const c = r.data.length / (r.count * (spec.kind === "celeba" ? 64 * 64 : spec.size * spec.size));
   const side = spec.kind === "celeba" ? 64 : spec.size;
   return {
