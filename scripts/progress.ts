@@ -1,8 +1,8 @@
 /**
  * The one progress display of the scripts (training, sampling, transfer sweeps, data
  * loading): a bar redrawn in place on a terminal; elsewhere (logs, CI, pipes) one line per
- * window. The ETA comes from the rate of this process since its first update, so it shows
- * from the first unit of work on, and a resumed run's earlier steps do not skew it.
+ * window. The ETA comes from the rate of this process since it started, so it shows from the
+ * first unit of work on, and a resumed run's earlier steps do not skew it.
  *
  * @module
  */
@@ -14,12 +14,14 @@ export interface ProgressOptions {
   label: string;
   /** Units of work in all. */
   total: number;
-  /** Without a terminal: print a line every this many units (and at the end). */
+  /** Without a terminal: print a line each time a multiple of this is passed, and at the end. */
   every?: number;
   /** Redraw in place (default: whether stdout is a terminal). */
   tty?: boolean;
   /** Where text goes (default: stdout). */
   write?: (text: string) => void;
+  /** Units already done when this process starts (a resumed run's step); default 0. */
+  from?: number;
   /** Clock in milliseconds (tests). */
   now?: () => number;
 }
@@ -29,7 +31,7 @@ const enc = new TextEncoder();
 /** A progress bar on a terminal, else one line per window. */
 export class Progress {
   readonly #o: Required<ProgressOptions>;
-  #start: { at: number; done: number } | null = null;
+  readonly #start: { at: number; done: number };
   #shown = -1;
   #drawnAt = -Infinity;
   #detail = "";
@@ -42,8 +44,11 @@ export class Progress {
       tty: Deno.stdout.isTerminal(),
       write: (t) => Deno.stdout.writeSync(enc.encode(t)),
       now: () => performance.now(),
+      from: 0,
       ...opts,
     };
+    this.#start = { at: this.#o.now(), done: this.#o.from };
+    this.#shown = this.#o.from;
   }
 
   /**
@@ -54,7 +59,6 @@ export class Progress {
    */
   update(done: number, detail = ""): void {
     const now = this.#o.now();
-    if (!this.#start) this.#start = { at: now, done };
     const last = done >= this.#o.total;
     if (this.#o.tty) {
       // Redraws at most 10 times a second (a fast loop must not spend its time on the bar),
@@ -64,7 +68,10 @@ export class Progress {
       this.#detail = detail;
       this.#o.write(`\r${this.line(done, detail, now, true)}\x1b[K`);
       this.#open = true;
-    } else if (done !== this.#shown && (done % this.#o.every === 0 || last)) {
+    } else if (
+      done !== this.#shown &&
+      (Math.floor(done / this.#o.every) > Math.floor(this.#shown / this.#o.every) || last)
+    ) {
       this.#o.write(`${this.line(done, detail, now, false)}\n`);
     }
     this.#shown = done;
@@ -98,7 +105,7 @@ export class Progress {
    */
   line(done: number, detail: string, now: number, bar: boolean): string {
     const { total, label } = this.#o;
-    const s = this.#start ?? { at: now, done };
+    const s = this.#start;
     const seconds = (now - s.at) / 1000;
     const rate = (done - s.done) / seconds;
     const eta = done >= total ? 0 : rate > 0 ? (total - done) / rate : NaN;

@@ -110,7 +110,7 @@ if (config.data.kind === "fmnist") {
     );
   }
 }
-await checkRun(out, config, a.resume);
+const run = await checkRun(out, config, a.resume);
 
 console.log(`task ${config.name} → ${out}\n${JSON.stringify(config, null, 2)}`);
 if (a["dry-run"]) {
@@ -132,7 +132,12 @@ console.log(
   `data: ${data.description}; network: ${net.model.registry.count()} parameters; backend: ${backend.name}`,
 );
 
-const progress = new Progress({ label: "train", total: config.steps, every: config.logEvery * 10 });
+const progress = new Progress({
+  label: "train",
+  total: config.steps,
+  every: config.logEvery * 10,
+  from: run?.step ?? 0,
+});
 let lastLog: LogRecord | null = null;
 const tty = Deno.stdout.isTerminal();
 // The loss shown is a logged window's, so it names the window's last step.
