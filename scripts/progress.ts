@@ -40,12 +40,13 @@ export class Progress {
   /** @param opts label, total, window and output */
   constructor(opts: ProgressOptions) {
     this.#o = {
-      every: Math.max(1, Math.ceil(opts.total / 10)),
-      tty: Deno.stdout.isTerminal(),
-      write: (t) => Deno.stdout.writeSync(enc.encode(t)),
-      now: () => performance.now(),
-      from: 0,
-      ...opts,
+      label: opts.label,
+      total: opts.total,
+      every: opts.every ?? Math.max(1, Math.ceil(opts.total / 10)),
+      tty: opts.tty ?? Deno.stdout.isTerminal(),
+      write: opts.write ?? ((t) => Deno.stdout.writeSync(enc.encode(t))),
+      now: opts.now ?? (() => performance.now()),
+      from: opts.from ?? 0,
     };
     this.#start = { at: this.#o.now(), done: this.#o.from };
     this.#shown = this.#o.from;

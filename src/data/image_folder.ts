@@ -141,7 +141,7 @@ export async function readCelebA(dir: string, opts: CelebAOptions = {}): Promise
   if (await isDir(nested)) dir = nested;
   else if (!(await isDir(dir))) {
     const file = await Deno.stat(dir).then((s) => s.isFile, () => false);
-    if (file) throw new UsageError(`${dir} is a file: pass the img_align_celeba folder to --data`);
+    if (file) throw new UsageError(`not a folder: ${dir} is a file; pass the img_align_celeba one`);
     throw new UsageError(
       `CelebA folder not found: ${dir}\n` +
         `CelebA cannot be downloaded by this package. Download the "img_align_celeba" folder of ` +
@@ -230,7 +230,7 @@ async function listImages(dir: string): Promise<string[]> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new UsageError(`image folder not found: ${dir}`);
     if (e instanceof Deno.errors.NotADirectory) {
-      throw new UsageError(`${dir} is a file: pass the folder of images to --data`);
+      throw new UsageError(`not a folder: ${dir} is a file; pass the folder of images`);
     }
     throw e;
   }
