@@ -93,20 +93,25 @@ validateConfig(config);
 backendName(a.backend);
 if (config.data.kind === "celeba" && !config.data.dir) {
   throw new UsageError(
-    `${config.name} needs CelebA: download "Align&Cropped Images" of CelebA (img_align_celeba.zip,
-202 599 JPEGs of 178×218), unzip it, and pass the folder: --data /path/to/img_align_celeba
-No CelebA here? Try the same method on Fashion-MNIST: deno task train:fmnist-inpaint`,
+    `${config.name} needs CelebA: download "Align&Cropped Images" of CelebA ` +
+      `(img_align_celeba.zip, 202 599 JPEGs of 178×218), unzip it, and pass the folder: ` +
+      `--data /path/to/img_align_celeba. No CelebA here? Try the same method on ` +
+      `Fashion-MNIST: deno task train:fmnist-inpaint`,
   );
 }
 const dir = config.data.dir ?? FASHION_MNIST_DIR;
 if (await Deno.stat(dir).then((s) => s.isFile, () => false)) {
   throw new UsageError(`--data ${dir} is a file: pass the folder that holds the images`);
 }
+if (config.data.kind !== "fmnist" && !await Deno.stat(dir).then(() => true, () => false)) {
+  throw new UsageError(`--data ${dir} does not exist: pass the folder that holds the images`);
+}
 if (config.data.kind === "fmnist") {
   if (!await Deno.stat(`${dir}/train-images-idx3-ubyte.gz`).then(() => true, () => false)) {
     throw new UsageError(
-      `no Fashion-MNIST in ${dir}: on Debian run 'apt-get install dataset-fashion-mnist', or pass
---data <folder with train-images-idx3-ubyte.gz>, e.g. --data fixtures/fmnist (512 shipped images)`,
+      `no Fashion-MNIST in ${dir}: on Debian run 'apt-get install dataset-fashion-mnist', ` +
+        `or pass --data <folder with train-images-idx3-ubyte.gz>, e.g. --data fixtures/fmnist ` +
+        `(512 shipped images)`,
     );
   }
 }

@@ -143,11 +143,11 @@ export async function readCelebA(dir: string, opts: CelebAOptions = {}): Promise
     const file = await Deno.stat(dir).then((s) => s.isFile, () => false);
     if (file) throw new UsageError(`not a folder: ${dir} is a file; pass the img_align_celeba one`);
     throw new UsageError(
-      `CelebA folder not found: ${dir}\n` +
+      `CelebA folder not found: ${dir}. ` +
         `CelebA cannot be downloaded by this package. Download the "img_align_celeba" folder of ` +
         `Align&Cropped CelebA (img_align_celeba.zip, 202 599 JPEGs of 178×218, from ` +
         `https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), unzip it, and pass it with ` +
-        `--data <img_align_celeba folder>.\n` +
+        `--data <img_align_celeba folder>. ` +
         `Without CelebA, try \`deno task train:fmnist-inpaint\` (Fashion-MNIST, available offline).`,
     );
   }
