@@ -11,7 +11,9 @@ if (!logPath || !outPath) {
   console.error("usage: plot-log.ts <log.jsonl> <out.png> [smoothing window, default 20]");
   Deno.exit(2);
 }
-const recs = (await Deno.readTextFile(logPath)).trim().split("\n").map((l) => JSON.parse(l));
+// Override records of a resume (src/train.ts) carry no loss.
+const recs = (await Deno.readTextFile(logPath)).trim().split("\n").map((l) => JSON.parse(l))
+  .filter((r) => "loss" in r);
 if (recs.length < 2) throw new Error(`${logPath}: fewer than two log lines`);
 const W = 800, H = 400, M = 50;
 const px = new Uint8Array(W * H * 3).fill(255);

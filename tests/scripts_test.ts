@@ -183,3 +183,59 @@ Deno.test("bad input: one line, status 2, no trace, run folder untouched (train,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train --resume: redoes a lost sample grid, logs overrides, keeps the clock; progress", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adps-resume-" });
+  try {
+    const out = `${dir}/run`;
+    const grid = `${out}/samples-0000002.png`;
+    const args = ["scripts/train.ts", "--task", "tiny-inpaint", "--backend", "cpu", "--out", out];
+    args.push("--data", `${ROOT}fixtures/fmnist`, "--limit", "16", "--batch", "2", "--steps", "2");
+    args.push("--log-every", "1", "--checkpoint-every", "2", "--sample-every", "2");
+    args.push("--sample-count", "1");
+    const first = await script(args);
+    assert.equal(first.code, 0, first.err);
+    const original = await Deno.readFile(grid);
+
+    // A kill between the checkpoint of step 2 and its grid: the resume writes the grid.
+    await Deno.remove(grid);
+    const again = await script([...args, "--resume"]);
+    assert.equal(again.code, 0, again.err);
+    assert.deepEqual(await Deno.readFile(grid), original, "the redone grid differs");
+    assert.match(again.out, /^done: .*1 sample grid\(s\) up to .*samples-0000002\.png$/m);
+
+    // A longer run is an override: said on stdout, logged in log.jsonl, config.json updated.
+    const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+    const longer = await script([...args, "--resume", "--steps", "4"]);
+    assert.equal(longer.code, 0, longer.err);
+    assert.match(longer.out, /at step 2; overriding steps 2 → 4 \(logged in log\.jsonl\)\n/);
+    const log = (await Deno.readTextFile(`${out}/log.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(log.map((r) => r.step), [1, 2, 2, 3, 4]);
+    assert.deepEqual(log[2], { step: 2, override: [{ field: "steps", recorded: 2, wanted: 4 }] });
+    // The clock goes on from the first process: no window's seconds go back.
+    const seconds = log.filter((r) => "seconds" in r).map((r) => r.seconds);
+    assert.ok(seconds.every((s, i) => i === 0 || s > seconds[i - 1]), `seconds ${seconds}`);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${out}/config.json`)), {
+      ...config,
+      steps: 4,
+    });
+    // Without a terminal: one progress line per window, with its loss, step and an ETA.
+    assert.match(
+      longer.out,
+      /^train 4\/4 loss \d+\.\d{4} \(M̃ \d+\.\d{4}\) at step 4, [\d.]+ img\/s, [\d.]+s elapsed, ETA 0\.0s$/m,
+    );
+
+    // The sampler's progress, through the same display.
+    const png = `${dir}/samples.png`;
+    const s = await script([
+      ...["scripts/sample.ts", "--model", out, "--out", png, "--count", "1", "--steps", "2"],
+      ...["--backend", "cpu"],
+    ]);
+    assert.equal(s.code, 0, s.err);
+    assert.match(s.out, /^sample 1\/2, .* elapsed, ETA .*\nsample 2\/2, .* elapsed, ETA 0\.0s\n/m);
+    assert.ok((await Deno.stat(png)).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
