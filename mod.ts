@@ -182,3 +182,9 @@ export {
   type MetricOptions,
 } from "./src/metrics/batch.ts";
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
+export { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./src/cli.ts";
+export { checkRun, type OverrideRecord, type RunRecord, samplesPath } from "./src/train.ts";
+export { type ConfigDifference, configDifferences, RESUME_OVERRIDES } from "./src/train_config.ts";
+export { readCheckpointRecord } from "./src/checkpoint.ts";
+export { dataShape, type LoadOptions } from "./src/data/dataset.ts";
+export { backendName } from "./src/backends.ts";
