@@ -150,7 +150,8 @@ export async function train(
   const overrides = run?.overrides ?? [];
   if (run) {
     await loadCheckpoint(ckpt, state, backend);
-    const changed = overrides.map((d) => `${d.field} ${d.recorded} → ${d.wanted}`).join(", ");
+    const changed = overrides.map((d) => `${d.field} ${show(d.recorded)} → ${show(d.wanted)}`)
+      .join(", ");
     console.log(
       `resumed from ${ckpt} at step ${state.step}` +
         (changed ? `; overriding ${changed} (logged in log.jsonl)` : ""),
