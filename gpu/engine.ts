@@ -158,6 +158,8 @@ export class Engine {
 
   /** Returns a buffer of at least `bytes` bytes from the pool (contents undefined). */
   alloc(bytes: number): GPUBuffer {
+    // WebGPU panics on some zero-sized operations instead of reporting them (Deno 2.9).
+    if (!(bytes > 0)) throw new GpuError(zeroSized(`buffer of ${bytes} bytes`));
     const size = bucket(bytes);
     const list = this.#free.get(size);
     const reused = list?.pop();
@@ -288,6 +290,9 @@ export class Engine {
       texOut.length,
     ], d.label);
     const [x, y = 1, z = 1] = d.groups;
+    if (!(x > 0 && y > 0 && z > 0)) {
+      throw new GpuError(`${d.label}: ${zeroSized(`dispatch of ${x}×${y}×${z} workgroups`)}`);
+    }
     const most = this.device.limits.maxComputeWorkgroupsPerDimension;
     // WebGPU reports this one without naming the dispatch, so catch it here.
     if (x > most || y > most || z > most) {
@@ -319,7 +324,7 @@ export class Engine {
     const pass = this.#pass ??= this.#encoder.beginComputePass({ label: "dispatches" });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    pass.dispatchWorkgroups(x, y, z);
     this.#batch++;
     this.dispatchCount++;
   }
@@ -384,12 +389,14 @@ export class Engine {
 
   /** Uploads `data` into `buffer`, ordered after every dispatch recorded so far. */
   upload(buffer: GPUBuffer, data: Float32Array): void {
+    if (data.length === 0) throw new GpuError(zeroSized("upload"));
     this.flush();
     this.device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
   }
 
   /** Reads `bytes` bytes of `buffer` back to the CPU: one GPU round-trip (~11 ms on lavapipe). */
   async read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
+    if (!(bytes > 0)) throw new GpuError(zeroSized(`read of ${bytes} bytes`));
     const staging = this.device.createBuffer({
       size: bytes,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -501,6 +508,12 @@ function packUniforms(arena: ArrayBuffer, offset: number, u: Uniforms | undefine
     view.setFloat32(at, v, true);
     at += 4;
   }
+}
+
+/** The message for an empty work item: a caller let a zero dimension through. */
+function zeroSized(what: string): string {
+  return `zero-sized ${what}: a tensor with a zero dimension reached the GPU; every size ` +
+    `must be ≥ 1 (check the shapes or the flags given)`;
 }
 
 function mib(bytes: number): string {

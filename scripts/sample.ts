@@ -7,9 +7,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
-import { selectBackend } from "../src/backends.ts";
+import { backendName, selectBackend } from "../src/backends.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
+import { Progress } from "./progress.ts";
 import { disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
 
 const USAGE = `usage: deno run -A scripts/sample.ts --model RUN_OR_SAFETENSORS --out FILE.png
@@ -21,19 +22,18 @@ const USAGE = `usage: deno run -A scripts/sample.ts --model RUN_OR_SAFETENSORS -
   --channels N     image channels (1; 3 for RGB)
   --backend B      cpu | webgpu (default: WebGPU where available)`;
 
-const { values: a } = parseArgs({
-  options: {
-    model: { type: "string" },
-    out: { type: "string" },
-    count: { type: "string", default: "16" },
-    steps: { type: "string", default: "18" },
-    "sigma-min": { type: "string", default: "0.002" },
-    seed: { type: "string", default: "0" },
-    "image-size": { type: "string", default: "32" },
-    channels: { type: "string", default: "1" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
+exitOnUsageError();
+const a = parseFlags({
+  model: { type: "string" },
+  out: { type: "string" },
+  count: { type: "string", default: "16" },
+  steps: { type: "string", default: "18" },
+  "sigma-min": { type: "string", default: "0.002" },
+  seed: { type: "string", default: "0" },
+  "image-size": { type: "string", default: "32" },
+  channels: { type: "string", default: "1" },
+  backend: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
 });
 if (a.help || !a.model || !a.out) {
   console.log(USAGE);
@@ -43,13 +43,25 @@ const [count, steps, seed, size, channels] = [a.count, a.steps, a.seed, a["image
   .map(Number);
 const sigmaMin = Number(a["sigma-min"]);
 if (![count, steps, size, channels].every((n) => Number.isInteger(n) && n >= 1)) {
-  throw new Error("--count, --steps, --image-size and --channels must be positive integers");
+  throw new UsageError("--count, --steps, --image-size and --channels must be positive integers");
 }
-if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${a.seed}`);
-if (!(sigmaMin > 0 && sigmaMin < 80)) throw new Error(`--sigma-min must be in (0, 80)`);
+if (!(Number.isInteger(seed) && seed >= 0)) {
+  throw new UsageError(`--seed must be an integer ≥ 0, got ${a.seed}`);
+}
+if (!(sigmaMin > 0 && sigmaMin < 80)) {
+  throw new UsageError(`--sigma-min must be in (0, 80), got ${a["sigma-min"]}`);
+}
+const folder = a.out.includes("/") ? a.out.slice(0, a.out.lastIndexOf("/")) || "/" : ".";
+if (!await Deno.stat(folder).then((s) => s.isDirectory, () => false)) {
+  throw new UsageError(`--out ${a.out}: the folder ${folder} does not exist`);
+}
+if (await Deno.stat(a.out).then((s) => s.isDirectory, () => false)) {
+  throw new UsageError(`--out ${a.out} is a folder: give a file name, e.g. ${a.out}/samples.png`);
+}
+backendName(a.backend);
+const info = await readModelInfo({ name: "model", path: a.model });
 
 const backend = await selectBackend(a.backend);
-const info = await readModelInfo({ name: "model", path: a.model });
 const shape = [channels, size, size];
 const model = await loadModel(info, shape, backend);
 const config = {
@@ -59,7 +71,11 @@ const config = {
   sampleSigmaMin: sigmaMin,
   seed,
 };
-await writePriorGrid(a.out, model.net, model.params, config, shape, backend);
+const progress = new Progress({ label: "sample", total: steps });
+await writePriorGrid(a.out, model.net, model.params, config, shape, backend, (i) => {
+  progress.update(i);
+});
+progress.finish();
 disposeModel(model);
 console.log(
   `wrote ${a.out}: ${count} samples, ${steps} Heun steps over [${sigmaMin}, 80]` +

@@ -1,42 +1,45 @@
 /**
  * Trains a task: `deno run -A scripts/train.ts --task fmnist-inpaint [flags]` (the
  * `deno task train:*` entries). Prints the full config first; `--dry-run` stops there.
+ * Every flag and the run folder are checked before the backend starts or data loads; a
+ * mistake prints one line and exits with status 2.
  */
-import { parseArgs } from "node:util";
-import { selectBackend } from "../src/backends.ts";
-import type { DataSpec } from "../src/data/dataset.ts";
+import { backendName, selectBackend } from "../src/backends.ts";
+import { readCheckpointRecord } from "../src/checkpoint.ts";
+import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "../src/cli.ts";
+import { dataShape, type DataSpec } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
-import { buildNetwork, type LogRecord, train } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { buildNetwork, checkRun, type LogRecord, train } from "../src/train.ts";
+import { type TrainConfig, validateConfig } from "../src/train_config.ts";
+import { Progress } from "./progress.ts";
 
-const { values: a } = parseArgs({
-  options: {
-    task: { type: "string" },
-    steps: { type: "string" },
-    out: { type: "string" },
-    data: { type: "string" },
-    limit: { type: "string" },
-    p: { type: "string" },
-    delta: { type: "string" },
-    batch: { type: "string" },
-    lr: { type: "string" },
-    seed: { type: "string" },
-    "log-every": { type: "string" },
-    "checkpoint-every": { type: "string" },
-    "sample-every": { type: "string" },
-    "sample-count": { type: "string" },
-    "sample-sigma-min": { type: "string" },
-    channels: { type: "string" },
-    "channel-mult": { type: "string" },
-    blocks: { type: "string" },
-    attn: { type: "string" },
-    dropout: { type: "string" },
-    backend: { type: "string" },
-    resume: { type: "boolean", default: false },
-    "dry-run": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
+exitOnUsageError();
+const a = parseFlags({
+  task: { type: "string" },
+  steps: { type: "string" },
+  out: { type: "string" },
+  data: { type: "string" },
+  limit: { type: "string" },
+  p: { type: "string" },
+  delta: { type: "string" },
+  batch: { type: "string" },
+  lr: { type: "string" },
+  seed: { type: "string" },
+  "log-every": { type: "string" },
+  "checkpoint-every": { type: "string" },
+  "sample-every": { type: "string" },
+  "sample-count": { type: "string" },
+  "sample-sigma-min": { type: "string" },
+  channels: { type: "string" },
+  "channel-mult": { type: "string" },
+  blocks: { type: "string" },
+  attn: { type: "string" },
+  dropout: { type: "string" },
+  backend: { type: "string" },
+  resume: { type: "boolean", default: false },
+  "dry-run": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
 });
 const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint"];
 if (a.help || !a.task) {
@@ -48,118 +51,124 @@ if (a.help || !a.task) {
   );
   Deno.exit(a.task ? 0 : 2);
 }
-if (!TASKS.includes(a.task)) throw new Error(`unknown task ${a.task}: one of ${TASKS.join(", ")}`);
-const base: TrainConfig = (await import(`../tasks/${a.task}.ts`)).config;
-const num = (v: string | undefined, name: string) => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
-  return n;
-};
-const config: TrainConfig = structuredClone(base);
+if (!TASKS.includes(a.task)) {
+  throw new UsageError(`unknown task ${a.task}: one of ${TASKS.join(", ")}`);
+}
+const task: TrainConfig = (await import(`../tasks/${a.task}.ts`)).config;
+const out = a.out ?? `runs/${task.name}`;
+const ckpt = `${out}/checkpoint.safetensors`;
+const resuming = a.resume && await Deno.stat(ckpt).then(() => true, () => false);
+// A resume continues the recorded run: flags are checked against it, not against the task.
+const config: TrainConfig = resuming
+  ? (await readCheckpointRecord(ckpt)).config
+  : structuredClone(task);
+const num = numberFlag;
 const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) =>
   v !== undefined && (config[k] = v);
-set("steps", num(a.steps, "steps"));
-set("batch", num(a.batch, "batch"));
+set("steps", num(a.steps, "steps", "positive"));
+set("batch", num(a.batch, "batch", "positive"));
 set("lr", num(a.lr, "lr"));
-set("seed", num(a.seed, "seed"));
-set("logEvery", num(a["log-every"], "log-every"));
-set("checkpointEvery", num(a["checkpoint-every"], "checkpoint-every"));
-set("sampleEvery", num(a["sample-every"], "sample-every"));
-set("sampleCount", num(a["sample-count"], "sample-count"));
+set("seed", num(a.seed, "seed", "int"));
+set("logEvery", num(a["log-every"], "log-every", "positive"));
+set("checkpointEvery", num(a["checkpoint-every"], "checkpoint-every", "positive"));
+set("sampleEvery", num(a["sample-every"], "sample-every", "int"));
+set("sampleCount", num(a["sample-count"], "sample-count", "positive"));
 set("sampleSigmaMin", num(a["sample-sigma-min"], "sample-sigma-min"));
 config.corruption.p = num(a.p, "p") ?? config.corruption.p;
 config.corruption.delta = num(a.delta, "delta") ?? config.corruption.delta;
 const list = (v: string | undefined, name: string) =>
-  v === undefined ? undefined : v.split(",").filter((x) => x !== "").map((x) => num(x, name)!);
+  v === undefined
+    ? undefined
+    : v.split(",").filter((x) => x.trim() !== "").map((x) => num(x, name, "int")!);
 const net0 = config.network;
-net0.modelChannels = num(a.channels, "channels") ?? net0.modelChannels;
+net0.modelChannels = num(a.channels, "channels", "int") ?? net0.modelChannels;
 net0.channelMult = list(a["channel-mult"], "channel-mult") ?? net0.channelMult;
-net0.numBlocks = num(a.blocks, "blocks") ?? net0.numBlocks;
+net0.numBlocks = num(a.blocks, "blocks", "int") ?? net0.numBlocks;
 net0.attnResolutions = list(a.attn, "attn") ?? net0.attnResolutions;
 net0.dropout = num(a.dropout, "dropout") ?? net0.dropout;
 if (a.data !== undefined) (config.data as { dir: string }).dir = a.data;
 if (a.limit !== undefined) {
-  (config.data as DataSpec & { limit?: number }).limit = num(a.limit, "limit");
+  (config.data as DataSpec & { limit?: number }).limit = num(a.limit, "limit", "int");
 }
-const out = a.out ?? `runs/${config.name}`;
-
+validateConfig(config);
+backendName(a.backend);
 if (config.data.kind === "celeba" && !config.data.dir) {
-  console.error(
-    `${config.name} needs CelebA: download "Align&Cropped Images" of CelebA (img_align_celeba.zip,
-202 599 JPEGs of 178×218), unzip it, and pass the folder: --data /path/to/img_align_celeba
-No CelebA here? Try the same method on Fashion-MNIST: deno task train:fmnist-inpaint`,
+  throw new UsageError(
+    `${config.name} needs CelebA: download "Align&Cropped Images" of CelebA ` +
+      `(img_align_celeba.zip, 202 599 JPEGs of 178×218), unzip it, and pass the folder: ` +
+      `--data /path/to/img_align_celeba. No CelebA here? Try the same method on ` +
+      `Fashion-MNIST: deno task train:fmnist-inpaint`,
   );
-  Deno.exit(2);
+}
+const dir = config.data.dir ?? FASHION_MNIST_DIR;
+if (await Deno.stat(dir).then((s) => s.isFile, () => false)) {
+  throw new UsageError(`--data ${dir} is a file: pass the folder that holds the images`);
+}
+if (config.data.kind !== "fmnist" && !await Deno.stat(dir).then(() => true, () => false)) {
+  throw new UsageError(`--data ${dir} does not exist: pass the folder that holds the images`);
 }
 if (config.data.kind === "fmnist") {
-  const dir = config.data.dir ?? FASHION_MNIST_DIR;
-  try {
-    await Deno.stat(`${dir}/train-images-idx3-ubyte.gz`);
-  } catch {
-    console.error(
-      `no Fashion-MNIST in ${dir}: on Debian run 'apt-get install dataset-fashion-mnist', or pass
---data <folder with train-images-idx3-ubyte.gz>, e.g. --data fixtures/fmnist (512 shipped images)`,
+  if (!await Deno.stat(`${dir}/train-images-idx3-ubyte.gz`).then(() => true, () => false)) {
+    throw new UsageError(
+      `no Fashion-MNIST in ${dir}: on Debian run 'apt-get install dataset-fashion-mnist', ` +
+        `or pass --data <folder with train-images-idx3-ubyte.gz>, e.g. --data fixtures/fmnist ` +
+        `(512 shipped images)`,
     );
-    Deno.exit(2);
   }
 }
+const run = await checkRun(out, config, a.resume);
 
 console.log(`task ${config.name} → ${out}\n${JSON.stringify(config, null, 2)}`);
 if (a["dry-run"]) {
-  const shape = config.data.kind === "fmnist"
-    ? [1, 32, 32]
-    : config.data.kind === "celeba"
-    ? [3, 64, 64]
-    : [config.data.channels, config.data.size, config.data.size];
   console.log(
     `network: ${
-      buildNetwork(config, shape).model.registry.count()
+      buildNetwork(config, dataShape(config.data)).model.registry.count()
     } parameters (dry run: nothing trained)`,
   );
   Deno.exit(0);
 }
 const backend = await selectBackend(a.backend);
-const data = await loadDataset(config.data);
+let reading: Progress | undefined;
+const data = await loadDataset(config.data, {
+  onProgress: (done, total) => (reading ??= new Progress({ label: "data", total })).update(done),
+});
+reading?.finish();
 const net = buildNetwork(config, data.shape);
 console.log(
   `data: ${data.description}; network: ${net.model.registry.count()} parameters; backend: ${backend.name}`,
 );
 
-const tty = Deno.stdout.isTerminal();
+const progress = new Progress({
+  label: "train",
+  total: config.steps,
+  every: config.logEvery * 10,
+  from: run?.step ?? 0,
+});
 let lastLog: LogRecord | null = null;
-const started = performance.now();
-const line = (step: number) => {
+const tty = Deno.stdout.isTerminal();
+// The loss shown is a logged window's, so it names the window's last step.
+const detail = () => {
   const r = lastLog;
-  const frac = step / config.steps;
-  const elapsed = (performance.now() - started) / 1000;
-  const eta = r ? ((config.steps - step) * config.batch) / r.imagesPerSecond : NaN;
-  const bar = "█".repeat(Math.round(frac * 24)).padEnd(24, "·");
-  return `${bar} ${step}/${config.steps} loss ${r ? r.loss.toFixed(4) : "…"}` +
-    (r?.furtherLoss != null ? ` (M̃ ${r.furtherLoss.toFixed(4)})` : "") +
-    ` ${r ? r.imagesPerSecond.toFixed(1) : "…"} img/s, ${fmt(elapsed)} elapsed, ETA ${fmt(eta)}`;
+  if (!r) return "";
+  return `loss ${r.loss.toFixed(4)}` +
+    (r.furtherLoss != null ? ` (M̃ ${r.furtherLoss.toFixed(4)})` : "") +
+    ` at step ${r.step}, ${r.imagesPerSecond.toFixed(1)} img/s`;
 };
-const fmt = (
-  s: number,
-) => (Number.isFinite(s)
-  ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m${
-    String(Math.floor(s) % 60).padStart(2, "0")
-  }s`
-  : "…");
-const enc = new TextEncoder();
 await train(config, data, {
   out,
   backend,
   resume: a.resume,
-  onStep: (step) => tty && Deno.stdout.writeSync(enc.encode(`\r${line(step)}\x1b[K`)),
+  onStep: (step) => tty && progress.update(step, detail()),
   onLog: (r) => {
     lastLog = r;
-    if (!tty && (r.step % (config.logEvery * 10) === 0 || r.step === config.steps)) {
-      console.log(line(r.step));
-    }
+    progress.update(r.step, detail());
   },
 });
-if (tty) console.log();
+progress.finish();
+const grids: string[] = [];
+for await (const e of Deno.readDir(out)) if (/^samples-\d+\.png$/.test(e.name)) grids.push(e.name);
+grids.sort();
 console.log(
-  `done: ${out}/checkpoint.safetensors, ${out}/network-ema.safetensors, ${out}/log.jsonl, samples in ${out}/`,
+  `done: ${out}/checkpoint.safetensors, ${out}/network-ema.safetensors, ${out}/log.jsonl` +
+    (grids.length > 0 ? `, ${grids.length} sample grid(s) up to ${out}/${grids.at(-1)}` : ""),
 );

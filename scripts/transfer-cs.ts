@@ -10,8 +10,8 @@
  *   --models ambient=runs/fmnist-inpaint,clean=runs/fmnist-clean --count 32 --out out/transfer
  * ```
  */
-import { parseArgs } from "node:util";
-import { selectBackend } from "../src/backends.ts";
+import { backendName, selectBackend } from "../src/backends.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
 import { writeFileAtomic } from "../src/io/safetensors.ts";
 import {
@@ -26,6 +26,7 @@ import {
 } from "./transfer/cells.ts";
 import { writeLabelledGrid } from "./figures/mod.ts";
 import { measurementImages } from "./transfer/grids.ts";
+import { Progress } from "./progress.ts";
 import {
   disposeModel,
   loadModel,
@@ -70,27 +71,26 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
   --backend B        cpu | webgpu (default: WebGPU where available)
   --out DIR          output folder (out/transfer-cs)`;
 
-const { values: a } = parseArgs({
-  options: {
-    models: { type: "string" },
-    images: { type: "string" },
-    count: { type: "string", default: "32" },
-    m: { type: "string", default: "25,50,100,200" },
-    sr: { type: "string", default: "2,4" },
-    box: { type: "string", default: "0.25" },
-    steps: { type: "string", default: "300" },
-    "nfe-sweep": { type: "string", default: "10,25,50,100" },
-    "nfe-problem": { type: "string" },
-    zeta: { type: "string", default: "4" },
-    "sigma-y": { type: "string", default: "0.05" },
-    "sigma-min": { type: "string", default: "0.002" },
-    seeds: { type: "string", default: "0" },
-    batch: { type: "string", default: "16" },
-    grid: { type: "string", default: "8" },
-    backend: { type: "string" },
-    out: { type: "string", default: "out/transfer-cs" },
-    help: { type: "boolean", short: "h", default: false },
-  },
+exitOnUsageError();
+const a = parseFlags({
+  models: { type: "string" },
+  images: { type: "string" },
+  count: { type: "string", default: "32" },
+  m: { type: "string", default: "25,50,100,200" },
+  sr: { type: "string", default: "2,4" },
+  box: { type: "string", default: "0.25" },
+  steps: { type: "string", default: "300" },
+  "nfe-sweep": { type: "string", default: "10,25,50,100" },
+  "nfe-problem": { type: "string" },
+  zeta: { type: "string", default: "4" },
+  "sigma-y": { type: "string", default: "0.05" },
+  "sigma-min": { type: "string", default: "0.002" },
+  seeds: { type: "string", default: "0" },
+  batch: { type: "string", default: "16" },
+  grid: { type: "string", default: "8" },
+  backend: { type: "string" },
+  out: { type: "string", default: "out/transfer-cs" },
+  help: { type: "boolean", short: "h", default: false },
 });
 if (a.help || !a.models) {
   console.log(USAGE);
@@ -102,7 +102,9 @@ function numbers(v: string, flag: string, int = true): number[] {
   return v.split(",").filter((s) => s.trim() !== "").map((s) => {
     const n = Number(s);
     if (!Number.isFinite(n) || (int && !(Number.isInteger(n) && n >= 0))) {
-      throw new Error(`--${flag}: "${s}" is not ${int ? "a non-negative integer" : "a number"}`);
+      throw new UsageError(
+        `--${flag}: "${s}" is not ${int ? "a non-negative integer" : "a number"}`,
+      );
     }
     return n;
   });
@@ -110,7 +112,7 @@ function numbers(v: string, flag: string, int = true): number[] {
 
 function one(v: string, flag: string, min = 1): number {
   const [n] = numbers(v, flag);
-  if (n === undefined || n < min) throw new Error(`--${flag} must be an integer ≥ ${min}`);
+  if (n === undefined || n < min) throw new UsageError(`--${flag} must be an integer ≥ ${min}`);
   return n;
 }
 
@@ -120,10 +122,10 @@ function parseZeta(v: string): Record<ProblemKind, number> {
   for (const part of v.split(",").filter((s) => s.trim() !== "")) {
     const [k, val] = part.includes("=") ? part.split("=") : [null, part];
     const n = Number(val);
-    if (!(n >= 0)) throw new Error(`--zeta: "${part}" has no non-negative number`);
+    if (!(n >= 0)) throw new UsageError(`--zeta: "${part}" has no non-negative number`);
     if (k === null) z.cs = z.sr = z.box = n;
     else if (k === "cs" || k === "sr" || k === "box") z[k] = n;
-    else throw new Error(`--zeta: unknown problem kind "${k}" (cs, sr or box)`);
+    else throw new UsageError(`--zeta: unknown problem kind "${k}" (cs, sr or box)`);
   }
   return z;
 }
@@ -147,8 +149,8 @@ const problems = listProblems(
   numbers(a.sr, "sr").filter((f) => f > 0),
   numbers(a.box, "box", false),
 );
-if (problems.length === 0) throw new Error("no problems: give --m, --sr or --box");
-if (seeds.length === 0) throw new Error("--seeds: give at least one seed");
+if (problems.length === 0) throw new UsageError("no problems: give --m, --sr or --box");
+if (seeds.length === 0) throw new UsageError("--seeds: give at least one seed");
 const cs = problems.filter((p) => p.kind === "cs");
 const sweepSteps = numbers(a["nfe-sweep"], "nfe-sweep").filter((s) => s > 0);
 const nfeProblem: Problem | null = sweepSteps.length === 0
@@ -161,11 +163,12 @@ const nfeProblem: Problem | null = sweepSteps.length === 0
 const sweep = nfeProblem ? [...new Set([...sweepSteps, steps])].sort((x, y) => x - y) : [];
 const out = a.out;
 const cellsDir = `${out}/cells`;
-await Deno.mkdir(cellsDir, { recursive: true });
 
 // Held-out images: 28×28 Fashion-MNIST is padded to 32×32 with the background, as in training.
 const idx = await readIdxImages(imagesPath);
-if (count > idx.count) throw new Error(`--count ${count}: ${imagesPath} holds ${idx.count} images`);
+if (count > idx.count) {
+  throw new UsageError(`--count ${count}: ${imagesPath} holds ${idx.count} images`);
+}
 const pad = idx.rows === 28 ? 2 : 0;
 const shape: [number, number, number] = [1, idx.rows + 2 * pad, idx.cols + 2 * pad];
 const per = shape[0] * shape[1] * shape[2];
@@ -182,15 +185,28 @@ const settings: StudySettings = {
   count,
   shape,
 };
-if (!(settings.sigmaY >= 0)) throw new Error(`--sigma-y must be ≥ 0, got ${a["sigma-y"]}`);
+if (!(settings.sigmaY >= 0)) throw new UsageError(`--sigma-y must be ≥ 0, got ${a["sigma-y"]}`);
 if (!(settings.sigmaMin > 0 && settings.sigmaMin < 80)) {
-  throw new Error(`--sigma-min must be in (0, 80), got ${a["sigma-min"]}`);
+  throw new UsageError(`--sigma-min must be in (0, 80), got ${a["sigma-min"]}`);
 }
 const gridCount = Math.min(one(a.grid, "grid"), count);
-
-const backend = await selectBackend(a.backend);
+for (const p of nfeProblem ? [...problems, nfeProblem] : problems) {
+  const side = Math.min(shape[1], shape[2]);
+  const bad = p.kind === "cs"
+    ? p.m > per && `m = ${p.m} measurements exceed the ${per} pixels of an image`
+    : p.kind === "sr"
+    ? (shape[1] % p.factor !== 0 || shape[2] % p.factor !== 0) &&
+      `factor ${p.factor} does not divide ${shape[1]}×${shape[2]} images`
+    : !(p.p > 0 && p.p < 1 && Math.round(p.p * side) >= 1) &&
+      `a box of ${p.p} of the side must lie in (0, 1) and cover a pixel`;
+  if (bad) throw new UsageError(`${problemId(p)}: ${bad}`);
+}
+backendName(a.backend);
 const infos: ModelInfo[] = [];
 for (const s of specs) infos.push(await readModelInfo(s));
+
+await Deno.mkdir(cellsDir, { recursive: true });
+const backend = await selectBackend(a.backend);
 
 // The plan: every model × problem × seed at the main steps, then the sweep; shared cells once.
 const plan: { info: ModelInfo; spec: CellSpec }[] = [];
@@ -217,13 +233,13 @@ for (const { spec } of plan) {
   const r = await readCell(cellsDir, spec);
   if (r) results.set(r.key, r);
 }
-// ETA from the work done in this run: seconds per (image × DPS step).
+// Progress in units of work (images × DPS steps), so the ETA weighs cells by their cost.
 const work = (s: CellSpec) => s.count * s.steps;
-let pendingWork = plan.filter((c) => !results.has(cellKey(c.spec))).reduce(
-  (t, c) => t + work(c.spec),
-  0,
-);
-let doneWork = 0, doneSeconds = 0;
+const progress = new Progress({
+  label: "cells",
+  total: plan.filter((c) => !results.has(cellKey(c.spec))).reduce((t, c) => t + work(c.spec), 0),
+});
+let doneWork = 0;
 const computed: CellResult[] = [];
 const describe = (s: CellSpec) =>
   `${s.model} ${problemId(s.problem)} seed ${s.seed} ${s.steps} steps`;
@@ -244,20 +260,18 @@ for (const info of infos) {
       const r = await runCell(cellsDir, c.spec, model, images, settings, backend);
       results.set(r.key, r);
       computed.push(r);
-      doneWork += work(c.spec);
-      doneSeconds += r.seconds;
-      pendingWork -= work(c.spec);
-      const eta = (doneSeconds / doneWork) * pendingWork;
-      console.log(
+      progress.log(
         `[${++k}/${plan.length}] ${describe(c.spec)}: PSNR ${r.mean.psnr.toFixed(2)} dB, ` +
           `SSIM ${r.mean.ssim.toFixed(3)}, NRMSE ${r.mean.nrmse.toFixed(3)} ` +
-          `(NFE ${r.nfe}, ${fmtTime(r.seconds)}); ETA ${fmtTime(eta)}`,
+          `(NFE ${r.nfe}, ${fmtTime(r.seconds)})`,
       );
+      progress.update(doneWork += work(c.spec));
     }
   } finally {
     disposeModel(model);
   }
 }
+progress.finish();
 
 const cells = plan.map((c) => results.get(cellKey(c.spec))!);
 const view: StudyView = { cells, models: infos, problems, steps, nfeProblem, sweep };

@@ -7,6 +7,7 @@
 import { getGpuDevice } from "../gpu/device.ts";
 import { WebGpuBackend } from "../gpu/backend.ts";
 import type { Backend, BackendName } from "./backend.ts";
+import { UsageError } from "./cli.ts";
 import { CpuBackend, type CpuDtype } from "./cpu/backend.ts";
 
 const cpu = new Map<CpuDtype, CpuBackend>();
@@ -47,6 +48,26 @@ function glHint(): string {
 }
 
 /**
+ * The backend asked for (`name`, else env `ADPS_BACKEND`), checked before anything is
+ * computed; undefined: WebGPU where available.
+ *
+ * @param name "cpu", "webgpu" or undefined
+ * @returns the checked name
+ * @example
+ * ```ts
+ * import { backendName } from "./backends.ts";
+ * backendName("cpu"); // "cpu"; backendName("cuda") throws a UsageError
+ * ```
+ */
+export function backendName(name?: string): BackendName | undefined {
+  const wanted = name ?? Deno.env.get("ADPS_BACKEND");
+  if (wanted !== undefined && wanted !== "cpu" && wanted !== "webgpu") {
+    throw new UsageError(`unknown backend "${wanted}": use --backend cpu or --backend webgpu`);
+  }
+  return wanted;
+}
+
+/**
  * Picks the backend: `name` if given, else env `ADPS_BACKEND`, else WebGPU if available.
  *
  * @param name "cpu" or "webgpu" to force one
@@ -59,15 +80,12 @@ function glHint(): string {
  * ```
  */
 export async function selectBackend(name?: string): Promise<Backend> {
-  const wanted = name ?? Deno.env.get("ADPS_BACKEND");
-  if (wanted !== undefined && wanted !== "cpu" && wanted !== "webgpu") {
-    throw new Error(`unknown backend "${wanted}": use --backend cpu or --backend webgpu`);
-  }
-  if ((wanted as BackendName | undefined) === "cpu") return cpuBackend();
+  const wanted = backendName(name);
+  if (wanted === "cpu") return cpuBackend();
   const gpu = await webgpuBackend();
   if (gpu) return gpu;
   if (wanted === "webgpu") {
-    throw new Error(
+    throw new UsageError(
       "no WebGPU adapter: install a driver (on Debian: apt-get install mesa-vulkan-drivers) " +
         "and run Deno with --unstable-webgpu, or use --backend cpu" + glHint(),
     );

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Backend } from "./backend.ts";
+import { UsageError } from "./cli.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -127,19 +128,20 @@ export async function loadCheckpoint(
   s: TrainState,
   backend: Backend,
 ): Promise<TrainConfig> {
-  const st = decodeSafetensors(await Deno.readFile(path));
-  if (st.metadata.format !== "adps-train-checkpoint/1") {
-    throw new Error(
-      `${path} is not a training checkpoint of this package (format ${st.metadata.format})`,
-    );
+  let st;
+  try {
+    st = decodeSafetensors(await Deno.readFile(path));
+  } catch (e) {
+    throw new UsageError(`${path}: ${(e as Error).message}`);
   }
+  checkFormat(path, st.metadata);
   const names = [...s.params.keys()];
   const g = groups(s);
   for (const k of GROUPS) {
     g[k].forEach((t, j) => {
       const saved = st.tensors.get(`${k}/${names[j]}`);
       if (!saved || saved.data.length !== t.size) {
-        throw new Error(
+        throw new UsageError(
           `${path}: ${k}/${names[j]} is missing or has the wrong shape (another network?)`,
         );
       }
@@ -151,6 +153,63 @@ export async function loadCheckpoint(
   s.step = Number(st.metadata.step);
   s.adam.t = Number(st.metadata.adam_t);
   return JSON.parse(st.metadata.config);
+}
+
+function checkFormat(path: string, metadata: Record<string, string>): void {
+  if (metadata.format !== "adps-train-checkpoint/1") {
+    throw new UsageError(
+      `${path} is not a training checkpoint of this package (format ${metadata.format})`,
+    );
+  }
+}
+
+/**
+ * The configuration and step a checkpoint records, from its header alone (cheap: the
+ * tensors are not read), so a resume can be checked before any data is loaded.
+ *
+ * @param path checkpoint file
+ * @returns the recorded configuration and step
+ * @example
+ * ```ts ignore
+ * import { readCheckpointRecord } from "./checkpoint.ts";
+ * const { config, step } = await readCheckpointRecord("runs/tiny-inpaint/checkpoint.safetensors");
+ * ```
+ */
+export async function readCheckpointRecord(
+  path: string,
+): Promise<{ config: TrainConfig; step: number }> {
+  const f = await Deno.open(path).catch((e) => {
+    throw new UsageError(`cannot open ${path}: ${(e as Error).message}`);
+  });
+  try {
+    const head = new Uint8Array(8);
+    const bad = (why: string) => new UsageError(`${path}: not a valid safetensors file: ${why}`);
+    if (await readFull(f, head) < 8) throw bad("shorter than its 8-byte header length");
+    const hlen = Number(new DataView(head.buffer).getBigUint64(0, true));
+    if (hlen > (await f.stat()).size - 8) throw bad(`header length ${hlen} exceeds the file`);
+    const json = new Uint8Array(hlen);
+    await readFull(f, json);
+    let meta: Record<string, string>;
+    try {
+      meta = JSON.parse(new TextDecoder().decode(json)).__metadata__ ?? {};
+    } catch {
+      throw bad("header is not JSON (truncated or corrupt file?)");
+    }
+    checkFormat(path, meta);
+    return { config: JSON.parse(meta.config), step: Number(meta.step) };
+  } finally {
+    f.close();
+  }
+}
+
+async function readFull(f: Deno.FsFile, into: Uint8Array): Promise<number> {
+  let at = 0;
+  while (at < into.length) {
+    const n = await f.read(into.subarray(at));
+    if (n === null) break;
+    at += n;
+  }
+  return at;
 }
 
 /**

@@ -12,10 +12,12 @@ import type { Backend } from "./backend.ts";
 import {
   DivergenceError,
   loadCheckpoint,
+  readCheckpointRecord,
   saveCheckpoint,
   saveNetwork,
   type TrainState,
 } from "./checkpoint.ts";
+import { UsageError } from "./cli.ts";
 import { batchIndices, gatherBatch, type ImageDataset } from "./data/dataset.ts";
 import type { Params } from "./nn/module.ts";
 import { EDMPrecond } from "./nn/precond.ts";
@@ -25,7 +27,13 @@ import { Adam } from "./optim/adam.ts";
 import { emaUpdateMany } from "./optim/ema.ts";
 import { keep, tidy } from "./scope.ts";
 import type { Tensor } from "./tensor.ts";
-import { type TrainConfig, validateConfig } from "./train_config.ts";
+import {
+  type ConfigDifference,
+  configDifferences,
+  RESUME_OVERRIDES,
+  type TrainConfig,
+  validateConfig,
+} from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
 import { writeFileAtomic } from "./io/safetensors.ts";
 import { reshape } from "./ops/reshape.ts";
@@ -46,8 +54,16 @@ export interface LogRecord {
   lr: number;
   /** Training throughput over the window. */
   imagesPerSecond: number;
-  /** Seconds since this process started training. */
+  /** Seconds of training so far, over every process of the run (a resume continues it). */
   seconds: number;
+}
+
+/** A log.jsonl line of a resume that changed fields of RESUME_OVERRIDES. */
+export interface OverrideRecord {
+  /** The step the run resumed at. */
+  step: number;
+  /** What changed: each field's recorded and new value. */
+  override: ConfigDifference[];
 }
 
 /** How to run (not part of the experiment's definition). */
@@ -130,35 +146,44 @@ export async function train(
   const adam = new Adam([...params.values()], { maxGradNorm: config.gradClip });
   const state: TrainState = { step: 0, params, ema, adam };
   const ckpt = `${out}/checkpoint.safetensors`;
-  if (opts.resume && await exists(ckpt)) {
-    const saved = await loadCheckpoint(ckpt, state, backend);
-    if (
-      JSON.stringify(saved.network) !== JSON.stringify(config.network) ||
-      saved.ambient !== config.ambient
-    ) {
-      throw new Error(
-        `${ckpt} was trained with another network; use another --out or drop --resume`,
-      );
-    }
-    console.log(`resumed from ${ckpt} at step ${state.step}`);
+  const enc = new TextEncoder();
+  const run = await checkRun(out, config, opts.resume ?? false);
+  const overrides = run?.overrides ?? [];
+  if (run) {
+    await loadCheckpoint(ckpt, state, backend);
+    const changed = overrides.map((d) => `${d.field} ${show(d.recorded)} → ${show(d.wanted)}`)
+      .join(", ");
+    console.log(
+      `resumed from ${ckpt} at step ${state.step}` +
+        (changed ? `; overriding ${changed} (logged in log.jsonl)` : ""),
+    );
     // A kill between a checkpoint and its EMA export leaves the export a checkpoint behind;
     // two such kills in a row, two: bring it level with the checkpoint before training on.
     await saveEma(out, ema, state.step, config);
-  } else if (await exists(ckpt)) {
-    throw new Error(`${ckpt} exists: pass --resume to continue it, or choose another --out`);
   }
-  const enc = new TextEncoder();
   await removeStaleTemps(out);
-  await writeFileAtomic(`${out}/config.json`, enc.encode(JSON.stringify(config, null, 2) + "\n"));
-  await truncateLog(`${out}/log.jsonl`, state.step);
+  const configText = JSON.stringify(config, null, 2) + "\n";
+  if (await Deno.readTextFile(`${out}/config.json`).catch(() => "") !== configText) {
+    await writeFileAtomic(`${out}/config.json`, enc.encode(configText));
+  }
+  const secondsBefore = await truncateLog(`${out}/log.jsonl`, state.step);
   const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
+  if (overrides.length > 0) {
+    const rec: OverrideRecord = { step: state.step, override: overrides };
+    await writeAll(log, enc.encode(JSON.stringify(rec) + "\n"));
+  }
+  // The grid the checkpoint's step promised may be lost to a kill right after the checkpoint.
+  const grid = samplesPath(out, state.step);
+  if (run && sampleDue(run.recorded, state.step) && !await exists(grid)) {
+    await writePriorGrid(grid, net, ema, config, data.shape, backend);
+  }
 
   const paramList = [...params.values()];
   const emaList = [...ema.values()];
   let pending: Tensor[] = [];
   let windowStart = performance.now();
   let windowSteps = 0;
-  const t0 = performance.now();
+  const t0 = performance.now() - secondsBefore * 1000;
   try {
     while (state.step < config.steps) {
       const step = state.step + 1;
@@ -193,7 +218,7 @@ export async function train(
       opts.onStep?.(step);
       const last = step === config.steps;
       const checkpointNow = step % config.checkpointEvery === 0 || last;
-      const sampleNow = (config.sampleEvery > 0 && step % config.sampleEvery === 0) || last;
+      const sampleNow = sampleDue(config, step);
       if (step % config.logEvery === 0 || checkpointNow || sampleNow) {
         const values = await backend.readMany(pending);
         for (const t of pending) t.dispose();
@@ -229,7 +254,7 @@ export async function train(
       }
       if (sampleNow) {
         await writePriorGrid(
-          `${out}/samples-${String(step).padStart(7, "0")}.png`,
+          samplesPath(out, step),
           net,
           ema,
           config,
@@ -243,6 +268,102 @@ export async function train(
     log.close();
   }
   return state;
+}
+
+/** Whether a run writes a sample grid at `step`: every sampleEvery steps, and at the end. */
+function sampleDue(c: TrainConfig, step: number): boolean {
+  return (c.sampleEvery > 0 && step % c.sampleEvery === 0) || step === c.steps;
+}
+
+/**
+ * The sample grid of `step` in a run folder.
+ *
+ * @param out the run folder
+ * @param step the training step
+ * @returns its path
+ */
+export function samplesPath(out: string, step: number): string {
+  return `${out}/samples-${String(step).padStart(7, "0")}.png`;
+}
+
+/** What {@link checkRun} found in a run folder that a resume continues. */
+export interface RunRecord {
+  /** The configuration the checkpoint records. */
+  recorded: TrainConfig;
+  /** Its step. */
+  step: number;
+  /** Fields of RESUME_OVERRIDES that the new configuration changes. */
+  overrides: ConfigDifference[];
+}
+
+/**
+ * Checks that training `config` into `out` keeps the folder's record: a checkpoint is
+ * continued only with `resume`, and then with the recorded configuration (a changed field
+ * is refused unless it is one of RESUME_OVERRIDES); a folder without a checkpoint may hold
+ * only the same run's config.json. Reads headers only, so it runs before any data loads.
+ *
+ * @param out the run folder
+ * @param config the configuration asked for
+ * @param resume whether to continue a checkpoint
+ * @returns the record to resume, or null for a fresh run
+ * @example
+ * ```ts ignore
+ * import { checkRun } from "./train.ts";
+ * const run = await checkRun("runs/tiny-inpaint", config, true); // UsageError on a contradiction
+ * ```
+ */
+export async function checkRun(
+  out: string,
+  config: TrainConfig,
+  resume: boolean,
+): Promise<RunRecord | null> {
+  const ckpt = `${out}/checkpoint.safetensors`;
+  if (!await exists(ckpt)) {
+    await checkConfigRecord(`${out}/config.json`, config);
+    return null;
+  }
+  if (!resume) {
+    throw new UsageError(`${ckpt} exists: pass --resume to continue it, or choose another --out`);
+  }
+  const { config: recorded, step } = await readCheckpointRecord(ckpt);
+  const diffs = configDifferences(recorded, config);
+  const refused = diffs.filter((d) => !RESUME_OVERRIDES.includes(d.field));
+  if (refused.length > 0) {
+    throw new UsageError(
+      `--resume continues the run recorded in ${ckpt}, but ` +
+        refused.map((d) => `${d.field} is ${show(d.recorded)} there and ${show(d.wanted)} now`)
+          .join("; ") +
+        `: drop those flags, or train a new run with another --out (a resume may change only ` +
+        `${RESUME_OVERRIDES.join(", ")})`,
+    );
+  }
+  if (config.steps < step) {
+    throw new UsageError(`${ckpt} is at step ${step}, past --steps ${config.steps}: give more`);
+  }
+  return { recorded, step, overrides: diffs };
+}
+
+/** A run folder without a checkpoint may hold only the same run's config.json. */
+async function checkConfigRecord(path: string, config: TrainConfig): Promise<void> {
+  const text = await Deno.readTextFile(path).catch(() => null);
+  if (text === null) return;
+  let old: TrainConfig;
+  try {
+    old = JSON.parse(text);
+  } catch {
+    return; // A half-written record of a run that never checkpointed: nothing to keep.
+  }
+  const d = configDifferences(old, config)[0];
+  if (d) {
+    throw new UsageError(
+      `${path} records another run (${d.field} ${show(d.recorded)}, now ${show(d.wanted)}) ` +
+        `that has no checkpoint yet: choose another --out, or delete that folder to start over`,
+    );
+  }
+}
+
+function show(v: unknown): string {
+  return v === undefined ? "unset" : JSON.stringify(v);
 }
 
 function keepAll(p: Params): Params {
@@ -278,23 +399,28 @@ async function removeStaleTemps(out: string): Promise<void> {
 /**
  * Keeps the complete log records up to `step` (the checkpoint's): a killed run may have
  * logged steps it never checkpointed, or half a line, and the resumed run logs them again.
+ * Returns the training seconds of the last kept window, where the resumed clock goes on.
  */
-async function truncateLog(path: string, step: number): Promise<void> {
+async function truncateLog(path: string, step: number): Promise<number> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch {
-    return;
+    return 0;
   }
+  let seconds = 0;
   const kept = text.split("\n").filter((line) => {
     try {
-      return (JSON.parse(line) as LogRecord).step <= step;
+      const r = JSON.parse(line) as Partial<LogRecord>;
+      if (r.step! <= step && r.seconds !== undefined) seconds = r.seconds;
+      return r.step! <= step;
     } catch {
       return false;
     }
   });
   const next = kept.map((l) => l + "\n").join("");
   if (next !== text) await writeFileAtomic(path, new TextEncoder().encode(next));
+  return seconds;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Corruption } from "./ambient/masks.ts";
-import type { DataSpec } from "./data/dataset.ts";
+import { UsageError } from "./cli.ts";
+import { dataShape, type DataSpec } from "./data/dataset.ts";
 import type { SongUNetConfig } from "./nn/song_unet.ts";
 
 /** Everything that defines a training run. */
@@ -76,7 +77,8 @@ export const EDM_DEFAULTS: Omit<
 };
 
 /**
- * Checks a configuration and says what is wrong.
+ * Checks a configuration and says what is wrong (a UsageError: the values come from the
+ * user), before any data is read or any GPU work is recorded.
  *
  * @param c the configuration
  * @example
@@ -91,13 +93,14 @@ export const EDM_DEFAULTS: Omit<
  *   corruption: { p: 0.6, delta: 0.1 },
  *   steps: 10,
  * };
- * validateConfig(config); // passes; { ...config, batch: 0 } would throw "config tiny: batch …"
+ * validateConfig(config); // passes; { ...config, batch: 0 } would throw a UsageError naming the field
  * ```
  */
 export function validateConfig(c: TrainConfig): void {
   const bad = (what: string) => {
-    throw new Error(`config ${c.name}: ${what}`);
+    throw new UsageError(`config ${c.name}: ${what}`);
   };
+  const positive = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
   for (
     const k of [
       "batch",
@@ -108,7 +111,13 @@ export function validateConfig(c: TrainConfig): void {
       "sampleSteps",
     ] as const
   ) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) bad(`${k} must be a positive integer, got ${c[k]}`);
+    if (!positive(c[k])) bad(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (!(Number.isInteger(c.sampleEvery) && c.sampleEvery >= 0)) {
+    bad(`sampleEvery must be an integer ≥ 0 (0: only at the end), got ${c.sampleEvery}`);
+  }
+  for (const k of ["seed", "corruptionSeed"] as const) {
+    if (!(Number.isInteger(c[k]) && c[k] >= 0)) bad(`${k} must be an integer ≥ 0, got ${c[k]}`);
   }
   if (!(c.lr > 0)) bad(`lr must be > 0, got ${c.lr}`);
   if (c.sampleSigmaMin !== undefined && !(c.sampleSigmaMin > 0 && c.sampleSigmaMin < 80)) {
@@ -119,5 +128,95 @@ export function validateConfig(c: TrainConfig): void {
     bad(`p and delta must lie in [0, 1), got ${p}, ${delta}`);
   }
   if (!c.ambient && (p > 0 || delta > 0)) bad("p, delta > 0 need ambient: true");
-  if (!(c.network.dropout >= 0 && c.network.dropout < 1)) bad(`dropout must lie in [0, 1)`);
+  const limit = (c.data as { limit?: number }).limit;
+  if (limit !== undefined && !positive(limit)) {
+    bad(`data.limit must be a positive integer (images to train on), got ${limit}`);
+  }
+  validateNetwork(c, bad);
+}
+
+/** Sizes of the U-Net: nothing zero-sized may reach the GPU, no attention resolution ignored. */
+function validateNetwork(c: TrainConfig, bad: (what: string) => never): void {
+  const { modelChannels: mc, channelMult, numBlocks, attnResolutions, dropout } = c.network;
+  const positive = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+  if (!positive(mc)) bad(`network.modelChannels must be a positive integer, got ${mc}`);
+  if (channelMult.length === 0 || !channelMult.every(positive)) {
+    bad(`network.channelMult must be positive integers, e.g. 1,2,2; got [${channelMult}]`);
+  }
+  if (!positive(numBlocks)) bad(`network.numBlocks must be a positive integer, got ${numBlocks}`);
+  if (!(dropout >= 0 && dropout < 1)) bad(`dropout must lie in [0, 1), got ${dropout}`);
+  for (const ch of channelMult.map((m) => mc * m)) {
+    // EDM's GroupNorm uses min(32, C/4) groups, which must exist and divide C.
+    const groups = Math.min(32, Math.floor(ch / 4));
+    if (groups < 1 || ch % groups !== 0) {
+      bad(`network: ${ch} channels do not split into GroupNorm's min(32, C/4) groups`);
+    }
+  }
+  const side = dataShape(c.data)[1];
+  const resolutions = channelMult.map((_, level) => side >> level);
+  if (side % 2 ** (channelMult.length - 1) !== 0) {
+    bad(`network: ${channelMult.length} levels halve ${side}×${side} images to a fraction`);
+  }
+  const unknown = attnResolutions.filter((r) => !resolutions.includes(r));
+  if (unknown.length > 0) {
+    bad(
+      `network.attnResolutions [${unknown}] is not a resolution of this network ` +
+        `(${resolutions.join(", ")}): attention would be silently left out`,
+    );
+  }
+}
+
+/** Fields a resumed run may change: they say how long and how often, not what is trained. */
+export const RESUME_OVERRIDES: readonly string[] = [
+  "steps",
+  "logEvery",
+  "checkpointEvery",
+  "sampleEvery",
+  "sampleCount",
+  "sampleSteps",
+  "sampleSigmaMin",
+];
+
+/** One field where two configurations differ (a dotted path, e.g. "corruption.p"). */
+export interface ConfigDifference {
+  /** Dotted path of the field. */
+  field: string;
+  /** Value in the recorded run. */
+  recorded: unknown;
+  /** Value asked for now. */
+  wanted: unknown;
+}
+
+/**
+ * Every field where `wanted` differs from `recorded` (arrays compared whole).
+ *
+ * @param recorded the configuration a run was trained with
+ * @param wanted the configuration asked for now
+ * @returns the differences, in field order
+ * @example
+ * ```ts
+ * import { configDifferences } from "./train_config.ts";
+ * import { config } from "../tasks/tiny-inpaint.ts";
+ * configDifferences(config, { ...config, batch: 4 }); // [{ field: "batch", recorded: 8, wanted: 4 }]
+ * ```
+ */
+export function configDifferences(recorded: TrainConfig, wanted: TrainConfig): ConfigDifference[] {
+  const out: ConfigDifference[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    const nested = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+    if (nested(a) && nested(b)) {
+      const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+      for (const k of keys) {
+        walk(
+          (a as Record<string, unknown>)[k],
+          (b as Record<string, unknown>)[k],
+          path ? `${path}.${k}` : k,
+        );
+      }
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      out.push({ field: path, recorded: a, wanted: b });
+    }
+  };
+  walk(recorded, wanted, "");
+  return out;
 }

@@ -91,3 +91,35 @@ Deno.test({
     engine.release(y);
   },
 });
+
+Deno.test({
+  name: "engine: zero-sized buffers, uploads, reads and dispatches are GpuErrors, not panics",
+  ignore: !hasGpu,
+  async fn() {
+    const backend = (await gpuOrSkip())!;
+    const engine = backend.engine;
+    const zero = (e: Error) => e instanceof GpuError && /zero-sized .*every size/.test(e.message);
+    assert.throws(() => engine.alloc(0), zero);
+    // At HEAD this upload crashed Deno itself (ext/webgpu/queue.rs: unwrap on None).
+    assert.throws(() => backend.fromArray(new Float32Array(0), [0, 3]), zero);
+    const y = engine.alloc(16);
+    assert.throws(() => engine.upload(y, new Float32Array(0)), zero);
+    await assert.rejects(() => engine.read(y, 0), zero);
+    for (const groups of [[0], [1, 0], [2, 1, 0]] as [number, number?, number?][]) {
+      assert.throws(
+        () =>
+          engine.dispatch({
+            label: `affine [${groups}]`,
+            code: AFFINE,
+            inputs: [],
+            outputs: [y],
+            uniforms: { u: [4], f: [1, 0] },
+            groups,
+          }),
+        (e: Error) => zero(e) && e.message.startsWith(`affine [${groups}]: `),
+      );
+    }
+    await engine.sync(); // nothing was recorded, so nothing fails later
+    engine.release(y);
+  },
+});

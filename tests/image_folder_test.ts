@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
+import { UsageError } from "../src/cli.ts";
+import { loadDataset } from "../src/data/load_dataset.ts";
+import { encodeIdx } from "../src/data/idx.ts";
 import { readCelebA, readImageFolder } from "../src/data/image_folder.ts";
 
 /** Interleaved 8-bit pixels with their size, the independent description of a test image. */
@@ -252,4 +255,51 @@ Deno.test("readCelebA: the centred 178×178 square of 178×218, resized to 64×6
       }
     }
   });
+});
+
+Deno.test("loadDataset names the first skipped files, reports progress, refuses an empty set", async () => {
+  const png = await encode(raw(5, 5, 3, pattern), "png");
+  const junk = new TextEncoder().encode("not an image");
+  const files = { "a.png": png, "b.png": junk, "c.png": junk, "d.png": junk, "e.png": junk };
+  await withFolder(files, async (dir) => {
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => warned.push(m);
+    const seen: [number, number][] = [];
+    try {
+      const ds = await loadDataset(
+        { kind: "folder", dir, size: 4, channels: 1 },
+        { onProgress: (done, total) => seen.push([done, total]) },
+      );
+      assert.equal(ds.count, 1);
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(warned.length, 1);
+    const [w] = warned;
+    assert.match(w, /^skipped 4 unreadable image\(s\) in /);
+    for (const name of ["b.png", "c.png", "d.png"]) assert.ok(w.includes(`${dir}/${name} (`), w);
+    assert.ok(!w.includes("e.png") && w.endsWith(", and 1 more"), w);
+    assert.deepEqual(seen.at(-1), [5, 5]);
+    for (const limit of [0, -1, 1.5]) {
+      await assert.rejects(
+        () => loadDataset({ kind: "folder", dir, size: 4, channels: 1, limit }),
+        (e: Error) => e instanceof UsageError && /limit must be a positive integer/.test(e.message),
+      );
+    }
+  });
+  // An IDX file of zero images is no data set either.
+  const dir = await Deno.makeTempDir({ prefix: "image_folder_test_" });
+  try {
+    await Deno.writeFile(
+      `${dir}/train-images-idx3-ubyte.gz`,
+      encodeIdx([0, 28, 28], new Uint8Array(0)),
+    );
+    await assert.rejects(
+      () => loadDataset({ kind: "fmnist", dir }),
+      (e: Error) => e instanceof UsageError && /holds no images/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Backend } from "../../src/backend.ts";
+import { UsageError } from "../../src/cli.ts";
 import { loadParams } from "../../src/io/params_io.ts";
 import { decodeSafetensors } from "../../src/io/safetensors.ts";
 import type { Params } from "../../src/nn/module.ts";
@@ -49,17 +50,19 @@ export interface LoadedModel extends ModelInfo {
 export function parseModels(arg: string): ModelSpec[] {
   const specs = arg.split(",").filter((s) => s.trim() !== "").map((s) => {
     const at = s.indexOf("=");
-    if (at <= 0) throw new Error(`--models: "${s}" is not name=path`);
+    if (at <= 0) throw new UsageError(`--models: "${s}" is not name=path`);
     const name = s.slice(0, at).trim(), path = s.slice(at + 1).trim();
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-      throw new Error(`--models: name "${name}" may hold only letters, digits, "_", "." and "-"`);
+      throw new UsageError(
+        `--models: name "${name}" may hold only letters, digits, "_", "." and "-"`,
+      );
     }
     return { name, path };
   });
   const names = specs.map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new Error(`--models: "${dup}" is named twice`);
-  if (specs.length === 0) throw new Error("--models: give at least one name=path");
+  if (dup) throw new UsageError(`--models: "${dup}" is named twice`);
+  if (specs.length === 0) throw new UsageError("--models: give at least one name=path");
   return specs;
 }
 
@@ -70,23 +73,31 @@ export function parseModels(arg: string): ModelSpec[] {
  * @returns the info (weights not loaded yet)
  */
 export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
+  // The path names the model in every message: `name` is only a label (sample.ts has none).
   const stat = await Deno.stat(spec.path).catch(() => {
-    throw new Error(`model ${spec.name}: ${spec.path} does not exist`);
+    throw new UsageError(
+      `${spec.path} does not exist: give a run folder (config.json + network-ema.safetensors) ` +
+        `or a network .safetensors`,
+    );
   });
   const weights = stat.isDirectory ? `${spec.path}/network-ema.safetensors` : spec.path;
   const bytes = await Deno.readFile(weights).catch(() => {
-    throw new Error(`model ${spec.name}: cannot read ${weights} (is training finished?)`);
+    throw new UsageError(`cannot read ${weights} (is training finished?)`);
   });
   let config: TrainConfig;
-  if (stat.isDirectory) {
-    config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
-  } else {
-    const meta = decodeSafetensors(bytes).metadata;
-    if (!meta.config) throw new Error(`model ${spec.name}: ${weights} has no "config" metadata`);
-    config = JSON.parse(meta.config);
+  try {
+    if (stat.isDirectory) {
+      config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
+    } else {
+      const meta = decodeSafetensors(bytes).metadata;
+      if (!meta.config) throw new Error(`no "config" metadata`);
+      config = JSON.parse(meta.config);
+    }
+  } catch (e) {
+    throw new UsageError(`${spec.path}: not a model of this package (${(e as Error).message})`);
   }
   if (typeof config.ambient !== "boolean" || !config.network) {
-    throw new Error(`model ${spec.name}: the config lacks "ambient" or "network"`);
+    throw new UsageError(`${spec.path}: its config lacks "ambient" or "network"`);
   }
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const digest = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -111,7 +122,7 @@ export async function loadModel(
   try {
     return { ...info, net, params: loadParams(st, net.model.registry, backend) };
   } catch (e) {
-    throw new Error(
+    throw new UsageError(
       `model ${info.name} (${info.weights}) does not fit ${shape.join("×")} images: ` +
         (e as Error).message,
     );

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { UsageError } from "../../src/cli.ts";
 import type { Backend } from "../../src/backend.ts";
 import { BoxInpainting } from "../../src/operators/box_inpainting.ts";
 import { GaussianCompressedSensing } from "../../src/operators/compressed_sensing.ts";
@@ -156,5 +157,5 @@ export function parseProblemId(id: string): Problem {
   if ((g = /^cs-m(\d+)$/.exec(id))) return { kind: "cs", m: Number(g[1]) };
   if ((g = /^sr-x(\d+)$/.exec(id))) return { kind: "sr", factor: Number(g[1]) };
   if ((g = /^box-(\d*\.?\d+)$/.exec(id))) return { kind: "box", p: Number(g[1]) };
-  throw new Error(`unknown problem "${id}": use cs-m<m>, sr-x<factor> or box-<fraction>`);
+  throw new UsageError(`unknown problem "${id}": use cs-m<m>, sr-x<factor> or box-<fraction>`);
 }

@@ -52,6 +52,7 @@ export function priorDenoiser(
  * @param config the run (sample count, steps, corruption)
  * @param shape [C, H, W]
  * @param backend where to compute
+ * @param onProgress called after each Heun step with the steps done and in all (progress bars)
  */
 export async function writePriorGrid(
   path: string,
@@ -60,6 +61,7 @@ export async function writePriorGrid(
   config: TrainConfig,
   shape: readonly number[],
   backend: Backend,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<void> {
   const [c, h, w] = shape;
   const n = config.sampleCount;
@@ -71,6 +73,7 @@ export async function writePriorGrid(
     sigmaMin: config.sampleSigmaMin,
     steps: config.sampleSteps,
     seed: config.seed,
+    onStep: onProgress && ((s) => onProgress(s.i + 1, s.steps)),
   });
   using clipped = clip(x, -1, 1);
   x.dispose();

@@ -27,6 +27,23 @@ export interface ImageDataset {
 }
 
 /**
+ * The [C, H, W] of one image of a data set, known before it is read.
+ *
+ * @param spec which data
+ * @returns the image shape the loader will return
+ * @example
+ * ```ts
+ * import { dataShape } from "./dataset.ts";
+ * dataShape({ kind: "fmnist" }); // [1, 32, 32]
+ * ```
+ */
+export function dataShape(spec: DataSpec): [number, number, number] {
+  if (spec.kind === "fmnist") return [1, 32, 32];
+  if (spec.kind === "celeba") return [3, 64, 64];
+  return [spec.channels, spec.size, spec.size];
+}
+
+/**
  * The data-set indices of the batch at `step`: uniform with replacement, seeded by
  * (seed, step) alone, so a resumed run draws exactly the batches it would have drawn.
  *

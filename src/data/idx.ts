@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { UsageError } from "../cli.ts";
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four files. */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
@@ -68,7 +69,7 @@ export async function gunzip(bytes: Uint8Array, name = "input"): Promise<Uint8Ar
   try {
     return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (e) {
-    throw new Error(`${name}: corrupt or truncated gzip stream (${(e as Error).message})`);
+    throw new UsageError(`${name}: corrupt or truncated gzip stream (${(e as Error).message})`);
   }
 }
 
@@ -94,7 +95,7 @@ export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
  */
 export function decodeIdx(bytes: Uint8Array, expectMagic: number, name = "input"): IdxArray {
   const fail = (why: string): never => {
-    throw new Error(`${name}: not a valid IDX file: ${why}`);
+    throw new UsageError(`${name}: not a valid IDX file: ${why}`);
   };
   if (bytes.length < 4) fail(`only ${bytes.length} bytes, shorter than the 4-byte magic`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -147,7 +148,7 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
     bytes = await Deno.readFile(path);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    throw new Error(
+    throw new UsageError(
       `${path}: no such file; expected an IDX file (MNIST / Fashion-MNIST, gzipped or not). ` +
         `On Debian, \`apt-get install dataset-fashion-mnist\` provides ${FASHION_MNIST_DIR}/`,
     );

@@ -11,6 +11,7 @@
  */
 
 import sharp from "sharp";
+import { UsageError } from "../cli.ts";
 
 /** File extensions read (case-insensitive); other files in the folder are ignored. */
 export const IMAGE_EXTENSIONS: readonly string[] = ["jpg", "jpeg", "png", "webp"];
@@ -34,6 +35,8 @@ export interface ImageFolderOptions {
   limit?: number;
   /** Called once per skipped file with its path and the reason. */
   onSkip?: (file: string, reason: string) => void;
+  /** Called after each batch of files with the files looked at and the files to look at. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Images read from a folder. */
@@ -54,6 +57,8 @@ export interface CelebAOptions {
   limit?: number;
   /** Called once per skipped file with its path and the reason. */
   onSkip?: (file: string, reason: string) => void;
+  /** Called after each batch of files with the files looked at and the files to look at. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** CelebA's aligned images are 178 × 218; the centred 178 × 178 square holds the face. */
@@ -82,7 +87,7 @@ export const CELEBA_SIZE = 64;
  * ```
  */
 export async function readImageFolder(dir: string, opts: ImageFolderOptions): Promise<ImageFolder> {
-  const { size, channels, crop, limit = Infinity, onSkip } = opts;
+  const { size, channels, crop, limit = Infinity, onSkip, onProgress } = opts;
   if (!Number.isInteger(size) || size < 1) throw new Error(`readImageFolder: size ${size}`);
   if (channels !== 1 && channels !== 3) {
     throw new Error(`readImageFolder: channels must be 1 or 3, got ${channels}`);
@@ -111,9 +116,10 @@ export async function readImageFolder(dir: string, opts: ImageFolderOptions): Pr
       writeChw(r, channels, size, data.subarray(files.length * per, (files.length + 1) * per));
       files.push(batch[i]);
     }
+    onProgress?.(Math.min(start + CONCURRENCY, paths.length), paths.length);
   }
   if (files.length === 0 && capacity > 0) {
-    throw new Error(
+    throw new UsageError(
       `${dir}: none of the ${paths.length} image files could be read ` +
         `(${skipped} skipped as corrupt, unreadable or smaller than the crop)`,
     );
@@ -134,12 +140,14 @@ export async function readCelebA(dir: string, opts: CelebAOptions = {}): Promise
   const nested = `${dir.replace(/\/+$/, "")}/img_align_celeba`;
   if (await isDir(nested)) dir = nested;
   else if (!(await isDir(dir))) {
-    throw new Error(
-      `CelebA folder not found: ${dir}\n` +
+    const file = await Deno.stat(dir).then((s) => s.isFile, () => false);
+    if (file) throw new UsageError(`not a folder: ${dir} is a file; pass the img_align_celeba one`);
+    throw new UsageError(
+      `CelebA folder not found: ${dir}. ` +
         `CelebA cannot be downloaded by this package. Download the "img_align_celeba" folder of ` +
         `Align&Cropped CelebA (img_align_celeba.zip, 202 599 JPEGs of 178×218, from ` +
         `https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), unzip it, and pass it with ` +
-        `--data <img_align_celeba folder>.\n` +
+        `--data <img_align_celeba folder>. ` +
         `Without CelebA, try \`deno task train:fmnist-inpaint\` (Fashion-MNIST, available offline).`,
     );
   }
@@ -149,6 +157,7 @@ export async function readCelebA(dir: string, opts: CelebAOptions = {}): Promise
     crop: CELEBA_CROP,
     limit: opts.limit,
     onSkip: opts.onSkip,
+    onProgress: opts.onProgress,
   });
 }
 
@@ -219,14 +228,16 @@ async function listImages(dir: string): Promise<string[]> {
       }
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`image folder not found: ${dir}`);
+    if (e instanceof Deno.errors.NotFound) throw new UsageError(`image folder not found: ${dir}`);
     if (e instanceof Deno.errors.NotADirectory) {
-      throw new Error(`not a folder: ${dir} (expected a folder of images)`);
+      throw new UsageError(`not a folder: ${dir} is a file; pass the folder of images`);
     }
     throw e;
   }
   if (names.length === 0) {
-    throw new Error(`${dir}: no image files (.${IMAGE_EXTENSIONS.join(", .")}) in this folder`);
+    throw new UsageError(
+      `${dir}: no image files (.${IMAGE_EXTENSIONS.join(", .")}) in this folder`,
+    );
   }
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const base = dir.replace(/\/+$/, "");

@@ -14,8 +14,14 @@
  */
 export { fashionMnistToTensorData, readFashionMnist, readIdxImages } from "./idx.ts";
 export type { IdxArray, IdxImages, IdxLabels } from "./idx.ts";
-export { batchIndices, type DataSpec, gatherBatch, type ImageDataset } from "./dataset.ts";
-export { loadDataset } from "./load_dataset.ts";
+export {
+  batchIndices,
+  dataShape,
+  type DataSpec,
+  gatherBatch,
+  type ImageDataset,
+} from "./dataset.ts";
+export { loadDataset, type LoadOptions } from "./load_dataset.ts";
 export {
   type CelebAOptions,
   type ImageFolder,
