@@ -21,6 +21,7 @@ import type { Params } from "./nn/module.ts";
 import { EDMPrecond } from "./nn/precond.ts";
 import { SongUNet } from "./nn/song_unet.ts";
 import { concat } from "./ops/concat.ts";
+import { add, scale } from "./ops/elementwise.ts";
 import { Adam } from "./optim/adam.ts";
 import { emaUpdateMany } from "./optim/ema.ts";
 import { keep, tidy } from "./scope.ts";
@@ -87,9 +88,111 @@ export function emaBeta(c: TrainConfig, images: number): number {
   return 0.5 ** (c.batch / Math.max(halfLife, 1e-8));
 }
 
-/** Seeds derived from (experiment seed, step): the step's randomness, reproducible on resume. */
-function stepSeed(c: TrainConfig, step: number): number {
+/**
+ * The seed of a step's randomness (σ, noise, dropout), from (experiment seed, step): the
+ * same on resume.
+ *
+ * @param c the experiment
+ * @param step the step number (from 1)
+ * @returns a u32
+ */
+export function stepSeed(c: TrainConfig, step: number): number {
   return (c.seed * 7_919 + step * 104_729) >>> 0;
+}
+
+/** The images of one training step. */
+export interface StepBatch {
+  /** Images [batch, C, H, W], flattened, in [−1, 1]. */
+  images: Float32Array;
+  /** Their indices in the data set: each image's masks M and M̃ follow its index. */
+  indices: readonly number[];
+  /** One image's [C, H, W]. */
+  shape: readonly number[];
+}
+
+/**
+ * One training step (EDM's training loop, Section 3 of Aali et al. 2024 for the ambient
+ * loss): per round of at most `config.batchGpu` images, upload, masks, loss and backward;
+ * the gradients summed over rounds (each round's mean loss weighted by its share of the
+ * batch); then one global-norm clip, Adam and EMA update. Rounds draw the whole batch's σ,
+ * noise and dropout masks, so a step in rounds equals the step at once up to f32 rounding.
+ * Records GPU work only; nothing is awaited. `state.step` is left to the caller.
+ *
+ * @param net the preconditioned network
+ * @param state weights, EMA and Adam (updated in place)
+ * @param config the experiment (batch, rounds, learning rate, EMA, seeds, corruption)
+ * @param batch the step's images and their data-set indices
+ * @param step the step number (from 1): seeds, learning-rate warm-up, EMA decay
+ * @returns the step's loss, [loss] or (ambient) [loss, M̃ loss]; the caller disposes it
+ * @example
+ * ```ts ignore
+ * const indices = batchIndices(data.count, config.batch, config.seed, step);
+ * const images = gatherBatch(data, indices);
+ * const terms = trainStep(net, state, config, { images, indices, shape: data.shape }, step);
+ * ```
+ */
+export function trainStep(
+  net: EDMPrecond,
+  state: TrainState,
+  config: TrainConfig,
+  batch: StepBatch,
+  step: number,
+): Tensor {
+  const n = batch.indices.length;
+  const [ch, h, w] = batch.shape;
+  const size = ch * h * w;
+  if (batch.images.length !== n * size) {
+    throw new Error(`trainStep: ${batch.images.length} values for ${n} images of [${batch.shape}]`);
+  }
+  const per = Math.min(config.batchGpu ?? n, n);
+  const paramList = [...state.params.values()];
+  const backend = paramList[0].backend;
+  const seed = stepSeed(config, step);
+  let sums: Tensor[] = [];
+  let terms: Tensor | null = null;
+  for (let first = 0; first < n; first += per) {
+    const m = Math.min(per, n - first);
+    const round = tidy(() => {
+      const x = backend.fromArray(batch.images.subarray(first * size, (first + m) * size), [
+        m,
+        ch,
+        h,
+        w,
+      ]);
+      const indices = batch.indices.slice(first, first + m);
+      const ctx = { training: true, seed, stream: 0, first };
+      const masks = config.ambient
+        ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
+        : null;
+      // A round's loss is a mean over its m images: weighted m/n, the rounds sum to the batch's.
+      const weigh = (t: Tensor) => (m === n ? t : scale(t, m / n));
+      let further: Tensor | undefined;
+      const { value, grads } = grad(() => {
+        const l = masks
+          ? ambientLoss(net, state.params, x, masks, seed, ctx)
+          : edmLoss(net, state.params, x, seed, ctx);
+        further = l.furtherLoss;
+        return weigh(l.loss);
+      }, paramList);
+      const t = further
+        ? concat([value.reshape([1]), weigh(further).reshape([1])], 0)
+        : value.reshape([1]);
+      return {
+        grads: sums.length ? grads.map((g, i) => add(sums[i], g)) : grads,
+        terms: terms ? add(terms, t) : t,
+      };
+    });
+    for (const t of [...sums, ...(terms ? [terms] : [])]) t.dispose();
+    sums = round.grads;
+    terms = round.terms;
+  }
+  const images = step * config.batch;
+  tidy(() => {
+    state.adam.step(sums, { lr: learningRate(config, images) });
+    emaUpdateMany([...state.ema.values()], paramList, emaBeta(config, images));
+  });
+  for (const g of sums) g.dispose();
+  return terms!;
 }
 
 /** Writes the EMA network alone (network-ema.safetensors, EDM's layout) at `step`. */
@@ -122,7 +225,6 @@ export async function train(
   validateConfig(config);
   const { backend, out } = opts;
   await Deno.mkdir(out, { recursive: true });
-  const [ch, h, w] = data.shape;
   const net = buildNetwork(config, data.shape);
   const params = keepAll(net.model.registry.materialize(backend, config.seed));
   const ema = keepAll(new Map([...params].map(([k, t]) => [k, copy(t)])));
@@ -152,8 +254,6 @@ export async function train(
   await truncateLog(`${out}/log.jsonl`, state.step);
   const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
 
-  const paramList = [...params.values()];
-  const emaList = [...ema.values()];
   let pending: Tensor[] = [];
   let windowStart = performance.now();
   let windowSteps = 0;
@@ -164,27 +264,8 @@ export async function train(
       const images = step * config.batch;
       const lr = learningRate(config, images);
       const indices = batchIndices(data.count, config.batch, config.seed, step);
-      const seed = stepSeed(config, step);
-      const terms = tidy(() => {
-        const x = backend.fromArray(gatherBatch(data, indices), [config.batch, ch, h, w]);
-        const ctx = { training: true, seed, stream: 0 };
-        const masks = config.ambient
-          ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
-          : null;
-        let further: Tensor | undefined;
-        const { value, grads } = grad(() => {
-          const l = masks
-            ? ambientLoss(net, params, x, masks, seed, ctx)
-            : edmLoss(net, params, x, seed, ctx);
-          further = l.furtherLoss;
-          return l.loss;
-        }, paramList);
-        adam.step(grads, { lr });
-        const beta = emaBeta(config, images);
-        emaUpdateMany(emaList, paramList, beta);
-        return further ? concat([value.reshape([1]), further.reshape([1])], 0) : value.reshape([1]);
-      });
-      pending.push(terms);
+      const batch = { images: gatherBatch(data, indices), indices, shape: data.shape };
+      pending.push(trainStep(net, state, config, batch, step));
       state.step = step;
       windowSteps++;
       opts.onStep?.(step);
