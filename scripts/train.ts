@@ -3,10 +3,17 @@
  * `deno task train:*` entries). Prints the full config first; `--dry-run` stops there.
  */
 import { parseArgs } from "node:util";
+import { WebGpuBackend } from "../gpu/backend.ts";
 import { selectBackend } from "../src/backends.ts";
 import { type DataSpec, loadDataset } from "../src/data/dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
-import { buildNetwork, type LogRecord, train } from "../src/train.ts";
+import {
+  buildNetwork,
+  CheckpointError,
+  DivergenceError,
+  type LogRecord,
+  train,
+} from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";
 
 const { values: a } = parseArgs({
@@ -124,6 +131,7 @@ const net = buildNetwork(config, data.shape);
 console.log(
   `data: ${data.description}; network: ${net.model.registry.count()} parameters; backend: ${backend.name}`,
 );
+if (backend instanceof WebGpuBackend) console.log(`webgpu: ${backend.engine.limitsReport()}`);
 
 const tty = Deno.stdout.isTerminal();
 let lastLog: LogRecord | null = null;
@@ -157,8 +165,16 @@ await train(config, data, {
       console.log(line(r.step));
     }
   },
-});
+}).catch(stopWithOneLine);
 if (tty) console.log();
 console.log(
   `done: ${out}/checkpoint.safetensors, ${out}/network-ema.safetensors, ${out}/log.jsonl, samples in ${out}/`,
 );
+
+/** A run that cannot save, or diverged, ends with its one line (what is kept, what to do). */
+function stopWithOneLine(e: unknown): never {
+  if (!(e instanceof CheckpointError || e instanceof DivergenceError)) throw e;
+  if (tty) console.log();
+  console.error(`error: ${e.message}`);
+  Deno.exit(1);
+}

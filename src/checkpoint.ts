@@ -35,6 +35,12 @@ export class DivergenceError extends Error {
   override name = "DivergenceError";
 }
 
+/** Thrown when a checkpoint cannot be written: the run stops, the previous one is kept. */
+export class CheckpointError extends Error {
+  /** Error name. */
+  override name = "CheckpointError";
+}
+
 const GROUPS = ["net", "ema", "adam_m", "adam_v"] as const;
 
 function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {

@@ -10,6 +10,7 @@ import { furtherCorrupt } from "./ambient/masks.ts";
 import { grad } from "./autograd.ts";
 import type { Backend } from "./backend.ts";
 import {
+  CheckpointError,
   DivergenceError,
   loadCheckpoint,
   saveCheckpoint,
@@ -30,7 +31,7 @@ import { type TrainConfig, validateConfig } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
 import { writeFileAtomic } from "./io/safetensors.ts";
 
-export { DivergenceError };
+export { CheckpointError, DivergenceError };
 
 /** One logged window of steps. */
 export interface LogRecord {
@@ -250,7 +251,12 @@ export async function train(
   }
   const enc = new TextEncoder();
   await removeStaleTemps(out);
-  await writeFileAtomic(`${out}/config.json`, enc.encode(JSON.stringify(config, null, 2) + "\n"));
+  let saved = state.step;
+  await orStop(
+    () => writeFileAtomic(`${out}/config.json`, enc.encode(JSON.stringify(config, null, 2) + "\n")),
+    `cannot write in ${out}`,
+    "",
+  );
   await truncateLog(`${out}/log.jsonl`, state.step);
   const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
 
@@ -302,8 +308,11 @@ export async function train(
         opts.onLog?.(rec, config);
       }
       if (checkpointNow) {
-        await saveCheckpoint(ckpt, state, config);
-        await saveEma(out, ema, step, config);
+        const kept = saved > 0 ? `; ${ckpt} still holds step ${saved}` : "";
+        const what = `cannot write the checkpoint of step ${step}`;
+        await orStop(() => saveCheckpoint(ckpt, state, config), what, kept);
+        saved = step;
+        await orStop(() => saveEma(out, ema, step, config), `${what}'s EMA network`, kept);
       }
       if (sampleNow) {
         await writePriorGrid(
@@ -321,6 +330,22 @@ export async function train(
     log.close();
   }
   return state;
+}
+
+/**
+ * Runs a write of the run's state; any failure but divergence stops the run at once with
+ * one line that says what is kept and what to do (losing the run is the worst outcome).
+ */
+async function orStop(write: () => Promise<void>, what: string, kept: string): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    if (e instanceof DivergenceError) throw e;
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new CheckpointError(
+      `${what} (${why}): stopped${kept}. Free disk space or fix the folder, then --resume.`,
+    );
+  }
 }
 
 function keepAll(p: Params): Params {
