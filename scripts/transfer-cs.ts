@@ -51,6 +51,7 @@ import {
 
 const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,name=path…] [options]
   --models LIST      each path a run folder (config.json + network-ema.safetensors) or a .safetensors
+  --config FILE      the models' configuration (JSON), for bare state_dicts that carry none
   --images PATH      IDX images (default: Fashion-MNIST t10k, else fixtures/fmnist)
   --count N          held-out images (32)
   --m LIST           Gaussian CS measurement counts (25,50,100,200; "" for none)
@@ -71,6 +72,7 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
 const { values: a } = parseArgs({
   options: {
     models: { type: "string" },
+    config: { type: "string" },
     images: { type: "string" },
     count: { type: "string", default: "32" },
     m: { type: "string", default: "25,50,100,200" },
@@ -188,7 +190,7 @@ const gridCount = Math.min(one(a.grid, "grid"), count);
 
 const backend = await selectBackend(a.backend);
 const infos: ModelInfo[] = [];
-for (const s of specs) infos.push(await readModelInfo(s));
+for (const s of specs) infos.push(await readModelInfo(s, a.config));
 
 // The plan: every model × problem × seed at the main steps, then the sweep; shared cells once.
 const plan: { info: ModelInfo; spec: CellSpec }[] = [];

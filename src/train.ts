@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { WebGpuBackend } from "../gpu/backend.ts";
 import { ambientLoss, edmLoss } from "./ambient/loss.ts";
 import { furtherCorrupt } from "./ambient/masks.ts";
 import { grad } from "./autograd.ts";
@@ -49,6 +50,11 @@ export interface LogRecord {
   imagesPerSecond: number;
   /** Seconds since this process started training. */
   seconds: number;
+  /**
+   * WebGPU: the most GPU memory live at once in the window (MiB): the largest round of a
+   * step (`batchGpu` images) with the weights, EMA, Adam moments and summed gradients.
+   */
+  peakMiB: number | null;
 }
 
 /** How to run (not part of the experiment's definition). */
@@ -261,6 +267,8 @@ export async function train(
   const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
 
   let pending: Tensor[] = [];
+  const engine = backend instanceof WebGpuBackend ? backend.engine : null;
+  if (engine) engine.peakLiveBytes = engine.liveBytes;
   let windowStart = performance.now();
   let windowSteps = 0;
   const t0 = performance.now();
@@ -301,7 +309,9 @@ export async function train(
           lr,
           imagesPerSecond: (windowSteps * config.batch) / ((now - windowStart) / 1000),
           seconds: (now - t0) / 1000,
+          peakMiB: engine ? engine.peakLiveBytes / 2 ** 20 : null,
         };
+        if (engine) engine.peakLiveBytes = engine.liveBytes;
         windowStart = now;
         windowSteps = 0;
         await writeAll(log, enc.encode(JSON.stringify(rec) + "\n"));

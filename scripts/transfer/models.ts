@@ -1,8 +1,9 @@
 /**
  * The models of the study: `name=path` specs, where path is a run folder written by
- * src/train.ts (config.json + network-ema.safetensors) or a bare network .safetensors whose
- * metadata holds the config; loaded with the EMA weights, plus a digest of those weights so
- * cached results are recomputed when a model is retrained.
+ * src/train.ts (config.json + network-ema.safetensors) or a network .safetensors whose
+ * metadata holds the config (scripts/convert-state-dict.py writes it), or a bare one with the
+ * config given as a JSON file (the scripts' --config); loaded with the EMA weights, plus a
+ * digest of those weights so cached results are recomputed when a model is retrained.
  *
  * @module
  */
@@ -67,9 +68,11 @@ export function parseModels(arg: string): ModelSpec[] {
  * Reads a model's configuration and the digest of its weights.
  *
  * @param spec name and path
+ * @param configFile a JSON configuration (a run's config.json) that replaces the model's own:
+ *   what a bare state_dict needs
  * @returns the info (weights not loaded yet)
  */
-export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
+export async function readModelInfo(spec: ModelSpec, configFile?: string): Promise<ModelInfo> {
   const stat = await Deno.stat(spec.path).catch(() => {
     throw new Error(`model ${spec.name}: ${spec.path} does not exist`);
   });
@@ -78,11 +81,21 @@ export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
     throw new Error(`model ${spec.name}: cannot read ${weights} (is training finished?)`);
   });
   let config: TrainConfig;
-  if (stat.isDirectory) {
+  if (configFile !== undefined) {
+    const text = await Deno.readTextFile(configFile).catch(() => {
+      throw new Error(`--config: cannot read ${configFile}`);
+    });
+    config = JSON.parse(text);
+  } else if (stat.isDirectory) {
     config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
   } else {
     const meta = decodeSafetensors(bytes).metadata;
-    if (!meta.config) throw new Error(`model ${spec.name}: ${weights} has no "config" metadata`);
+    if (!meta.config) {
+      throw new Error(
+        `model ${spec.name}: ${weights} has no "config" metadata: convert it again with ` +
+          `scripts/convert-state-dict.py (which writes it), or pass --config FILE.json`,
+      );
+    }
     config = JSON.parse(meta.config);
   }
   if (typeof config.ambient !== "boolean" || !config.network) {
@@ -91,6 +104,20 @@ export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const digest = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
   return { ...spec, weights, config, digest };
+}
+
+/**
+ * The image shape [C, H, W] a configuration's data has, or null where the data does not say.
+ *
+ * @param c a model's configuration
+ * @returns the shape or null
+ */
+export function configShape(c: TrainConfig): [number, number, number] | null {
+  const d = c.data;
+  if (d?.kind === "fmnist") return [1, 32, 32];
+  if (d?.kind === "celeba") return [3, 64, 64];
+  if (d?.kind === "folder") return [d.channels, d.size, d.size];
+  return null;
 }
 
 /**
