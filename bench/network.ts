@@ -14,13 +14,12 @@ import type { Backend } from "../src/backend.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Adam } from "../src/optim/adam.ts";
 import { Rng } from "../src/rng.ts";
 import { dps } from "../src/sampling/dps.ts";
 import { keep, tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
-import { buildNetwork, trainStep } from "../src/train.ts";
 import type { TrainState } from "../src/checkpoint.ts";
+import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";
 import { config as fmnistInpaint } from "../tasks/fmnist-inpaint.ts";
 import { runPeer } from "./python.ts";
@@ -78,15 +77,8 @@ export class NetworkSteps implements Disposable {
     this.net = buildNetwork(this.config, SHAPE);
     this.#backend = backend;
     this.#batch = batch;
-    this.#params = this.net.model.registry.materialize(backend, this.config.seed);
-    const paramList = [...this.#params.values()].map(keep);
-    const ema = new Map([...this.#params].map(([k, p]) => {
-      const e = keep(backend.empty(p.shape));
-      backend.copyInto(p, e);
-      return [k, e];
-    }));
-    const adam = new Adam(paramList, { maxGradNorm: this.config.gradClip });
-    this.#state = { step: 0, params: this.#params, ema, adam };
+    this.#state = initTrainState(this.net, this.config, backend);
+    this.#params = this.#state.params;
     const rng = new Rng(5);
     const [c, h, w] = SHAPE;
     // Images in [−1, 1] like the data; uploaded every step, as the training loop does.
@@ -144,10 +136,9 @@ export class NetworkSteps implements Disposable {
 
   /** Frees everything this object allocated. */
   dispose(): void {
-    const { params, ema, adam } = this.#state;
-    adam.dispose();
+    disposeTrainState(this.#state);
     this.#op.dispose();
-    for (const t of [...params.values(), ...ema.values(), this.#further, this.#y, this.#x]) {
+    for (const t of [this.#further, this.#y, this.#x]) {
       t.dispose();
     }
   }

@@ -26,6 +26,7 @@ const { values: a } = parseArgs({
     p: { type: "string" },
     delta: { type: "string" },
     batch: { type: "string" },
+    "batch-gpu": { type: "string" },
     lr: { type: "string" },
     seed: { type: "string" },
     "log-every": { type: "string" },
@@ -48,7 +49,7 @@ const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint
 if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
-  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--lr LR] [--seed S] [--backend cpu|webgpu]
+  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu]
   [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--sample-sigma-min S] [--resume] [--dry-run]
   network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]`,
   );
@@ -67,6 +68,7 @@ const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) =
   v !== undefined && (config[k] = v);
 set("steps", num(a.steps, "steps"));
 set("batch", num(a.batch, "batch"));
+set("batchGpu", num(a["batch-gpu"], "batch-gpu"));
 set("lr", num(a.lr, "lr"));
 set("seed", num(a.seed, "seed"));
 set("logEvery", num(a["log-every"], "log-every"));

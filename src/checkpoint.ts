@@ -76,7 +76,9 @@ export async function saveCheckpoint(
   for (const k of GROUPS) {
     for (const name of names) {
       const t = flat[i];
-      const data = Float32Array.from(values[i++]);
+      const v = values[i++];
+      // WebGPU reads are f32 already: no second copy of a 1 GiB state.
+      const data = v instanceof Float32Array ? v : Float32Array.from(v);
       const bad = data.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
         throw new DivergenceError(

@@ -107,6 +107,38 @@ export function stepSeed(c: TrainConfig, step: number): number {
   return (c.seed * 7_919 + step * 104_729) >>> 0;
 }
 
+/**
+ * A run's state before its first step: weights initialised from `seed`, the EMA a copy of
+ * them, Adam's moments zero (with the config's gradient clip), all kept out of any scope.
+ *
+ * @param net the network
+ * @param config the experiment (its gradient clip)
+ * @param backend where the tensors live
+ * @param seed the initialisation seed (default the experiment's)
+ * @returns the state; free it with `disposeTrainState`
+ */
+export function initTrainState(
+  net: EDMPrecond,
+  config: TrainConfig,
+  backend: Backend,
+  seed: number = config.seed,
+): TrainState {
+  const params = keepAll(net.model.registry.materialize(backend, seed));
+  const ema = keepAll(new Map([...params].map(([k, t]) => [k, copy(t)])));
+  const adam = new Adam([...params.values()], { maxGradNorm: config.gradClip });
+  return { step: 0, params, ema, adam };
+}
+
+/**
+ * Frees a run's weights, EMA and Adam moments.
+ *
+ * @param s the state
+ */
+export function disposeTrainState(s: TrainState): void {
+  for (const t of new Set([...s.params.values(), ...s.ema.values()])) t.dispose();
+  s.adam.dispose();
+}
+
 /** The images of one training step. */
 export interface StepBatch {
   /** Images [batch, C, H, W], flattened, in [−1, 1]. */
@@ -233,10 +265,8 @@ export async function train(
   const { backend, out } = opts;
   await Deno.mkdir(out, { recursive: true });
   const net = buildNetwork(config, data.shape);
-  const params = keepAll(net.model.registry.materialize(backend, config.seed));
-  const ema = keepAll(new Map([...params].map(([k, t]) => [k, copy(t)])));
-  const adam = new Adam([...params.values()], { maxGradNorm: config.gradClip });
-  const state: TrainState = { step: 0, params, ema, adam };
+  const state = initTrainState(net, config, backend);
+  const { ema } = state;
   const ckpt = `${out}/checkpoint.safetensors`;
   if (opts.resume && await exists(ckpt)) {
     const saved = await loadCheckpoint(ckpt, state, backend);

@@ -8,12 +8,9 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import type { TrainState } from "../src/checkpoint.ts";
 import { batchIndices, gatherBatch, loadDataset } from "../src/data/dataset.ts";
-import { Adam } from "../src/optim/adam.ts";
-import { keep } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
-import { buildNetwork, trainStep } from "../src/train.ts";
+import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import { assertClose, gpuOrSkip, hasGpu, type Tol } from "./harness.ts";
@@ -30,31 +27,10 @@ function config(over: Partial<TrainConfig>): TrainConfig {
   return { ...c, network: { ...c.network, dropout: 0.3 }, batch: 7, ...over };
 }
 
-function freshState(c: TrainConfig): TrainState {
-  const params = buildNetwork(c, data.shape).model.registry.materialize(backend, c.seed);
-  for (const t of params.values()) keep(t);
-  const ema = new Map([...params].map(([k, t]) => {
-    const e = keep(backend.empty(t.shape));
-    backend.copyInto(t, e);
-    return [k, e];
-  }));
-  return {
-    step: 0,
-    params,
-    ema,
-    adam: new Adam([...params.values()], { maxGradNorm: c.gradClip }),
-  };
-}
-
-function disposeState(s: TrainState) {
-  for (const t of [...s.params.values(), ...s.ema.values()]) t.dispose();
-  s.adam.dispose();
-}
-
 /** Loss terms and every tensor of the state after `steps` steps of `c`, read back. */
 async function run(c: TrainConfig, steps: number[]) {
   const net = buildNetwork(c, data.shape);
-  const s = freshState(c);
+  const s = initTrainState(net, c, backend);
   let terms: Tensor[] = [];
   try {
     for (const step of steps) {
@@ -80,7 +56,7 @@ async function run(c: TrainConfig, steps: number[]) {
   } finally {
     for (const t of terms) t.dispose();
     terms = [];
-    disposeState(s);
+    disposeTrainState(s);
   }
 }
 
