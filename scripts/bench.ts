@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { measureCeiling } from "../bench/ceiling.ts";
 import { benchNetwork, type NetworkReport, peerDescription } from "../bench/network.ts";
 import { runPeer } from "../bench/python.ts";
+import { section, SMOKE_HEADING } from "../bench/sections.ts";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend, webgpuBackend } from "../src/backends.ts";
 import { multiHeadAttention } from "../src/ops/attention.ts";
@@ -315,7 +316,9 @@ if (ceiling) {
   );
   console.log("\n" + lines.join("\n"));
 }
-await Deno.writeTextFile(args.out as string, report.join("\n"));
+// The smoke run's section is measured by `deno task smoke:paper`, not here: keep it.
+const kept = section(await Deno.readTextFile(args.out as string).catch(() => ""), SMOKE_HEADING);
+await Deno.writeTextFile(args.out as string, report.join("\n") + (kept ? `\n${kept}` : ""));
 // Aligned tables, so that the committed file passes `deno fmt --check`.
 await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", args.out as string] }).output();
 console.log(`\nwrote ${args.out}`);

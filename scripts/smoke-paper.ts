@@ -9,7 +9,8 @@
  * Prints time, peak RSS and peak live GPU memory per stage. Random images stand in for CelebA
  * (the shapes and the work are the paper's; the values do not matter here).
  *
- * `deno task smoke:paper [--out out/smoke-paper] [--sample-steps 2] [--no-reference]`
+ * `deno task smoke:paper [--out out/smoke-paper] [--sample-steps 2] [--no-reference]
+ *  [--benchmarks BENCHMARKS.md]` (the stage table replaces its section there; "" skips it)
  *
  * @module
  */
@@ -29,6 +30,7 @@ import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../s
 import type { TrainConfig } from "../src/train_config.ts";
 import { config as celeba } from "../tasks/celeba-inpaint.ts";
 import { peerPython } from "../bench/python.ts";
+import { replaceSection, SMOKE_HEADING } from "../bench/sections.ts";
 import { disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
 
 const { values: a } = parseArgs({
@@ -37,6 +39,8 @@ const { values: a } = parseArgs({
     "sample-steps": { type: "string", default: "2" },
     "no-reference": { type: "boolean", default: false },
     backend: { type: "string" },
+    // Where the stage table goes as a section ("" for nowhere).
+    benchmarks: { type: "string", default: "BENCHMARKS.md" },
   },
 });
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -289,3 +293,22 @@ const table = [
 ];
 await Deno.writeTextFile(`${out}/stages.md`, table.join("\n") + "\n");
 console.log(`\n${table.join("\n")}\n\nwrote ${out}/stages.md`);
+if (a.benchmarks) {
+  const day = new Date().toISOString().slice(0, 10);
+  const text = [
+    SMOKE_HEADING,
+    "",
+    `Measured ${day} with \`deno task smoke:paper\` on ${navigator.hardwareConcurrency} cores ` +
+    `(shared), ${backend.name}${engine ? ` (${engine.limitsReport()})` : ""}; Deno ` +
+    `${Deno.version.deno}. The CelebA-64 ambient network of \`tasks/celeba-inpaint.ts\`, ` +
+    `${params} parameters, batch 1 on random 64×64×3 images; peak RSS per stage (after a ` +
+    "garbage collection; lavapipe's GPU memory is this process's), peak live GPU memory of the " +
+    "engine's buffers. The MRI 384×320 gated network is not in the package yet.",
+    "",
+    ...table,
+  ].join("\n");
+  const old = await Deno.readTextFile(a.benchmarks).catch(() => "");
+  await Deno.writeTextFile(a.benchmarks, replaceSection(old, SMOKE_HEADING, text));
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", a.benchmarks] }).output();
+  console.log(`updated the "${SMOKE_HEADING.slice(3)}" section of ${a.benchmarks}`);
+}
