@@ -182,3 +182,12 @@ export {
   type MetricOptions,
 } from "./src/metrics/batch.ts";
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
+export {
+  CheckpointError,
+  disposeTrainState,
+  initTrainState,
+  type StepBatch,
+  stepSeed,
+  trainStep,
+} from "./src/train.ts";
+export { BindingSizeError, type BufferRange } from "./gpu/engine.ts";

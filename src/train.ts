@@ -116,6 +116,19 @@ export function stepSeed(c: TrainConfig, step: number): number {
  * @param backend where the tensors live
  * @param seed the initialisation seed (default the experiment's)
  * @returns the state; free it with `disposeTrainState`
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * import { buildNetwork, disposeTrainState, initTrainState } from "./train.ts";
+ * import { EDM_DEFAULTS, type TrainConfig } from "./train_config.ts";
+ * const network = { modelChannels: 8, channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0 };
+ * const config: TrainConfig = {
+ *   ...EDM_DEFAULTS, name: "x", data: { kind: "fmnist" }, network, ambient: false,
+ *   corruption: { p: 0, delta: 0 }, steps: 1,
+ * };
+ * const state = initTrainState(buildNetwork(config, [1, 32, 32]), config, cpuBackend());
+ * disposeTrainState(state);
+ * ```
  */
 export function initTrainState(
   net: EDMPrecond,
