@@ -14,6 +14,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { samplingMask } from "../src/ambient/masks.ts";
@@ -53,6 +54,9 @@ await Deno.mkdir(out, { recursive: true });
 interface Stage {
   name: string;
   seconds: number;
+  /** CPU seconds of the process that ran it (lavapipe's threads are ours): under a shared
+   * machine's contention a truer measure of the work than the wall clock. */
+  cpuSeconds: number | null;
   /** Peak resident memory of the process that ran the stage (MiB). */
   rssMiB: number | null;
   /** Peak live WebGPU memory of this process's engine during the stage (MiB). */
@@ -99,11 +103,14 @@ async function stage<T>(name: string, f: () => Promise<T> | T, note = ""): Promi
   await backend.sync();
   resetPeaks();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = await f();
   await backend.sync();
+  const cpu = process.cpuUsage(cpu0);
   const s: Stage = {
     name,
     seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     rssMiB: peakRss(),
     gpuMiB: engine ? engine.peakLiveBytes / 2 ** 20 : null,
     note: typeof r === "string" ? r : note,
@@ -128,6 +135,7 @@ async function child(name: string, cmd: string, args: string[]): Promise<string>
   const s: Stage = {
     name,
     seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: null,
     rssMiB: rss,
     gpuMiB: null,
     note: text.split("\n").at(-1) ?? "",
@@ -139,7 +147,10 @@ async function child(name: string, cmd: string, args: string[]): Promise<string>
 
 function fmt(s: Stage): string {
   const mib = (v: number | null) => (v === null ? "–" : `${v.toFixed(0)} MiB`);
-  return `${s.seconds.toFixed(1)} s, peak RSS ${mib(s.rssMiB)}, peak GPU live ${mib(s.gpuMiB)}`;
+  const cpu = s.cpuSeconds === null ? "" : ` (${s.cpuSeconds.toFixed(1)} CPU s)`;
+  return `${s.seconds.toFixed(1)} s${cpu}, peak RSS ${mib(s.rssMiB)}, peak GPU live ${
+    mib(s.gpuMiB)
+  }`;
 }
 
 const freshState = (config: TrainConfig, seed: number) =>
@@ -283,12 +294,12 @@ if (!a["no-reference"]) {
 }
 
 const table = [
-  "| stage | seconds | peak RSS MiB | peak GPU live MiB | note |",
-  "| --- | --- | --- | --- | --- |",
+  "| stage | seconds | CPU seconds | peak RSS MiB | peak GPU live MiB | note |",
+  "| --- | --- | --- | --- | --- | --- |",
   ...stages.map((s) =>
-    `| ${s.name} | ${s.seconds.toFixed(1)} | ${s.rssMiB?.toFixed(0) ?? "–"} | ${
-      s.gpuMiB?.toFixed(0) ?? "–"
-    } | ${s.note.replaceAll("|", "/")} |`
+    `| ${s.name} | ${s.seconds.toFixed(1)} | ${s.cpuSeconds?.toFixed(1) ?? "–"} | ${
+      s.rssMiB?.toFixed(0) ?? "–"
+    } | ${s.gpuMiB?.toFixed(0) ?? "–"} | ${s.note.replaceAll("|", "/")} |`
   ),
 ];
 await Deno.writeTextFile(`${out}/stages.md`, table.join("\n") + "\n");
@@ -301,7 +312,9 @@ if (a.benchmarks) {
     `Measured ${day} with \`deno task smoke:paper\` on ${navigator.hardwareConcurrency} cores ` +
     `(shared), ${backend.name}${engine ? ` (${engine.limitsReport()})` : ""}; Deno ` +
     `${Deno.version.deno}. The CelebA-64 ambient network of \`tasks/celeba-inpaint.ts\`, ` +
-    `${params} parameters, batch 1 on random 64×64×3 images; peak RSS per stage (after a ` +
+    `${params} parameters, batch 1 on random 64×64×3 images. CPU seconds: the process's, ` +
+    "lavapipe's threads included (the wall clock also counts waiting for cores that other " +
+    "jobs hold); the child processes' are not measured. Peak RSS per stage (after a " +
     "garbage collection; lavapipe's GPU memory is this process's), peak live GPU memory of the " +
     "engine's buffers. The MRI 384×320 gated network is not in the package yet.",
     "",
