@@ -190,4 +190,4 @@ export {
   stepSeed,
   trainStep,
 } from "./src/train.ts";
-export { BindingSizeError, type BufferRange } from "./gpu/engine.ts";
+export type { BufferRange } from "./gpu/engine.ts";

@@ -226,9 +226,9 @@ export function trainStep(
         further = l.furtherLoss;
         return weigh(l.loss);
       }, paramList);
-      const t = further
-        ? concat([value.reshape([1]), weigh(further).reshape([1])], 0)
-        : value.reshape([1]);
+      // Views, not taped reshapes: the loss terms are only read back, never differentiated.
+      const one = (v: Tensor) => backend.view(v, [1]);
+      const t = further ? concat([one(value), one(weigh(further))], 0) : one(value);
       return {
         grads: sums.length ? grads.map((g, i) => add(sums[i], g)) : grads,
         terms: terms ? add(terms, t) : t,
