@@ -80,6 +80,16 @@ function transferBytesFromEnv(): number | undefined {
   } catch {
     return undefined; // No --allow-env: the device's limits apply.
   }
+  return parseTransferBytes(v);
+}
+
+/**
+ * The value of `ADPS_TRANSFER_BYTES`: bytes, an integer ≥ 4; unset or empty is undefined.
+ *
+ * @param v the variable's text
+ * @returns the bytes, or undefined
+ */
+export function parseTransferBytes(v: string | undefined): number | undefined {
   if (v === undefined || v === "") return undefined;
   const n = Number(v);
   if (!(Number.isInteger(n) && n >= 4)) {
@@ -210,7 +220,9 @@ export class Engine {
     const l = this.device.limits;
     return `max buffer ${mib(l.maxBufferSize)} MiB, max storage binding ` +
       `${mib(l.maxStorageBufferBindingSize)} MiB, transfers in chunks of ` +
-      `${mib(this.#chunkBytes())} MiB`;
+      (this.#chunkBytes() < 2 ** 20
+        ? `${(this.#chunkBytes() / 1024).toFixed(1)} KiB`
+        : `${mib(this.#chunkBytes())} MiB`);
   }
 
   /** Returns a buffer of at least `bytes` bytes from the pool (contents undefined). */
