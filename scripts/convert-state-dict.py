@@ -22,9 +22,9 @@ inferred from the tensor shapes: resolution, channels, channel multipliers, bloc
 attention resolutions, and ambient (the input holds the mask channels, twice the output's)
 or clean; each flag given is checked against it, and the peer's EDMPrecond(SongUNet) of that
 configuration must have exactly the file's names and shapes. What shapes cannot tell comes
-from flags: the training corruption --p and --delta (required for an ambient network: A-DPS
-draws the further mask M-tilde from them; the paper's CelebA: --p 0.6 --delta 0.1) and the
-dropout rate (training only). --no-config writes the tensors alone; such a bare file is read
+from flags: the training corruption --p and --delta (an ambient network's config needs them:
+A-DPS draws the further mask M-tilde from them; the paper's CelebA: --p 0.6 --delta 0.1;
+without them no config is written, with a warning) and the dropout rate (training only). --no-config writes the tensors alone; such a bare file is read
 by the scripts with their --config flag (a JSON file of the same form).
 
 By default the file is read with torch.load(weights_only=True), which unpickles tensors and
@@ -83,7 +83,8 @@ def infer_network(tensors):
     if cin not in (cout, 2 * cout):
         raise SystemExit(f"cannot infer the network: {cin} input channels for {cout} output "
                          f"channels (expected {cout}, or {2 * cout} with the ambient masks)")
-    net = {"modelChannels": mc, "channelMult": mult, "numBlocks": nb, "attnResolutions": attn}
+    net = {"modelChannels": mc, "channelMult": mult, "numBlocks": nb,
+           "attnResolutions": sorted(attn)}
     return net, {"res": res, "cin": cin, "cout": cout}
 
 
@@ -94,7 +95,7 @@ def network_config(tensors, args):
     given = {"modelChannels": args.model_channels, "numBlocks": args.num_blocks,
              "channelMult": args.channel_mult and [int(x) for x in args.channel_mult.split(",")],
              "attnResolutions": None if args.attn is None else
-             [int(x) for x in args.attn.split(",") if x.strip()],
+             sorted(int(x) for x in args.attn.split(",") if x.strip()),
              "image-size": args.image_size, "ambient": args.ambient}
     inferred = {**net, "image-size": shape["res"], "ambient": ambient}
     wrong = [f"{k}: flag {v}, file {inferred[k]}" for k, v in given.items()
@@ -102,8 +103,10 @@ def network_config(tensors, args):
     if wrong:
         raise SystemExit("the flags disagree with the tensor shapes: " + "; ".join(wrong))
     if ambient and (args.p is None or args.delta is None):
-        raise SystemExit("an ambient network (input = image + mask channels) needs its training "
-                         "corruption: --p P --delta D (the paper's CelebA: --p 0.6 --delta 0.1)")
+        print("no config written: an ambient network (input = image + mask channels) needs its "
+              "training corruption, --p P --delta D (the paper's CelebA: --p 0.6 --delta 0.1); "
+              "without them the scripts take this file with --config FILE.json", file=sys.stderr)
+        return None
     if not ambient and (args.p or args.delta):
         raise SystemExit("a clean network (no mask channels) takes no --p or --delta")
     channels = shape["cout"]
@@ -165,8 +168,8 @@ def main(argv):
         raise SystemExit(f"non-floating-point tensors cannot be converted: {bad}")
     tensors = {args.add_prefix + n: t for n, t in state.items()}
     metadata = {"source": os.path.basename(args.input)}
-    if not args.no_config:
-        config = network_config(tensors, args)
+    config = None if args.no_config else network_config(tensors, args)
+    if config is not None:
         check_against_peer(config, tensors)
         metadata.update(format="edm-precond-songunet/1", config=json.dumps(config))
         print(f"config: {json.dumps(config)}")

@@ -93,7 +93,8 @@ export async function readModelInfo(spec: ModelSpec, configFile?: string): Promi
     if (!meta.config) {
       throw new Error(
         `model ${spec.name}: ${weights} has no "config" metadata: convert it again with ` +
-          `scripts/convert-state-dict.py (which writes it), or pass --config FILE.json`,
+          `scripts/convert-state-dict.py (with --p P --delta D for an ambient network), or ` +
+          `pass --config FILE.json`,
       );
     }
     config = JSON.parse(meta.config);
