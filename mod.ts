@@ -115,7 +115,18 @@ export {
 } from "./src/metrics/batch.ts";
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
 export { UsageError } from "./src/cli.ts";
-export { checkRun, type OverrideRecord, type RunRecord, samplesPath } from "./src/train.ts";
 export { type ConfigDifference, configDifferences, RESUME_OVERRIDES } from "./src/train_config.ts";
 export { readCheckpointRecord } from "./src/checkpoint.ts";
 export { backendName } from "./src/backends.ts";
+export {
+  CheckpointError,
+  checkRun,
+  disposeTrainState,
+  initTrainState,
+  type OverrideRecord,
+  type RunRecord,
+  samplesPath,
+  type StepBatch,
+  stepSeed,
+  trainStep,
+} from "./src/train.ts";

@@ -8,21 +8,18 @@
  */
 import process from "node:process";
 import { WebGpuBackend } from "../gpu/backend.ts";
-import { ambientLoss } from "../src/ambient/loss.ts";
-import { furtherCorrupt, samplingMask } from "../src/ambient/masks.ts";
+import { samplingMask } from "../src/ambient/masks.ts";
 import { priorDenoiser } from "../src/ambient/prior_grid.ts";
-import { grad } from "../src/autograd.ts";
 import type { Backend } from "../src/backend.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Adam } from "../src/optim/adam.ts";
-import { emaUpdateMany } from "../src/optim/ema.ts";
 import { Rng } from "../src/rng.ts";
 import { dps } from "../src/sampling/dps.ts";
 import { keep, tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
-import { buildNetwork, emaBeta } from "../src/train.ts";
+import type { TrainState } from "../src/checkpoint.ts";
+import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
 import type { TrainConfig } from "../src/train_config.ts";
 import { config as fmnistInpaint } from "../tasks/fmnist-inpaint.ts";
 import { runPeer } from "./python.ts";
@@ -60,9 +57,7 @@ export class NetworkSteps implements Disposable {
   readonly #backend: Backend;
   readonly #batch: number;
   readonly #params: Params;
-  readonly #paramList: Tensor[];
-  readonly #ema: Tensor[];
-  readonly #adam: Adam;
+  readonly #state: TrainState;
   readonly #images: Float32Array;
   readonly #further: Tensor;
   readonly #op: RandomInpainting;
@@ -77,18 +72,13 @@ export class NetworkSteps implements Disposable {
    * @param batch images per step
    */
   constructor(backend: Backend, batch: number) {
-    this.config = { ...fmnistInpaint, batch };
+    // Adam's rate fixed at LR from the first step (no warm-up), as the PyTorch peer takes it.
+    this.config = { ...fmnistInpaint, batch, lr: LR, lrRampupImages: 0 };
     this.net = buildNetwork(this.config, SHAPE);
     this.#backend = backend;
     this.#batch = batch;
-    this.#params = this.net.model.registry.materialize(backend, this.config.seed);
-    this.#paramList = [...this.#params.values()].map(keep);
-    this.#ema = this.#paramList.map((p) => {
-      const e = keep(backend.empty(p.shape));
-      backend.copyInto(p, e);
-      return e;
-    });
-    this.#adam = new Adam(this.#paramList, { maxGradNorm: this.config.gradClip });
+    this.#state = initTrainState(this.net, this.config, backend);
+    this.#params = this.#state.params;
     const rng = new Rng(5);
     const [c, h, w] = SHAPE;
     // Images in [−1, 1] like the data; uploaded every step, as the training loop does.
@@ -115,28 +105,15 @@ export class NetworkSteps implements Disposable {
     else this.forward();
   }
 
-  /** One training step as src/train.ts takes it: upload, masks, loss, backward, Adam, EMA. */
+  /** One training step of src/train.ts (`trainStep`): upload, masks, loss, backward, Adam, EMA. */
   train(): void {
     const step = ++this.#step;
-    const [c, h, w] = SHAPE;
-    const b = this.#backend;
     const indices = Array.from(
       { length: this.#batch },
       (_, i) => (step * this.#batch + i) % DATA_COUNT,
     );
-    const seed = (step * 104_729) >>> 0;
-    tidy(() => {
-      const x = b.fromArray(this.#images, [this.#batch, c, h, w]);
-      const masks = furtherCorrupt(b, indices, h, w, this.config.corruption, 0);
-      const ctx = { training: true, seed, stream: 0 };
-      const { grads } = grad(
-        () => ambientLoss(this.net, this.#params, x, masks, seed, ctx).loss,
-        this.#paramList,
-      );
-      this.#adam.step(grads, { lr: LR });
-      const beta = emaBeta(this.config, step * this.#batch);
-      emaUpdateMany(this.#ema, this.#paramList, beta);
-    });
+    const batch = { images: this.#images, indices, shape: SHAPE };
+    trainStep(this.net, this.#state, this.config, batch, step).dispose();
   }
 
   /** One A-DPS step of src/sampling/dps.ts (a one-level schedule: forward, VJP, updates). */
@@ -159,9 +136,9 @@ export class NetworkSteps implements Disposable {
 
   /** Frees everything this object allocated. */
   dispose(): void {
-    this.#adam.dispose();
+    disposeTrainState(this.#state);
     this.#op.dispose();
-    for (const t of [...this.#paramList, ...this.#ema, this.#further, this.#y, this.#x]) {
+    for (const t of [this.#further, this.#y, this.#x]) {
       t.dispose();
     }
   }

@@ -5,6 +5,19 @@
  */
 
 /**
+ * The Python that runs the peers: `$ADPS_PYTHON`, else /usr/bin/python3 where it exists (Debian's
+ * interpreter carries python3-torch; a pyenv python3 earlier on PATH does not), else python3.
+ *
+ * @returns the interpreter's path or name
+ */
+export async function peerPython(): Promise<string> {
+  return Deno.env.get("ADPS_PYTHON") ?? await Deno.stat("/usr/bin/python3").then(
+    () => "/usr/bin/python3",
+    () => "python3",
+  );
+}
+
+/**
  * Runs `bench/peer/<script>` with `input` as JSON on stdin and parses its stdout, echoing
  * the peer's stderr (progress) line by line. The interpreter is `$ADPS_PYTHON`, else
  * /usr/bin/python3 where it exists, else python3 on the PATH.
@@ -21,12 +34,7 @@ export async function runPeer<T>(
 ): Promise<T | string> {
   let p;
   try {
-    // Debian's interpreter carries python3-torch; a pyenv python3 earlier on PATH does not.
-    const python = Deno.env.get("ADPS_PYTHON") ?? await Deno.stat("/usr/bin/python3").then(
-      () => "/usr/bin/python3",
-      () => "python3",
-    );
-    p = new Deno.Command(python, {
+    p = new Deno.Command(await peerPython(), {
       args: [new URL(`./peer/${script}`, import.meta.url).pathname, "--device", device],
       stdin: "piped",
       stdout: "piped",

@@ -56,6 +56,48 @@ export class GpuError extends Error {
   override name = "GpuError";
 }
 
+/** Thrown by `alloc` for one buffer larger than the device's largest storage binding. */
+export class BindingSizeError extends GpuError {
+  /** Error name shown in stack traces. */
+  override name = "BindingSizeError";
+}
+
+/** A byte range of a buffer, for reads that gather many. */
+export interface BufferRange {
+  /** The buffer. */
+  buffer: GPUBuffer;
+  /** First byte (a multiple of 4). */
+  offset: number;
+  /** Bytes (a multiple of 4). */
+  bytes: number;
+}
+
+/** `ADPS_TRANSFER_BYTES` from the environment (tests lower the chunk size), else undefined. */
+function transferBytesFromEnv(): number | undefined {
+  let v: string | undefined;
+  try {
+    v = Deno.env.get("ADPS_TRANSFER_BYTES");
+  } catch {
+    return undefined; // No --allow-env: the device's limits apply.
+  }
+  return parseTransferBytes(v);
+}
+
+/**
+ * The value of `ADPS_TRANSFER_BYTES`: bytes, an integer ≥ 4; unset or empty is undefined.
+ *
+ * @param v the variable's text
+ * @returns the bytes, or undefined
+ */
+export function parseTransferBytes(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 4)) {
+    throw new GpuError(`ADPS_TRANSFER_BYTES must be an integer ≥ 4 (bytes), got "${v}"`);
+  }
+  return n;
+}
+
 /**
  * Owns one GPUDevice and everything allocated on it.
  *
@@ -76,6 +118,13 @@ export class Engine {
   readonly device: GPUDevice;
   /** Bytes the pool may hold (live + free) before alloc throws; default 75% of maxBufferSize·4. */
   memoryBudget: number;
+  /**
+   * Most bytes one readback or upload moves at once: reads and writes of more (a checkpoint,
+   * every weight at once) go in chunks of this. Default: the device's maxBufferSize and
+   * maxStorageBufferBindingSize, whichever is smaller, or `ADPS_TRANSFER_BYTES` if lower
+   * (tests run many chunks on a small network). Settable.
+   */
+  transferBytes: number;
   /** Bytes in buffers handed out now. */
   liveBytes = 0;
   /** Bytes in all buffers created (live or pooled). */
@@ -126,6 +175,11 @@ export class Engine {
     this.preferTextures = this.canReadTextures &&
       /llvmpipe|lavapipe/i.test(device.adapterInfo?.description ?? "");
     this.memoryBudget = Math.min(8 * 2 ** 30, device.limits.maxBufferSize * 4) * 0.75;
+    this.transferBytes = Math.min(
+      device.limits.maxBufferSize,
+      device.limits.maxStorageBufferBindingSize,
+      transferBytesFromEnv() ?? Infinity,
+    );
     this.#arena = device.createBuffer({
       label: "uniform arena",
       size: MAX_BATCH * UNIFORM_STRIDE,
@@ -156,11 +210,32 @@ export class Engine {
     }
   }
 
+  /**
+   * The limits this device got and the transfer chunk, for logs: "max buffer 2048.0 MiB,
+   * max storage binding 128.0 MiB, transfers in chunks of 128.0 MiB".
+   *
+   * @returns one line
+   */
+  limitsReport(): string {
+    const l = this.device.limits;
+    return `max buffer ${mib(l.maxBufferSize)} MiB, max storage binding ` +
+      `${mib(l.maxStorageBufferBindingSize)} MiB, transfers in chunks of ` +
+      (this.#chunkBytes() < 2 ** 20
+        ? `${(this.#chunkBytes() / 1024).toFixed(1)} KiB`
+        : `${mib(this.#chunkBytes())} MiB`);
+  }
+
   /** Returns a buffer of at least `bytes` bytes from the pool (contents undefined). */
   alloc(bytes: number): GPUBuffer {
     // WebGPU panics on some zero-sized operations instead of reporting them (Deno 2.9).
     if (!(bytes > 0)) throw new GpuError(zeroSized(`buffer of ${bytes} bytes`));
     const size = bucket(bytes);
+    if (size > this.device.limits.maxStorageBufferBindingSize) {
+      throw new BindingSizeError(
+        `A tensor of ${mib(size)} MiB exceeds this adapter's largest storage binding ` +
+          `(${mib(this.device.limits.maxStorageBufferBindingSize)} MiB).`,
+      );
+    }
     const list = this.#free.get(size);
     const reused = list?.pop();
     this.liveBytes += size;
@@ -173,13 +248,6 @@ export class Engine {
         `GPU memory budget exceeded: ${mib(this.liveBytes)} MiB live, ${mib(size)} MiB more ` +
           `requested, budget ${mib(this.memoryBudget)} MiB. Lower the batch size, dispose ` +
           `tensors (use tidy()), or raise engine.memoryBudget.`,
-      );
-    }
-    if (size > this.device.limits.maxStorageBufferBindingSize) {
-      this.liveBytes -= size;
-      throw new GpuError(
-        `A tensor of ${mib(size)} MiB exceeds this adapter's largest storage binding ` +
-          `(${mib(this.device.limits.maxStorageBufferBindingSize)} MiB): lower the batch size.`,
       );
     }
     this.pooledBytes += size;
@@ -387,33 +455,78 @@ export class Engine {
     this.submitCount++;
   }
 
-  /** Uploads `data` into `buffer`, ordered after every dispatch recorded so far. */
+  /**
+   * Uploads `data` into `buffer`, ordered after every dispatch recorded so far, in writes of
+   * at most `transferBytes`, each submitted before the next so the queue's staging memory
+   * stays one chunk.
+   */
   upload(buffer: GPUBuffer, data: Float32Array): void {
     if (data.length === 0) throw new GpuError(zeroSized("upload"));
     this.flush();
-    this.device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+    const chunk = this.#chunkBytes() / 4;
+    for (let at = 0; at < data.length; at += chunk) {
+      const n = Math.min(chunk, data.length - at);
+      this.device.queue.writeBuffer(buffer, at * 4, data as Float32Array<ArrayBuffer>, at, n);
+      if (at + n < data.length) this.device.queue.submit([]);
+    }
   }
 
   /** Reads `bytes` bytes of `buffer` back to the CPU: one GPU round-trip (~11 ms on lavapipe). */
-  async read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
+  read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
     if (!(bytes > 0)) throw new GpuError(zeroSized(`read of ${bytes} bytes`));
-    const staging = this.device.createBuffer({
-      size: bytes,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.copy(buffer, staging, bytes);
-    this.flush();
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-    } catch (e) {
-      this.check();
-      throw e;
+    return this.readRanges([{ buffer, offset: 0, bytes }]);
+  }
+
+  /**
+   * Reads many buffer ranges back into one array, in order, through staging buffers of at
+   * most `transferBytes` each (one GPU round-trip per chunk; a range may span chunks), so no
+   * buffer is ever larger than the device allows, whatever the total.
+   *
+   * @param ranges what to read, in output order
+   * @returns the concatenated values
+   */
+  async readRanges(ranges: readonly BufferRange[]): Promise<Float32Array> {
+    const parts = ranges.filter((r) => r.bytes > 0);
+    const total = parts.reduce((s, r) => s + r.bytes, 0);
+    const out = new Float32Array(total / 4);
+    let part = 0;
+    let within = 0;
+    for (let at = 0; at < total;) {
+      const size = Math.min(this.#chunkBytes(), total - at);
+      const staging = this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      try {
+        for (let filled = 0; filled < size;) {
+          const r = parts[part];
+          const n = Math.min(r.bytes - within, size - filled);
+          this.copy(r.buffer, staging, n, r.offset + within, filled);
+          filled += n;
+          within += n;
+          if (within === r.bytes) [part, within] = [part + 1, 0];
+        }
+        this.flush();
+        try {
+          await staging.mapAsync(GPUMapMode.READ);
+        } catch (e) {
+          this.check();
+          throw e;
+        }
+        out.set(new Float32Array(staging.getMappedRange()), at / 4);
+        staging.unmap();
+      } finally {
+        staging.destroy();
+      }
+      at += size;
     }
-    const out = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
     this.check();
     return out;
+  }
+
+  /** `transferBytes` as a usable size: a multiple of 4, at least 4. */
+  #chunkBytes(): number {
+    return Math.max(4, Math.floor(this.transferBytes / 4) * 4);
   }
 
   /** Waits until the GPU has finished all submitted work, then reports any error. */

@@ -13,7 +13,14 @@
  * @module
  */
 export { gpuBuffer, WebGpuBackend } from "./backend.ts";
-export { type Dispatch, Engine, GpuError, type Uniforms } from "./engine.ts";
+export {
+  BindingSizeError,
+  type BufferRange,
+  type Dispatch,
+  Engine,
+  GpuError,
+  type Uniforms,
+} from "./engine.ts";
 export { getGpuDevice, type GpuDevice } from "./device.ts";
 export { webgpuBackend } from "../src/backends.ts";
 export { fftRadices } from "../src/fft_plan.ts";

@@ -34,6 +34,8 @@ const { values: a } = parseArgs({
     seed: { type: "string", default: "0" },
     backend: { type: "string" },
     out: { type: "string" },
+    // The models' configuration (JSON), for bare state_dicts that carry none.
+    config: { type: "string" },
   },
 });
 
@@ -55,7 +57,9 @@ const rng = new Rng(Number(a.seed));
 for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
 
 const rows: string[] = [];
-for (const info of await Promise.all(parseModels(a.models).map(readModelInfo))) {
+for (
+  const info of await Promise.all(parseModels(a.models).map((s) => readModelInfo(s, a.config)))
+) {
   const model = await loadModel(info, [1, h, w], backend);
   const corruption = info.config.corruption;
   // The split uses the ambient sampling mask M̃ (for a clean model: p = 0.6, δ = 0.1's).

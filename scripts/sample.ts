@@ -11,15 +11,16 @@ import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { backendName, selectBackend } from "../src/backends.ts";
 import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
 import { Progress } from "./progress.ts";
-import { disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
+import { configShape, disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
 
 const USAGE = `usage: deno run -A scripts/sample.ts --model RUN_OR_SAFETENSORS --out FILE.png
   --count N        samples (16)
   --steps N        Heun steps (18)
   --sigma-min S    smallest noise level (0.002, EDM's)
   --seed N         initial noise seed (0)
-  --image-size N   side of the square images (32)
-  --channels N     image channels (1; 3 for RGB)
+  --image-size N   side of the square images (default: the model's data, else 32)
+  --channels N     image channels (default: the model's data, else 1)
+  --config FILE    the model's configuration (JSON) for a bare state_dict without one
   --backend B      cpu | webgpu (default: WebGPU where available)`;
 
 exitOnUsageError();
@@ -30,8 +31,9 @@ const a = parseFlags({
   steps: { type: "string", default: "18" },
   "sigma-min": { type: "string", default: "0.002" },
   seed: { type: "string", default: "0" },
-  "image-size": { type: "string", default: "32" },
-  channels: { type: "string", default: "1" },
+  "image-size": { type: "string" },
+  channels: { type: "string" },
+  config: { type: "string" },
   backend: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 });
@@ -39,8 +41,15 @@ if (a.help || !a.model || !a.out) {
   console.log(USAGE);
   Deno.exit(a.help ? 0 : 2);
 }
-const [count, steps, seed, size, channels] = [a.count, a.steps, a.seed, a["image-size"], a.channels]
-  .map(Number);
+const info = await readModelInfo({ name: "model", path: a.model }, a.config);
+const [c0, s0] = configShape(info.config) ?? [1, 32];
+const [count, steps, seed, size, channels] = [
+  a.count,
+  a.steps,
+  a.seed,
+  a["image-size"] ?? s0,
+  a.channels ?? c0,
+].map(Number);
 const sigmaMin = Number(a["sigma-min"]);
 if (![count, steps, size, channels].every((n) => Number.isInteger(n) && n >= 1)) {
   throw new UsageError("--count, --steps, --image-size and --channels must be positive integers");
@@ -59,7 +68,6 @@ if (await Deno.stat(a.out).then((s) => s.isDirectory, () => false)) {
   throw new UsageError(`--out ${a.out} is a folder: give a file name, e.g. ${a.out}/samples.png`);
 }
 backendName(a.backend);
-const info = await readModelInfo({ name: "model", path: a.model });
 
 const backend = await selectBackend(a.backend);
 const shape = [channels, size, size];

@@ -4,13 +4,21 @@
  * Every flag and the run folder are checked before the backend starts or data loads; a
  * mistake prints one line and exits with status 2.
  */
+import { WebGpuBackend } from "../gpu/backend.ts";
 import { backendName, selectBackend } from "../src/backends.ts";
 import { readCheckpointRecord } from "../src/checkpoint.ts";
 import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "../src/cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
-import { buildNetwork, checkRun, type LogRecord, train } from "../src/train.ts";
+import {
+  buildNetwork,
+  CheckpointError,
+  checkRun,
+  DivergenceError,
+  type LogRecord,
+  train,
+} from "../src/train.ts";
 import { type TrainConfig, validateConfig } from "../src/train_config.ts";
 import { Progress } from "./progress.ts";
 
@@ -24,6 +32,7 @@ const a = parseFlags({
   p: { type: "string" },
   delta: { type: "string" },
   batch: { type: "string" },
+  "batch-gpu": { type: "string" },
   lr: { type: "string" },
   seed: { type: "string" },
   "log-every": { type: "string" },
@@ -45,7 +54,7 @@ const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint
 if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
-  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--lr LR] [--seed S] [--backend cpu|webgpu]
+  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu]
   [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--sample-sigma-min S] [--resume] [--dry-run]
   network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]`,
   );
@@ -67,6 +76,7 @@ const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined) =
   v !== undefined && (config[k] = v);
 set("steps", num(a.steps, "steps", "positive"));
 set("batch", num(a.batch, "batch", "positive"));
+set("batchGpu", num(a["batch-gpu"], "batch-gpu", "positive"));
 set("lr", num(a.lr, "lr"));
 set("seed", num(a.seed, "seed", "int"));
 set("logEvery", num(a["log-every"], "log-every", "positive"));
@@ -137,6 +147,7 @@ const net = buildNetwork(config, data.shape);
 console.log(
   `data: ${data.description}; network: ${net.model.registry.count()} parameters; backend: ${backend.name}`,
 );
+if (backend instanceof WebGpuBackend) console.log(`webgpu: ${backend.engine.limitsReport()}`);
 
 const progress = new Progress({
   label: "train",
@@ -163,7 +174,7 @@ await train(config, data, {
     lastLog = r;
     progress.update(r.step, detail());
   },
-});
+}).catch(stopWithOneLine);
 progress.finish();
 const grids: string[] = [];
 for await (const e of Deno.readDir(out)) if (/^samples-\d+\.png$/.test(e.name)) grids.push(e.name);
@@ -172,3 +183,11 @@ console.log(
   `done: ${out}/checkpoint.safetensors, ${out}/network-ema.safetensors, ${out}/log.jsonl` +
     (grids.length > 0 ? `, ${grids.length} sample grid(s) up to ${out}/${grids.at(-1)}` : ""),
 );
+
+/** A run that cannot save, or diverged, ends with its one line (what is kept, what to do). */
+function stopWithOneLine(e: unknown): never {
+  if (!(e instanceof CheckpointError || e instanceof DivergenceError)) throw e;
+  progress.finish();
+  console.error(`error: ${e.message}`);
+  Deno.exit(1);
+}

@@ -54,6 +54,7 @@ import {
 
 const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,name=path…] [options]
   --models LIST      each path a run folder (config.json + network-ema.safetensors) or a .safetensors
+  --config FILE      the models' configuration (JSON), for bare state_dicts that carry none
   --images PATH      IDX images (default: Fashion-MNIST t10k, else fixtures/fmnist)
   --count N          held-out images (32)
   --m LIST           Gaussian CS measurement counts (25,50,100,200; "" for none)
@@ -74,6 +75,7 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
 exitOnUsageError();
 const a = parseFlags({
   models: { type: "string" },
+  config: { type: "string" },
   images: { type: "string" },
   count: { type: "string", default: "32" },
   m: { type: "string", default: "25,50,100,200" },
@@ -203,7 +205,7 @@ for (const p of nfeProblem ? [...problems, nfeProblem] : problems) {
 }
 backendName(a.backend);
 const infos: ModelInfo[] = [];
-for (const s of specs) infos.push(await readModelInfo(s));
+for (const s of specs) infos.push(await readModelInfo(s, a.config));
 
 await Deno.mkdir(cellsDir, { recursive: true });
 const backend = await selectBackend(a.backend);

@@ -36,6 +36,12 @@ export class DivergenceError extends Error {
   override name = "DivergenceError";
 }
 
+/** Thrown when a checkpoint cannot be written: the run stops, the previous one is kept. */
+export class CheckpointError extends Error {
+  /** Error name. */
+  override name = "CheckpointError";
+}
+
 const GROUPS = ["net", "ema", "adam_m", "adam_v"] as const;
 
 function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {
@@ -94,7 +100,9 @@ export async function saveCheckpoint(
   for (const k of GROUPS) {
     for (const name of names) {
       const t = flat[i];
-      const data = Float32Array.from(values[i++]);
+      const v = values[i++];
+      // WebGPU reads are f32 already: no second copy of a 1 GiB state.
+      const data = v instanceof Float32Array ? v : Float32Array.from(v);
       const bad = data.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
         throw new DivergenceError(

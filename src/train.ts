@@ -5,11 +5,13 @@
  *
  * @module
  */
+import { WebGpuBackend } from "../gpu/backend.ts";
 import { ambientLoss, edmLoss } from "./ambient/loss.ts";
 import { furtherCorrupt } from "./ambient/masks.ts";
 import { grad } from "./autograd.ts";
 import type { Backend } from "./backend.ts";
 import {
+  CheckpointError,
   DivergenceError,
   loadCheckpoint,
   readCheckpointRecord,
@@ -23,6 +25,7 @@ import type { Params } from "./nn/module.ts";
 import { EDMPrecond } from "./nn/precond.ts";
 import { SongUNet } from "./nn/song_unet.ts";
 import { concat } from "./ops/concat.ts";
+import { add, scale } from "./ops/elementwise.ts";
 import { Adam } from "./optim/adam.ts";
 import { emaUpdateMany } from "./optim/ema.ts";
 import { keep, tidy } from "./scope.ts";
@@ -36,9 +39,8 @@ import {
 } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
 import { writeFileAtomic } from "./io/safetensors.ts";
-import { reshape } from "./ops/reshape.ts";
 
-export { DivergenceError };
+export { CheckpointError, DivergenceError };
 
 /** One logged window of steps. */
 export interface LogRecord {
@@ -56,6 +58,11 @@ export interface LogRecord {
   imagesPerSecond: number;
   /** Seconds of training so far, over every process of the run (a resume continues it). */
   seconds: number;
+  /**
+   * WebGPU: the most GPU memory live at once in the window (MiB): the largest round of a
+   * step (`batchGpu` images) with the weights, EMA, Adam moments and summed gradients.
+   */
+  peakMiB: number | null;
 }
 
 /** A log.jsonl line of a resume that changed fields of RESUME_OVERRIDES. */
@@ -104,9 +111,156 @@ export function emaBeta(c: TrainConfig, images: number): number {
   return 0.5 ** (c.batch / Math.max(halfLife, 1e-8));
 }
 
-/** Seeds derived from (experiment seed, step): the step's randomness, reproducible on resume. */
-function stepSeed(c: TrainConfig, step: number): number {
+/**
+ * The seed of a step's randomness (σ, noise, dropout), from (experiment seed, step): the
+ * same on resume.
+ *
+ * @param c the experiment
+ * @param step the step number (from 1)
+ * @returns a u32
+ */
+export function stepSeed(c: TrainConfig, step: number): number {
   return (c.seed * 7_919 + step * 104_729) >>> 0;
+}
+
+/**
+ * A run's state before its first step: weights initialised from `seed`, the EMA a copy of
+ * them, Adam's moments zero (with the config's gradient clip), all kept out of any scope.
+ *
+ * @param net the network
+ * @param config the experiment (its gradient clip)
+ * @param backend where the tensors live
+ * @param seed the initialisation seed (default the experiment's)
+ * @returns the state; free it with `disposeTrainState`
+ * @example
+ * ```ts
+ * import { cpuBackend } from "./backends.ts";
+ * import { buildNetwork, disposeTrainState, initTrainState } from "./train.ts";
+ * import { EDM_DEFAULTS, type TrainConfig } from "./train_config.ts";
+ * const network = { modelChannels: 8, channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0 };
+ * const config: TrainConfig = {
+ *   ...EDM_DEFAULTS, name: "x", data: { kind: "fmnist" }, network, ambient: false,
+ *   corruption: { p: 0, delta: 0 }, steps: 1,
+ * };
+ * const state = initTrainState(buildNetwork(config, [1, 32, 32]), config, cpuBackend());
+ * disposeTrainState(state);
+ * ```
+ */
+export function initTrainState(
+  net: EDMPrecond,
+  config: TrainConfig,
+  backend: Backend,
+  seed: number = config.seed,
+): TrainState {
+  const params = keepAll(net.model.registry.materialize(backend, seed));
+  const ema = keepAll(new Map([...params].map(([k, t]) => [k, copy(t)])));
+  const adam = new Adam([...params.values()], { maxGradNorm: config.gradClip });
+  return { step: 0, params, ema, adam };
+}
+
+/**
+ * Frees a run's weights, EMA and Adam moments.
+ *
+ * @param s the state
+ */
+export function disposeTrainState(s: TrainState): void {
+  for (const t of new Set([...s.params.values(), ...s.ema.values()])) t.dispose();
+  s.adam.dispose();
+}
+
+/** The images of one training step. */
+export interface StepBatch {
+  /** Images [batch, C, H, W], flattened, in [−1, 1]. */
+  images: Float32Array;
+  /** Their indices in the data set: each image's masks M and M̃ follow its index. */
+  indices: readonly number[];
+  /** One image's [C, H, W]. */
+  shape: readonly number[];
+}
+
+/**
+ * One training step (EDM's training loop, Section 3 of Aali et al. 2024 for the ambient
+ * loss): per round of at most `config.batchGpu` images, upload, masks, loss and backward;
+ * the gradients summed over rounds (each round's mean loss weighted by its share of the
+ * batch); then one global-norm clip, Adam and EMA update. Rounds draw the whole batch's σ,
+ * noise and dropout masks, so a step in rounds equals the step at once up to f32 rounding.
+ * Records GPU work only; nothing is awaited. `state.step` is left to the caller.
+ *
+ * @param net the preconditioned network
+ * @param state weights, EMA and Adam (updated in place)
+ * @param config the experiment (batch, rounds, learning rate, EMA, seeds, corruption)
+ * @param batch the step's images and their data-set indices
+ * @param step the step number (from 1): seeds, learning-rate warm-up, EMA decay
+ * @returns the step's loss, [loss] or (ambient) [loss, M̃ loss]; the caller disposes it
+ * @example
+ * ```ts ignore
+ * const indices = batchIndices(data.count, config.batch, config.seed, step);
+ * const images = gatherBatch(data, indices);
+ * const terms = trainStep(net, state, config, { images, indices, shape: data.shape }, step);
+ * ```
+ */
+export function trainStep(
+  net: EDMPrecond,
+  state: TrainState,
+  config: TrainConfig,
+  batch: StepBatch,
+  step: number,
+): Tensor {
+  const n = batch.indices.length;
+  const [ch, h, w] = batch.shape;
+  const size = ch * h * w;
+  if (batch.images.length !== n * size) {
+    throw new Error(`trainStep: ${batch.images.length} values for ${n} images of [${batch.shape}]`);
+  }
+  const per = Math.min(config.batchGpu ?? n, n);
+  const paramList = [...state.params.values()];
+  const backend = paramList[0].backend;
+  const seed = stepSeed(config, step);
+  let sums: Tensor[] = [];
+  let terms: Tensor | null = null;
+  for (let first = 0; first < n; first += per) {
+    const m = Math.min(per, n - first);
+    const round = tidy(() => {
+      const x = backend.fromArray(batch.images.subarray(first * size, (first + m) * size), [
+        m,
+        ch,
+        h,
+        w,
+      ]);
+      const indices = batch.indices.slice(first, first + m);
+      const ctx = { training: true, seed, stream: 0, first };
+      const masks = config.ambient
+        ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
+        : null;
+      // A round's loss is a mean over its m images: weighted m/n, the rounds sum to the batch's.
+      const weigh = (t: Tensor) => (m === n ? t : scale(t, m / n));
+      let further: Tensor | undefined;
+      const { value, grads } = grad(() => {
+        const l = masks
+          ? ambientLoss(net, state.params, x, masks, seed, ctx)
+          : edmLoss(net, state.params, x, seed, ctx);
+        further = l.furtherLoss;
+        return weigh(l.loss);
+      }, paramList);
+      // Views, not taped reshapes: the loss terms are only read back, never differentiated.
+      const one = (v: Tensor) => backend.view(v, [1]);
+      const t = further ? concat([one(value), one(weigh(further))], 0) : one(value);
+      return {
+        grads: sums.length ? grads.map((g, i) => add(sums[i], g)) : grads,
+        terms: terms ? add(terms, t) : t,
+      };
+    });
+    for (const t of [...sums, ...(terms ? [terms] : [])]) t.dispose();
+    sums = round.grads;
+    terms = round.terms;
+  }
+  const images = step * config.batch;
+  tidy(() => {
+    state.adam.step(sums, { lr: learningRate(config, images) });
+    emaUpdateMany([...state.ema.values()], paramList, emaBeta(config, images));
+  });
+  for (const g of sums) g.dispose();
+  return terms!;
 }
 
 /** Writes the EMA network alone (network-ema.safetensors, EDM's layout) at `step`. */
@@ -139,12 +293,9 @@ export async function train(
   validateConfig(config);
   const { backend, out } = opts;
   await Deno.mkdir(out, { recursive: true });
-  const [ch, h, w] = data.shape;
   const net = buildNetwork(config, data.shape);
-  const params = keepAll(net.model.registry.materialize(backend, config.seed));
-  const ema = keepAll(new Map([...params].map(([k, t]) => [k, copy(t)])));
-  const adam = new Adam([...params.values()], { maxGradNorm: config.gradClip });
-  const state: TrainState = { step: 0, params, ema, adam };
+  const state = initTrainState(net, config, backend);
+  const { ema } = state;
   const ckpt = `${out}/checkpoint.safetensors`;
   const enc = new TextEncoder();
   const run = await checkRun(out, config, opts.resume ?? false);
@@ -162,9 +313,14 @@ export async function train(
     await saveEma(out, ema, state.step, config);
   }
   await removeStaleTemps(out);
+  let saved = state.step;
   const configText = JSON.stringify(config, null, 2) + "\n";
   if (await Deno.readTextFile(`${out}/config.json`).catch(() => "") !== configText) {
-    await writeFileAtomic(`${out}/config.json`, enc.encode(configText));
+    await orStop(
+      () => writeFileAtomic(`${out}/config.json`, enc.encode(configText)),
+      `cannot write in ${out}`,
+      "",
+    );
   }
   const secondsBefore = await truncateLog(`${out}/log.jsonl`, state.step);
   const log = await Deno.open(`${out}/log.jsonl`, { append: true, create: true });
@@ -178,9 +334,9 @@ export async function train(
     await writePriorGrid(grid, net, ema, config, data.shape, backend);
   }
 
-  const paramList = [...params.values()];
-  const emaList = [...ema.values()];
   let pending: Tensor[] = [];
+  const engine = backend instanceof WebGpuBackend ? backend.engine : null;
+  if (engine) engine.peakLiveBytes = engine.liveBytes;
   let windowStart = performance.now();
   let windowSteps = 0;
   const t0 = performance.now() - secondsBefore * 1000;
@@ -190,29 +346,8 @@ export async function train(
       const images = step * config.batch;
       const lr = learningRate(config, images);
       const indices = batchIndices(data.count, config.batch, config.seed, step);
-      const seed = stepSeed(config, step);
-      const terms = tidy(() => {
-        const x = backend.fromArray(gatherBatch(data, indices), [config.batch, ch, h, w]);
-        const ctx = { training: true, seed, stream: 0 };
-        const masks = config.ambient
-          ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
-          : null;
-        let further: Tensor | undefined;
-        const { value, grads } = grad(() => {
-          const l = masks
-            ? ambientLoss(net, params, x, masks, seed, ctx)
-            : edmLoss(net, params, x, seed, ctx);
-          further = l.furtherLoss;
-          return l.loss;
-        }, paramList);
-        adam.step(grads, { lr });
-        const beta = emaBeta(config, images);
-        emaUpdateMany(emaList, paramList, beta);
-        return further
-          ? concat([reshape(value, [1]), reshape(further, [1])], 0)
-          : reshape(value, [1]);
-      });
-      pending.push(terms);
+      const batch = { images: gatherBatch(data, indices), indices, shape: data.shape };
+      pending.push(trainStep(net, state, config, batch, step));
       state.step = step;
       windowSteps++;
       opts.onStep?.(step);
@@ -242,15 +377,20 @@ export async function train(
           lr,
           imagesPerSecond: (windowSteps * config.batch) / ((now - windowStart) / 1000),
           seconds: (now - t0) / 1000,
+          peakMiB: engine ? engine.peakLiveBytes / 2 ** 20 : null,
         };
+        if (engine) engine.peakLiveBytes = engine.liveBytes;
         windowStart = now;
         windowSteps = 0;
         await writeAll(log, enc.encode(JSON.stringify(rec) + "\n"));
         opts.onLog?.(rec, config);
       }
       if (checkpointNow) {
-        await saveCheckpoint(ckpt, state, config);
-        await saveEma(out, ema, step, config);
+        const kept = saved > 0 ? `; ${ckpt} still holds step ${saved}` : "";
+        const what = `cannot write the checkpoint of step ${step}`;
+        await orStop(() => saveCheckpoint(ckpt, state, config), what, kept);
+        saved = step;
+        await orStop(() => saveEma(out, ema, step, config), `${what}'s EMA network`, kept);
       }
       if (sampleNow) {
         await writePriorGrid(
@@ -358,6 +498,22 @@ async function checkConfigRecord(path: string, config: TrainConfig): Promise<voi
     throw new UsageError(
       `${path} records another run (${d.field} ${show(d.recorded)}, now ${show(d.wanted)}) ` +
         `that has no checkpoint yet: choose another --out, or delete that folder to start over`,
+    );
+  }
+}
+
+/**
+ * Runs a write of the run's state; any failure but divergence stops the run at once with
+ * one line that says what is kept and what to do (losing the run is the worst outcome).
+ */
+async function orStop(write: () => Promise<void>, what: string, kept: string): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    if (e instanceof DivergenceError) throw e;
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new CheckpointError(
+      `${what} (${why}): stopped${kept}. Free disk space or fix the folder, then --resume.`,
     );
   }
 }

@@ -25,6 +25,12 @@ export interface TrainConfig {
   corruptionSeed: number;
   /** Images per step. */
   batch: number;
+  /**
+   * Images per round (EDM's --batch-gpu): a step's gradients are summed over rounds of this
+   * many images before one clip, Adam and EMA update, so memory follows this, not `batch`.
+   * Default: the whole batch in one round.
+   */
+  batchGpu?: number;
   /** Adam learning rate after warm-up. */
   lr: number;
   /** Images over which the learning rate ramps up linearly from 0. */
@@ -120,6 +126,12 @@ export function validateConfig(c: TrainConfig): void {
     if (!(Number.isInteger(c[k]) && c[k] >= 0)) bad(`${k} must be an integer ≥ 0, got ${c[k]}`);
   }
   if (!(c.lr > 0)) bad(`lr must be > 0, got ${c.lr}`);
+  if (
+    c.batchGpu !== undefined &&
+    !(Number.isInteger(c.batchGpu) && c.batchGpu >= 1 && c.batchGpu <= c.batch)
+  ) {
+    bad(`batchGpu must be an integer in [1, batch = ${c.batch}], got ${c.batchGpu}`);
+  }
   if (c.sampleSigmaMin !== undefined && !(c.sampleSigmaMin > 0 && c.sampleSigmaMin < 80)) {
     bad(`sampleSigmaMin must lie in (0, 80), got ${c.sampleSigmaMin}`);
   }

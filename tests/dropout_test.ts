@@ -68,3 +68,29 @@ Deno.test("dropout mask: word i mod 4 of Philox at (⌊i/4⌋, stream), Bernoull
     assert.throws(() => dropout(x, -0.1, 1, 0), /\[0, 1\)/);
   });
 });
+
+Deno.test("dropout at an offset continues the larger tensor's masks (rounds of a batch)", async (t) => {
+  const gpu = await gpuOrSkip();
+  for (const b of gpu ? [cpuBackend(), gpu] : [cpuBackend()]) {
+    await t.step(b.name, async () => {
+      // Per image 20 (vec4 kernel) and 6 · 2 = 12 elements, slices of 1 and 2 images.
+      for (const [images, per, first, count] of [[4, 20, 1, 2], [3, 12, 2, 1], [5, 12, 1, 3]]) {
+        const whole = await dropout(b.full([images * per], 2), 0.4, 31, 3).toArray();
+        const slice = dropout(b.full([count * per], 2), 0.4, 31, 3, first * per);
+        const got = await slice.toArray();
+        const want = whole.subarray(first * per, (first + count) * per);
+        assert.deepEqual(got, want, `images ${first}..${first + count - 1} of ${images}`);
+        const x = b.full([count * per], 2);
+        const { grads } = grad(() => sum(dropout(x, 0.4, 31, 3, first * per)), [x]);
+        assert.deepEqual(
+          Array.from(await grads[0].toArray(), (g) => g !== 0),
+          Array.from(want, (v) => v !== 0),
+          "the backward regenerates the offset mask",
+        );
+      }
+    });
+  }
+  await t.step("an offset that is not a multiple of 4 throws", () => {
+    assert.throws(() => dropout(cpuBackend().full([8], 1), 0.5, 1, 0, 6), /multiple of 4/);
+  });
+});

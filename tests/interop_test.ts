@@ -250,3 +250,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "convert-state-dict.py infers the network configuration from the shapes and checks flags",
+  ignore: !hasTorch,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const clean: SongUNetConfig = {
+        imgResolution: 16,
+        inChannels: 3,
+        outChannels: 3,
+        modelChannels: 8,
+        channelMult: [1, 2, 2],
+        numBlocks: 2,
+        attnResolutions: [4, 8],
+        dropout: 0,
+      };
+      for (
+        const [tag, cfg, flags] of [
+          ["ambient", AMBIENT16, ["--p", "0.4", "--delta", "0.2", "--ambient"]],
+          ["clean", clean, ["--clean", "--channel-mult", "1,2,2", "--attn", "4,8"]],
+        ] as const
+      ) {
+        const cfgPath = `${dir}/${tag}.json`;
+        await Deno.writeTextFile(cfgPath, JSON.stringify(cfg));
+        const pt = `${dir}/${tag}.pt`;
+        await python([PEER, "init", "--config", cfgPath, "--out", pt]);
+        const st = `${dir}/${tag}.safetensors`;
+        await python([CONVERT, pt, st, ...flags]);
+        const config = JSON.parse(decodeSafetensors(await Deno.readFile(st)).metadata.config);
+        const { imgResolution, inChannels, outChannels, ...network } = cfg;
+        assert.deepEqual(config.network, network, tag);
+        assert.equal(config.ambient, inChannels === 2 * outChannels, tag);
+        assert.deepEqual(config.data, {
+          kind: "folder",
+          dir: "",
+          size: imgResolution,
+          channels: outChannels,
+        });
+        if (tag === "ambient") assert.deepEqual(config.corruption, { p: 0.4, delta: 0.2 });
+        // A flag that disagrees with the shapes is refused, naming both.
+        await assert.rejects(
+          () => python([CONVERT, pt, `${dir}/bad.safetensors`, ...flags, "--num-blocks", "3"]),
+          new RegExp(`numBlocks: flag 3, file ${cfg.numBlocks}`),
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -178,3 +178,22 @@ function correlation(a: ArrayLike<number>, b: ArrayLike<number>): [number, numbe
   for (let i = 0; i < a.length; i++) c += (a[i] - ma) * (b[i] - mb);
   return [ma, mb, c / (a.length - 1) / Math.sqrt(va * vb)];
 }
+
+Deno.test("an offset draws a slice of the larger draw: rounds get the batch's values", async (t) => {
+  for (const b of await backends()) {
+    await t.step(b.name, async () => {
+      for (const [n, offset] of [[37, 5], [64, 20], [3, 61]]) {
+        const whole = await randomNormal(b, [offset + n], 77, 1).toArray();
+        const part = await randomNormal(b, [n], 77, 1, offset).toArray();
+        assert.deepEqual(part, whole.subarray(offset), `normal n ${n} offset ${offset}`);
+        // Not the draw at offset 0: the test tells a dropped offset.
+        const head = await randomNormal(b, [n], 77, 1).toArray();
+        assert.notDeepEqual(part, head);
+      }
+    });
+  }
+  await t.step("offsets past 2³² counters throw", () => {
+    assert.throws(() => randomNormal(cpuBackend(), [4], 1, 0, 2 ** 32 - 2), /offset/);
+    assert.throws(() => randomNormal(cpuBackend(), [4], 1, 0, 1.5), /offset/);
+  });
+});

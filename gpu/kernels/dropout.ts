@@ -1,6 +1,6 @@
 /**
  * Dropout with the mask drawn in the kernel: y = x · mask · s, where element i keeps its
- * value if word i mod 4 of Philox at counter (⌊i/4⌋, stream) gives k ≤ threshold: one
+ * value if word i mod 4 of Philox at counter (offset4 + ⌊i/4⌋, stream) gives k ≤ threshold: one
  * Philox call (the kernel's cost) per 4 elements. The backward is the same kernel on the
  * gradient, so the mask is regenerated, never stored.
  *
@@ -25,7 +25,7 @@ function dropoutSource(vec4: boolean): string {
   }`;
   const t = vec4 ? "vec4f" : "f32";
   return /* wgsl */ `
-struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32, s: f32 }
+struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32, offset: u32, s: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
@@ -34,7 +34,7 @@ ${PHILOX}
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   if (4u * i >= p.n) { return; }
-  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
+  let w = philox4x32_10(vec4u(i + p.offset, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
   ${body}
 }`;
 }
@@ -52,6 +52,7 @@ const CODE = [dropoutSource(false), dropoutSource(true)];
  * @param stream counter word 1
  * @param threshold keep where k ≤ threshold (bernoulliThreshold(1 − p))
  * @param s scale of kept elements, 1/(1 − p)
+ * @param offset4 counter of elements 0..3: a slice of a larger tensor continues its masks
  */
 export function dropoutGpu(
   engine: Engine,
@@ -62,13 +63,14 @@ export function dropoutGpu(
   stream: number,
   threshold: number,
   s: number,
+  offset4 = 0,
 ): void {
   engine.dispatch({
     label: `dropout n=${n}`,
     code: CODE[n % 4 === 0 ? 1 : 0],
     inputs: [x],
     outputs: [out],
-    uniforms: { u: [n, key[0], key[1], stream, threshold], f: [s] },
+    uniforms: { u: [n, key[0], key[1], stream, threshold, offset4], f: [s] },
     groups: groups1d(Math.ceil(n / 4)),
   });
 }

@@ -50,10 +50,10 @@ fn philox_neg_log_unit(w: u32) -> f32 {
 
 /**
  * WGSL of a 1-D kernel over `p.n` elements where element i draws the Philox words `w` from
- * counter (i, p.stream, 0, 0) under key (p.k0, p.k1), then runs `body`; the draws thus do not
+ * counter (i + p.offset, p.stream, 0, 0) under key (p.k0, p.k1), then runs `body`; the draws thus do not
  * depend on the dispatch layout.
  *
- * @param decls the uniform struct `P` (with n, k0, k1, stream) and the bindings
+ * @param decls the uniform struct `P` (with n, k0, k1, stream, offset) and the bindings
  * @param body WGSL statements that use `i` and `w`
  * @returns the kernel source
  */
@@ -64,7 +64,7 @@ ${PHILOX}
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${INDEX}
   if (i >= p.n) { return; }
-  let w = philox4x32_10(vec4u(i, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
+  let w = philox4x32_10(vec4u(i + p.offset, p.stream, 0u, 0u), vec2u(p.k0, p.k1));
   ${body}
 }`;
 }

@@ -1,5 +1,5 @@
 /**
- * Random tensors from Philox4x32-10: element i draws from counter (i, stream, 0, 0) under
+ * Random tensors from Philox4x32-10: element i draws from counter (offset + i, stream, 0, 0) under
  * key (seed lo, seed hi), so the values do not depend on the dispatch layout.
  *
  * @module
@@ -28,7 +28,7 @@ const codes = new Map<RandomKind, string>();
 function source(kind: RandomKind): string {
   return philoxKernel(
     /* wgsl */ `
-struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32 }
+struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32, offset: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;`,
     STORE[kind],
@@ -45,6 +45,7 @@ struct P { n: u32, k0: u32, k1: u32, stream: u32, threshold: u32 }
  * @param key Philox key (seed lo, seed hi)
  * @param stream counter word 1
  * @param threshold Bernoulli: 1 where k ≤ threshold (see bernoulliThreshold)
+ * @param offset counter of element 0: a slice of a larger draw continues its counters
  */
 export function randomGpu(
   engine: Engine,
@@ -54,6 +55,7 @@ export function randomGpu(
   key: readonly [number, number],
   stream: number,
   threshold = 0,
+  offset = 0,
 ): void {
   let code = codes.get(kind);
   if (!code) codes.set(kind, code = source(kind));
@@ -62,7 +64,7 @@ export function randomGpu(
     code,
     inputs: [],
     outputs: [out],
-    uniforms: { u: [n, key[0], key[1], stream, threshold] },
+    uniforms: { u: [n, key[0], key[1], stream, threshold, offset] },
     groups: groups1d(n),
   });
 }

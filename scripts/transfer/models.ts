@@ -1,8 +1,9 @@
 /**
  * The models of the study: `name=path` specs, where path is a run folder written by
- * src/train.ts (config.json + network-ema.safetensors) or a bare network .safetensors whose
- * metadata holds the config; loaded with the EMA weights, plus a digest of those weights so
- * cached results are recomputed when a model is retrained.
+ * src/train.ts (config.json + network-ema.safetensors) or a network .safetensors whose
+ * metadata holds the config (scripts/convert-state-dict.py writes it), or a bare one with the
+ * config given as a JSON file (the scripts' --config); loaded with the EMA weights, plus a
+ * digest of those weights so cached results are recomputed when a model is retrained.
  *
  * @module
  */
@@ -70,9 +71,11 @@ export function parseModels(arg: string): ModelSpec[] {
  * Reads a model's configuration and the digest of its weights.
  *
  * @param spec name and path
+ * @param configFile a JSON configuration (a run's config.json) that replaces the model's own:
+ *   what a bare state_dict needs
  * @returns the info (weights not loaded yet)
  */
-export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
+export async function readModelInfo(spec: ModelSpec, configFile?: string): Promise<ModelInfo> {
   // The path names the model in every message: `name` is only a label (sample.ts has none).
   const stat = await Deno.stat(spec.path).catch(() => {
     throw new UsageError(
@@ -86,14 +89,26 @@ export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
   });
   let config: TrainConfig;
   try {
-    if (stat.isDirectory) {
+    if (configFile !== undefined) {
+      const text = await Deno.readTextFile(configFile).catch(() => {
+        throw new UsageError(`--config: cannot read ${configFile}`);
+      });
+      config = JSON.parse(text);
+    } else if (stat.isDirectory) {
       config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
     } else {
       const meta = decodeSafetensors(bytes).metadata;
-      if (!meta.config) throw new Error(`no "config" metadata`);
+      if (!meta.config) {
+        throw new UsageError(
+          `${weights} has no "config" metadata: convert it again with ` +
+            `scripts/convert-state-dict.py (with --p P --delta D for an ambient network), or ` +
+            `pass --config FILE.json`,
+        );
+      }
       config = JSON.parse(meta.config);
     }
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${spec.path}: not a model of this package (${(e as Error).message})`);
   }
   if (typeof config.ambient !== "boolean" || !config.network) {
@@ -102,6 +117,20 @@ export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const digest = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
   return { ...spec, weights, config, digest };
+}
+
+/**
+ * The image shape [C, H, W] a configuration's data has, or null where the data does not say.
+ *
+ * @param c a model's configuration
+ * @returns the shape or null
+ */
+export function configShape(c: TrainConfig): [number, number, number] | null {
+  const d = c.data;
+  if (d?.kind === "fmnist") return [1, 32, 32];
+  if (d?.kind === "celeba") return [3, 64, 64];
+  if (d?.kind === "folder") return [d.channels, d.size, d.size];
+  return null;
 }
 
 /**

@@ -28,11 +28,15 @@ export interface LossTerms {
   furtherLoss?: Tensor;
 }
 
-/** σ per sample, ln σ ~ N(P_mean, P_std²), drawn from the step's seed. */
-function drawSigma(x: Tensor, seed: number): Tensor {
-  return exp(
-    add(scale(randomNormal(x.backend, [x.shape[0]], seed, 0), P_STD), x.backend.full([1], P_MEAN)),
-  );
+/** σ per sample, ln σ ~ N(P_mean, P_std²), drawn from the step's seed (image `first` on). */
+function drawSigma(x: Tensor, seed: number, first: number): Tensor {
+  const z = randomNormal(x.backend, [x.shape[0]], seed, 0, first);
+  return exp(add(scale(z, P_STD), x.backend.full([1], P_MEAN)));
+}
+
+/** The noise n of images `first`.. of the step's batch, shaped like x. */
+function drawNoise(x: Tensor, seed: number, first: number): Tensor {
+  return randomNormal(x.backend, x.shape, seed, 1, first * (x.size / x.shape[0]));
 }
 
 /** λ(σ) = (σ² + σ_d²)/(σ σ_d)² per sample, shaped to broadcast over [N, C, H, W]. */
@@ -54,7 +58,7 @@ function weightedSum(weight: Tensor, r: Tensor): Tensor {
  * @param p its parameters
  * @param x clean images [N, C, H, W]
  * @param seed randomness of this step (σ and n)
- * @param ctx dropout state
+ * @param ctx dropout state; its `first` also places σ and n in the step's batch
  * @returns the loss
  * @example
  * ```ts
@@ -79,8 +83,8 @@ export function edmLoss(
   seed: number,
   ctx: ForwardContext,
 ): LossTerms {
-  const sigma = drawSigma(x, seed);
-  const n = mul(randomNormal(x.backend, x.shape, seed, 1), reshape(sigma, [x.shape[0], 1, 1, 1]));
+  const sigma = drawSigma(x, seed, ctx.first ?? 0);
+  const n = mul(drawNoise(x, seed, ctx.first ?? 0), reshape(sigma, [x.shape[0], 1, 1, 1]));
   const d = net.forward(p, add(x, n), sigma, ctx);
   return { loss: weightedSum(lossWeight(sigma), sub(d, x)) };
 }
@@ -95,7 +99,7 @@ export function edmLoss(
  * @param x images [N, C, H, W] (only M ⊙ x matters)
  * @param masks M and M̃ of these images
  * @param seed randomness of this step
- * @param ctx dropout state
+ * @param ctx dropout state; its `first` also places σ and n in the step's batch
  * @returns the trained loss and the logged M̃ loss
  * @example
  * ```ts
@@ -127,8 +131,10 @@ export function ambientLoss(
   seed: number,
   ctx: ForwardContext,
 ): LossTerms {
-  const noise = randomNormal(x.backend, x.shape, seed, 1);
-  return ambientObjective((u, s) => net.forward(p, u, s, ctx), x, masks, drawSigma(x, seed), noise);
+  const first = ctx.first ?? 0;
+  const noise = drawNoise(x, seed, first);
+  const sigma = drawSigma(x, seed, first);
+  return ambientObjective((u, s) => net.forward(p, u, s, ctx), x, masks, sigma, noise);
 }
 
 /** A denoiser as the ambient objective calls it: D(u, σ) with u the network input, σ [N]. */

@@ -8,7 +8,7 @@ import { philox4x32_10, unitSteps } from "./philox.ts";
 
 /**
  * out[i] = x[i] · (kept ? s : 0), kept where k ≤ threshold for word i mod 4 of Philox at
- * counter (⌊i/4⌋, stream).
+ * counter (offset4 + ⌊i/4⌋, stream).
  *
  * @param x input
  * @param out output
@@ -17,6 +17,7 @@ import { philox4x32_10, unitSteps } from "./philox.ts";
  * @param stream counter word 1
  * @param threshold keep where k ≤ threshold
  * @param s scale of kept elements
+ * @param offset4 counter of elements 0..3
  */
 export function dropoutCpu(
   x: Arr,
@@ -26,10 +27,11 @@ export function dropoutCpu(
   stream: number,
   threshold: number,
   s: number,
+  offset4 = 0,
 ): void {
   const w = new Uint32Array(4);
   for (let i = 0; i < n; i++) {
-    if (i % 4 === 0) philox4x32_10(i / 4, stream, 0, 0, key[0], key[1], w);
+    if (i % 4 === 0) philox4x32_10(offset4 + i / 4, stream, 0, 0, key[0], key[1], w);
     out[i] = x[i] * (unitSteps(w[i % 4]) <= threshold ? s : 0);
   }
 }

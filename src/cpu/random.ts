@@ -8,7 +8,7 @@ import type { Arr } from "../backend.ts";
 import { philox4x32_10, UNIT_STEPS, unitSteps } from "./philox.ts";
 
 /**
- * Fills `out` like randomGpu: element i from counter (i, stream, 0, 0) under `key`.
+ * Fills `out` like randomGpu: element i from counter (offset + i, stream, 0, 0) under `key`.
  *
  * @param kind "uniform", "normal" or "bernoulli" ("bits" is GPU-only: use philox4x32_10)
  * @param out output array (n values)
@@ -16,6 +16,7 @@ import { philox4x32_10, UNIT_STEPS, unitSteps } from "./philox.ts";
  * @param key Philox key (seed lo, seed hi)
  * @param stream counter word 1
  * @param threshold Bernoulli: 1 where k ≤ threshold
+ * @param offset counter of element 0
  */
 export function randomCpu(
   kind: RandomKind,
@@ -24,11 +25,12 @@ export function randomCpu(
   key: readonly [number, number],
   stream: number,
   threshold = 0,
+  offset = 0,
 ): void {
   if (kind === "bits") throw new Error("randomCpu: use philox4x32_10 for raw words");
   const w = new Uint32Array(4);
   for (let i = 0; i < n; i++) {
-    philox4x32_10(i, stream, 0, 0, key[0], key[1], w);
+    philox4x32_10(offset + i, stream, 0, 0, key[0], key[1], w);
     if (kind === "uniform") out[i] = unitSteps(w[0]) / UNIT_STEPS;
     else if (kind === "bernoulli") out[i] = unitSteps(w[0]) <= threshold ? 1 : 0;
     else {

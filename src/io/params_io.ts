@@ -39,8 +39,11 @@ export async function paramsToSafetensors(
   metadata: Record<string, string> = {},
 ): Promise<SafeTensors> {
   const tensors = new Map<string, NamedArray>();
-  for (const [name, t] of params) {
-    const v = await t.toArray();
+  const ts = [...params.values()];
+  // One read of every tensor (in chunks under the device's limits), not a round-trip each.
+  const values = ts.length ? await ts[0].backend.readMany(ts) : [];
+  for (const [i, [name, t]] of [...params].entries()) {
+    const v = values[i];
     tensors.set(name, {
       shape: [...t.shape],
       data: v instanceof Float32Array ? v : Float32Array.from(v),

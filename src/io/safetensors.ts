@@ -144,11 +144,17 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   const tmp = `${path}.${Deno.pid}.tmp`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    let at = 0;
-    while (at < bytes.length) at += await f.write(bytes.subarray(at));
-    await f.sync();
-  } finally {
-    f.close();
+    try {
+      let at = 0;
+      while (at < bytes.length) at += await f.write(bytes.subarray(at));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    // A full disk or a failed rename: drop the partial temp file, keep `path` as it was.
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
   }
-  await Deno.rename(tmp, path);
 }

@@ -21,6 +21,11 @@ export interface ForwardContext {
   seed: number;
   /** Counter that gives each dropout call its own random stream. */
   stream: number;
+  /**
+   * Index of this call's first image in the step's whole batch (default 0): a round of
+   * gradient accumulation draws that batch's dropout masks and noise, not a batch of its own.
+   */
+  first?: number;
 }
 
 /** The block's hyper-parameters. */
@@ -109,7 +114,8 @@ export class UNetBlock {
     let h = this.#conv0.forward(p, this.#norm0.forward(p, x, true), shift);
     h = this.#norm1.forward(p, h, true);
     if (ctx.training && this.#cfg.dropout > 0) {
-      h = dropout(h, this.#cfg.dropout, ctx.seed, ctx.stream++);
+      const perImage = h.size / h.shape[0];
+      h = dropout(h, this.#cfg.dropout, ctx.seed, ctx.stream++, (ctx.first ?? 0) * perImage);
     }
     h = this.#conv1.forward(p, h);
     h = addScaled(h, this.#skip ? this.#skip.forward(p, orig) : orig, SKIP_SCALE);

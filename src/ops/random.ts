@@ -22,14 +22,23 @@ function draw(
   seed: number,
   stream: number,
   threshold = 0,
+  offset = 0,
 ): Tensor {
   const key = philoxKey(seed);
   philoxStream(stream);
   const out = backend.empty(shape);
+  if (!Number.isInteger(offset) || offset < 0 || offset + out.size > 2 ** 32) {
+    out.dispose();
+    throw new Error(
+      `random: offset ${offset} + ${out.size} elements must stay within 2³² counters`,
+    );
+  }
   onKind(`random ${kind}`, backend, {
-    cpu: () => randomCpu(kind, cpuData(out), out.size, key, stream, threshold),
+    cpu: () => randomCpu(kind, cpuData(out), out.size, key, stream, threshold, offset),
     webgpu: (b) => {
-      if (out.size > 0) randomGpu(b.engine, kind, gpuBuffer(out), out.size, key, stream, threshold);
+      if (out.size > 0) {
+        randomGpu(b.engine, kind, gpuBuffer(out), out.size, key, stream, threshold, offset);
+      }
     },
   });
   return out;
@@ -62,6 +71,8 @@ export function randomUniform(
  * @param shape output shape
  * @param seed a u32, e.g. derived from the step number
  * @param stream independent stream under the same seed (a u32)
+ * @param offset counter of element 0: draws `offset`.. of a larger tensor under the same
+ *   seed and stream (a batch drawn in slices equals the batch drawn at once)
  * @returns the samples
  * @example
  * ```ts
@@ -75,8 +86,9 @@ export function randomNormal(
   shape: readonly number[],
   seed: number,
   stream = 0,
+  offset = 0,
 ): Tensor {
-  return draw(backend, "normal", shape, seed, stream);
+  return draw(backend, "normal", shape, seed, stream, 0, offset);
 }
 
 /**
