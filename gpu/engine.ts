@@ -472,9 +472,9 @@ export class Engine {
   }
 
   /** Reads `bytes` bytes of `buffer` back to the CPU: one GPU round-trip (~11 ms on lavapipe). */
-  read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
+  async read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
     if (!(bytes > 0)) throw new GpuError(zeroSized(`read of ${bytes} bytes`));
-    return this.readRanges([{ buffer, offset: 0, bytes }]);
+    return await this.readRanges([{ buffer, offset: 0, bytes }]);
   }
 
   /**

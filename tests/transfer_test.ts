@@ -24,8 +24,9 @@ Deno.test({
     const gpu = (await gpuOrSkip())!;
     const engine = gpu.engine;
     const rng = new Rng(3);
-    // Sizes around the chunk (40 B = 10 floats): empty, one float, across several chunks.
-    const sizes = [0, 1, 9, 10, 11, 37, 0, 64, 3];
+    // Sizes around the chunk (40 B = 10 floats): one float, across several chunks (a tensor
+    // with no elements never reaches the GPU: the engine refuses zero-sized buffers).
+    const sizes = [1, 9, 10, 11, 37, 64, 3];
     const arrays = sizes.map((n) => Float32Array.from(rng.normals(n)));
     const saved = engine.transferBytes;
     try {
@@ -36,7 +37,7 @@ Deno.test({
         got.forEach((v, i) =>
           assert.deepEqual(Array.from(v), Array.from(arrays[i]), `chunk ${chunk}: #${i}`)
         );
-        assert.deepEqual(Array.from(await gpu.read(ts[5])), Array.from(arrays[5]));
+        assert.deepEqual(Array.from(await gpu.read(ts[4])), Array.from(arrays[4]));
         for (const t of ts) t.dispose();
       }
     } finally {
