@@ -110,7 +110,8 @@ export {
   P_MEAN,
   P_STD,
 } from "./src/ambient/loss.ts";
-export { priorDenoiser, writePriorGrid } from "./src/ambient/prior_grid.ts";
+export { writePriorGrid } from "./src/ambient/prior_grid.ts";
+export { priorDenoiser } from "./src/ambient/prior_denoiser.ts";
 export {
   buildNetwork,
   DivergenceError,
@@ -148,7 +149,6 @@ export { dps, type DpsOptions, type DpsResult } from "./src/sampling/dps.ts";
 export { ald, type AldOptions, type AldResult, geometricSigmas } from "./src/sampling/ald.ts";
 export {
   type AmbientDenoiser,
-  ambientInput,
   ambientOneStep,
   ONE_STEP_SIGMA,
 } from "./src/sampling/one_step.ts";

@@ -4,7 +4,6 @@
  * @module
  */
 import { add, exp, mul, scale, sub } from "../ops/elementwise.ts";
-import { concat } from "../ops/concat.ts";
 import { map } from "../ops/map.ts";
 import { randomNormal } from "../ops/random.ts";
 import { sum } from "../ops/reduce.ts";
@@ -12,6 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
+import { ambientInput } from "./input.ts";
 import type { InpaintingMasks } from "./masks.ts";
 
 /** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
@@ -115,13 +115,11 @@ export function ambientObjective(
   sigma: Tensor,
   noise: Tensor,
 ): LossTerms {
-  const [b, c] = x.shape;
+  const b = x.shape[0];
   const weight = lossWeight(sigma);
   const y = mul(masks.mask, x);
   const n = mul(noise, sigma.reshape([b, 1, 1, 1]));
-  const mt = c === 1 ? masks.further : concat(Array(c).fill(masks.further), 1);
-  const u = concat([mul(masks.further, add(y, n)), mt], 1);
-  const residual = sub(denoise(u, sigma), y);
+  const residual = sub(denoise(ambientInput(masks.further, add(y, n)), sigma), y);
   return {
     loss: weightedSum(weight, mul(masks.mask, residual)),
     furtherLoss: weightedSum(weight, mul(masks.further, residual)),
