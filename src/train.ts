@@ -27,6 +27,7 @@ import { keep, tidy } from "./scope.ts";
 import type { Tensor } from "./tensor.ts";
 import { type TrainConfig, validateConfig } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
+import { trainingContext } from "./ambient/streams.ts";
 import { writeFileAtomic } from "./io/safetensors.ts";
 
 export { DivergenceError };
@@ -167,7 +168,7 @@ export async function train(
       const seed = stepSeed(config, step);
       const terms = tidy(() => {
         const x = backend.fromArray(gatherBatch(data, indices), [config.batch, ch, h, w]);
-        const ctx = { training: true, seed, stream: 0 };
+        const ctx = trainingContext(seed);
         const masks = config.ambient
           ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
           : null;

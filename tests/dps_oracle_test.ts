@@ -272,7 +272,10 @@ Deno.test("A = I with small σ_y: the reconstruction lies within the noise of y"
   using s2 = b.fromArray(prior.s.map((s) => s * s), [1, 1, 4, 4]);
   using op = new Identity();
   const rng = new Rng(3);
-  const xTrue = Array.from({ length: n * 16 }, (_, i) => prior.mu[i % 16] + prior.s[i % 16] * rng.normal());
+  const xTrue = Array.from(
+    { length: n * 16 },
+    (_, i) => prior.mu[i % 16] + prior.s[i % 16] * rng.normal(),
+  );
   using y = tidy(() => op.noisy(b.fromArray(xTrue, shape), sigmaY, 4));
   const r = dps(gaussianDenoiser(mu, s2), op, y, b, shape, {
     steps: 100,

@@ -13,6 +13,7 @@ import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
 import { ambientInput } from "./input.ts";
 import type { InpaintingMasks } from "./masks.ts";
+import { NOISE_STREAM, SIGMA_STREAM } from "./streams.ts";
 
 /** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
 export const P_MEAN: number = -1.2;
@@ -30,7 +31,10 @@ export interface LossTerms {
 /** σ per sample, ln σ ~ N(P_mean, P_std²), drawn from the step's seed. */
 function drawSigma(x: Tensor, seed: number): Tensor {
   return exp(
-    add(scale(randomNormal(x.backend, [x.shape[0]], seed, 0), P_STD), x.backend.full([1], P_MEAN)),
+    add(
+      scale(randomNormal(x.backend, [x.shape[0]], seed, SIGMA_STREAM), P_STD),
+      x.backend.full([1], P_MEAN),
+    ),
   );
 }
 
@@ -64,7 +68,8 @@ export function edmLoss(
   ctx: ForwardContext,
 ): LossTerms {
   const sigma = drawSigma(x, seed);
-  const n = mul(randomNormal(x.backend, x.shape, seed, 1), sigma.reshape([x.shape[0], 1, 1, 1]));
+  const noise = randomNormal(x.backend, x.shape, seed, NOISE_STREAM);
+  const n = mul(noise, sigma.reshape([x.shape[0], 1, 1, 1]));
   const d = net.forward(p, add(x, n), sigma, ctx);
   return { loss: weightedSum(lossWeight(sigma), sub(d, x)) };
 }
@@ -90,7 +95,7 @@ export function ambientLoss(
   seed: number,
   ctx: ForwardContext,
 ): LossTerms {
-  const noise = randomNormal(x.backend, x.shape, seed, 1);
+  const noise = randomNormal(x.backend, x.shape, seed, NOISE_STREAM);
   return ambientObjective((u, s) => net.forward(p, u, s, ctx), x, masks, drawSigma(x, seed), noise);
 }
 
