@@ -147,11 +147,7 @@ export {
 
 export { dps, type DpsOptions, type DpsResult } from "./src/sampling/dps.ts";
 export { ald, type AldOptions, type AldResult, geometricSigmas } from "./src/sampling/ald.ts";
-export {
-  type AmbientDenoiser,
-  ambientOneStep,
-  ONE_STEP_SIGMA,
-} from "./src/sampling/one_step.ts";
+export { type AmbientDenoiser, ambientOneStep, ONE_STEP_SIGMA } from "./src/sampling/one_step.ts";
 export { LinearOperator } from "./src/operators/linear_operator.ts";
 export { MaskOperator } from "./src/operators/mask_operator.ts";
 export {
@@ -182,3 +178,24 @@ export {
   type MetricOptions,
 } from "./src/metrics/batch.ts";
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
+export { ambientInput } from "./src/ambient/input.ts";
+export { inferenceMasks } from "./src/ambient/masks.ts";
+export {
+  DROPOUT_STREAM,
+  NOISE_STREAM,
+  SIGMA_STREAM,
+  trainingContext,
+} from "./src/ambient/streams.ts";
+export { loadParamsFile } from "./src/io/params_io.ts";
+export { measure, type NoiseSpace } from "./src/operators/measure.ts";
+export {
+  adps,
+  fsDps,
+  type LoadedModel,
+  loadModel,
+  type LoadModelOptions,
+  type Model,
+  oneStep,
+  type PosteriorOptions,
+  sample,
+} from "./src/api.ts";
