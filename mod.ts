@@ -195,7 +195,9 @@ export {
   loadModel,
   type LoadModelOptions,
   type Model,
+  type ModelFiles,
   oneStep,
   type PosteriorOptions,
+  readModelFiles,
   sample,
 } from "./src/api.ts";

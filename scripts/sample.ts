@@ -50,7 +50,7 @@ if (!(sigmaMin > 0 && sigmaMin < 80)) throw new Error(`--sigma-min must be in (0
 
 const backend = await selectBackend(a.backend);
 const info = await readModelInfo({ name: "model", path: a.model });
-const shape = [channels, size, size];
+const shape: [number, number, number] = [channels, size, size];
 const model = await loadModel(info, shape, backend);
 const config = {
   ...info.config,

@@ -68,10 +68,54 @@ function dataShape(spec: DataSpec): [number, number, number] | null {
   return null;
 }
 
+/** A model's files as read from disk, before its network is built. */
+export interface ModelFiles {
+  /** The weights file. */
+  weights: string;
+  /** Its bytes (safetensors). */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** The training configuration. */
+  config: TrainConfig;
+}
+
+/**
+ * Reads a model's weights and configuration: a run folder (config.json +
+ * network-ema.safetensors) or a network .safetensors whose metadata holds the config.
+ *
+ * @param path the folder or the file
+ * @returns the weights file, its bytes and the config
+ * @example
+ * ```ts ignore
+ * const { config } = await readModelFiles("fixtures/models/fmnist-inpaint");
+ * console.log(config.corruption); // { p: 0.6, delta: 0.1 }
+ * ```
+ */
+export async function readModelFiles(path: string): Promise<ModelFiles> {
+  const stat = await Deno.stat(path).catch(() => {
+    throw new Error(`${path} does not exist (give a run folder or a .safetensors file)`);
+  });
+  const weights = stat.isDirectory ? `${path}/network-ema.safetensors` : path;
+  const bytes = await Deno.readFile(weights).catch(() => {
+    throw new Error(`cannot read ${weights} (has training finished?)`);
+  });
+  let config: TrainConfig;
+  if (stat.isDirectory) {
+    config = JSON.parse(await Deno.readTextFile(`${path}/config.json`));
+  } else {
+    const meta = decodeSafetensors(bytes).metadata;
+    if (!meta.config) throw new Error(`${weights} has no "config" metadata; give its run folder`);
+    config = JSON.parse(meta.config);
+  }
+  if (typeof config.ambient !== "boolean" || !config.network) {
+    throw new Error(`the config of ${path} lacks "ambient" or "network"`);
+  }
+  return { weights, bytes, config };
+}
+
 /**
  * Loads a trained prior: a run folder (config.json + network-ema.safetensors, as training and
  * `scripts/export-model.ts` write them) or a network .safetensors whose metadata holds the
- * config (`network-ema.safetensors` alone).
+ * config.
  *
  * @param path the folder or the file
  * @param options backend and image shape
@@ -87,32 +131,16 @@ export async function loadModel(
   path: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const stat = await Deno.stat(path).catch(() => {
-    throw new Error(`loadModel: ${path} does not exist (give a run folder or a .safetensors file)`);
+  const { weights, bytes, config } = await readModelFiles(path).catch((e) => {
+    throw new Error(`loadModel: ${(e as Error).message}`);
   });
-  const weights = stat.isDirectory ? `${path}/network-ema.safetensors` : path;
-  const bytes = await Deno.readFile(weights).catch(() => {
-    throw new Error(`loadModel: cannot read ${weights} (has training finished?)`);
-  });
-  const st = decodeSafetensors(bytes);
-  let config: TrainConfig;
-  if (stat.isDirectory) {
-    config = JSON.parse(await Deno.readTextFile(`${path}/config.json`));
-  } else if (st.metadata.config) {
-    config = JSON.parse(st.metadata.config);
-  } else {
-    throw new Error(`loadModel: ${weights} has no "config" metadata; load its run folder instead`);
-  }
-  if (typeof config.ambient !== "boolean" || !config.network) {
-    throw new Error(`loadModel: the config of ${path} lacks "ambient" or "network"`);
-  }
   const shape = options.shape ?? dataShape(config.data);
   if (!shape) throw new Error(`loadModel: give options.shape ([C, H, W]) for ${path}`);
   const backend = options.backend ?? await selectBackend();
   const net = buildNetwork(config, shape);
   let params: Params;
   try {
-    params = loadParams(st, net.model.registry, backend);
+    params = loadParams(decodeSafetensors(bytes), net.model.registry, backend);
   } catch (e) {
     throw new Error(
       `loadModel: ${weights} does not fit ${shape.join("×")} images: ${(e as Error).message}`,

@@ -6,12 +6,8 @@
  *
  * @module
  */
+import { loadModel as loadPrior, type Model, readModelFiles } from "../../src/api.ts";
 import type { Backend } from "../../src/backend.ts";
-import { loadParams } from "../../src/io/params_io.ts";
-import { decodeSafetensors } from "../../src/io/safetensors.ts";
-import type { Params } from "../../src/nn/module.ts";
-import type { EDMPrecond } from "../../src/nn/precond.ts";
-import { buildNetwork } from "../../src/train.ts";
 import type { TrainConfig } from "../../src/train_config.ts";
 
 /** A model as named on the command line. */
@@ -32,13 +28,8 @@ export interface ModelInfo extends ModelSpec {
   digest: string;
 }
 
-/** A model ready to sample with. */
-export interface LoadedModel extends ModelInfo {
-  /** The preconditioned network. */
-  net: EDMPrecond;
-  /** Its EMA weights (free with `disposeModel`). */
-  params: Params;
-}
+/** A model ready to sample with (free with `disposeModel`). */
+export interface LoadedModel extends ModelInfo, Model {}
 
 /**
  * Parses `a=runs/x,b=path/net.safetensors`.
@@ -70,31 +61,16 @@ export function parseModels(arg: string): ModelSpec[] {
  * @returns the info (weights not loaded yet)
  */
 export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
-  const stat = await Deno.stat(spec.path).catch(() => {
-    throw new Error(`model ${spec.name}: ${spec.path} does not exist`);
+  const { weights, bytes, config } = await readModelFiles(spec.path).catch((e) => {
+    throw new Error(`model ${spec.name}: ${(e as Error).message}`);
   });
-  const weights = stat.isDirectory ? `${spec.path}/network-ema.safetensors` : spec.path;
-  const bytes = await Deno.readFile(weights).catch(() => {
-    throw new Error(`model ${spec.name}: cannot read ${weights} (is training finished?)`);
-  });
-  let config: TrainConfig;
-  if (stat.isDirectory) {
-    config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
-  } else {
-    const meta = decodeSafetensors(bytes).metadata;
-    if (!meta.config) throw new Error(`model ${spec.name}: ${weights} has no "config" metadata`);
-    config = JSON.parse(meta.config);
-  }
-  if (typeof config.ambient !== "boolean" || !config.network) {
-    throw new Error(`model ${spec.name}: the config lacks "ambient" or "network"`);
-  }
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const digest = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
   return { ...spec, weights, config, digest };
 }
 
 /**
- * Builds the network of a model and loads its EMA weights.
+ * Builds the network of a model and loads its EMA weights (the library's `loadModel`).
  *
  * @param info the model
  * @param shape image shape [C, H, W]
@@ -103,19 +79,13 @@ export async function readModelInfo(spec: ModelSpec): Promise<ModelInfo> {
  */
 export async function loadModel(
   info: ModelInfo,
-  shape: readonly number[],
+  shape: readonly [number, number, number],
   backend: Backend,
 ): Promise<LoadedModel> {
-  const net = buildNetwork(info.config, shape);
-  const st = decodeSafetensors(await Deno.readFile(info.weights));
-  try {
-    return { ...info, net, params: loadParams(st, net.model.registry, backend) };
-  } catch (e) {
-    throw new Error(
-      `model ${info.name} (${info.weights}) does not fit ${shape.join("×")} images: ` +
-        (e as Error).message,
-    );
-  }
+  const prior = await loadPrior(info.path, { backend, shape }).catch((e) => {
+    throw new Error(`model ${info.name}: ${(e as Error).message}`);
+  });
+  return { ...info, ...prior, config: info.config };
 }
 
 /**
