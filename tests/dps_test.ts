@@ -8,38 +8,13 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import { add, addScalar, div, mul, sub } from "../src/ops/elementwise.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
 import { Rng } from "../src/rng.ts";
 import { dps } from "../src/sampling/dps.ts";
-import { type Denoiser, edmSample } from "../src/sampling/edm_sampler.ts";
+import { edmSample } from "../src/sampling/edm_sampler.ts";
 import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { gaussianDenoiser, makePrior, type Prior } from "./gaussian_prior.ts";
 import { gpuOrSkip } from "./harness.ts";
-
-/** A per-pixel Gaussian prior on [1, H, W] images (host copies of μ and s). */
-interface Prior {
-  h: number;
-  w: number;
-  mu: number[];
-  s: number[];
-}
-
-function makePrior(h: number, w: number, seed: number): Prior {
-  const rng = new Rng(seed);
-  const p = h * w;
-  return {
-    h,
-    w,
-    mu: Array.from({ length: p }, () => rng.uniform() - 0.5),
-    s: Array.from({ length: p }, () => 0.2 + 0.4 * rng.uniform()),
-  };
-}
-
-/** The exact denoiser of N(μ, diag(s²)), differentiable w.r.t. x. */
-function gaussianDenoiser(mu: Tensor, s2: Tensor): Denoiser {
-  return (x, sigma) => add(mu, mul(div(s2, addScalar(s2, sigma * sigma)), sub(x, mu)));
-}
 
 /** n draws from the prior, on the host. */
 function drawPrior(prior: Prior, n: number, seed: number): number[] {
