@@ -102,7 +102,8 @@ export function reportMarkdown(r: ReportContext): string {
   if (r.figures.psnrVsNfe && v.nfeProblem) {
     out.push(
       `PSNR against network evaluations per image on ${problemLabel(v.nfeProblem)} ` +
-        `(DPS steps ${v.sweep.join(", ")}; NFE = 2·steps − 1, plus one VJP per step):`,
+        `(DPS steps ${v.sweep.join(", ")}; NFE = 2·steps − 1, and as many VJPs with the ` +
+        `likelihood step at both Heun stages, steps without):`,
       ``,
       `![PSNR vs NFE](psnr-vs-nfe.png)`,
       ``,
