@@ -186,7 +186,7 @@ export {
   SIGMA_STREAM,
   trainingContext,
 } from "./src/ambient/streams.ts";
-export { type LoadParamsOptions, loadParamsFile } from "./src/io/params_io.ts";
+export { loadParamsFile, type LoadParamsOptions } from "./src/io/params_io.ts";
 export { measure, type NoiseSpace } from "./src/operators/measure.ts";
 export {
   adps,
