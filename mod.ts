@@ -61,7 +61,8 @@ export {
   P_MEAN,
   P_STD,
 } from "./src/ambient/loss.ts";
-export { priorDenoiser, writePriorGrid } from "./src/ambient/prior_grid.ts";
+export { writePriorGrid } from "./src/ambient/prior_grid.ts";
+export { priorDenoiser } from "./src/ambient/prior_denoiser.ts";
 export {
   buildNetwork,
   DivergenceError,
@@ -78,12 +79,7 @@ export type { DataSpec, ImageDataset } from "./src/data/dataset.ts";
 
 export { dps, type DpsOptions, type DpsResult } from "./src/sampling/dps.ts";
 export { ald, type AldOptions, type AldResult, geometricSigmas } from "./src/sampling/ald.ts";
-export {
-  type AmbientDenoiser,
-  ambientInput,
-  ambientOneStep,
-  ONE_STEP_SIGMA,
-} from "./src/sampling/one_step.ts";
+export { type AmbientDenoiser, ambientOneStep, ONE_STEP_SIGMA } from "./src/sampling/one_step.ts";
 export { LinearOperator } from "./src/operators/linear_operator.ts";
 export { MaskOperator } from "./src/operators/mask_operator.ts";
 export {
@@ -130,3 +126,26 @@ export {
   stepSeed,
   trainStep,
 } from "./src/train.ts";
+export { ambientInput } from "./src/ambient/input.ts";
+export { inferenceMasks } from "./src/ambient/masks.ts";
+export {
+  DROPOUT_STREAM,
+  NOISE_STREAM,
+  SIGMA_STREAM,
+  trainingContext,
+} from "./src/ambient/streams.ts";
+export { loadParamsFile, type LoadParamsOptions } from "./src/io/params_io.ts";
+export { measure, type NoiseSpace } from "./src/operators/measure.ts";
+export {
+  adps,
+  fsDps,
+  type LoadedModel,
+  loadModel,
+  type LoadModelOptions,
+  type Model,
+  type ModelFiles,
+  oneStep,
+  type PosteriorOptions,
+  readModelFiles,
+  sample,
+} from "./src/api.ts";

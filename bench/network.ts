@@ -9,13 +9,13 @@
 import process from "node:process";
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { samplingMask } from "../src/ambient/masks.ts";
-import { priorDenoiser } from "../src/ambient/prior_grid.ts";
+import { priorDenoiser } from "../src/ambient/prior_denoiser.ts";
+import { adps, type Model } from "../src/api.ts";
 import type { Backend } from "../src/backend.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
 import { Rng } from "../src/rng.ts";
-import { dps } from "../src/sampling/dps.ts";
 import { keep, tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
 import type { TrainState } from "../src/checkpoint.ts";
@@ -116,14 +116,24 @@ export class NetworkSteps implements Disposable {
     trainStep(this.net, this.#state, this.config, batch, step).dispose();
   }
 
-  /** One A-DPS step of src/sampling/dps.ts (a one-level schedule: forward, VJP, updates). */
+  /**
+   * One A-DPS stage as the library's `adps` takes it (a one-level schedule ends at σ = 0, so
+   * it is one forward, one VJP and the updates; a full Heun step is two of these).
+   */
   adps(): void {
-    const denoise = priorDenoiser(this.net, this.#params, true, this.#further);
+    const model: Model = {
+      net: this.net,
+      params: this.#params,
+      config: this.config,
+      shape: SHAPE,
+      backend: this.#backend,
+    };
     tidy(() => {
-      dps(denoise, this.#op, this.#y, this.#backend, this.#x.shape, {
+      adps(model, this.#op, this.#y, {
         steps: 1,
         zeta: 4,
         seed: ++this.#step,
+        mask: this.#further,
       });
     });
   }

@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { priorDenoiser } from "../src/ambient/prior_grid.ts";
+import { priorDenoiser } from "../src/ambient/prior_denoiser.ts";
 import { samplingMask } from "../src/ambient/masks.ts";
 import { selectBackend } from "../src/backends.ts";
 import { fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";

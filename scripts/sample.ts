@@ -9,9 +9,10 @@
  */
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { backendName, selectBackend } from "../src/backends.ts";
+import { dataShape } from "../src/data/dataset.ts";
 import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
 import { Progress } from "./progress.ts";
-import { configShape, disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
+import { disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
 
 const USAGE = `usage: deno run -A scripts/sample.ts --model RUN_OR_SAFETENSORS --out FILE.png
   --count N        samples (16)
@@ -42,7 +43,8 @@ if (a.help || !a.model || !a.out) {
   Deno.exit(a.help ? 0 : 2);
 }
 const info = await readModelInfo({ name: "model", path: a.model }, a.config);
-const [c0, s0] = configShape(info.config) ?? [1, 32];
+// The model's own data gives the default image shape (a bare state_dict's config may not).
+const [c0, s0] = info.config.data ? dataShape(info.config.data) : [1, 32];
 const [count, steps, seed, size, channels] = [
   a.count,
   a.steps,
@@ -70,7 +72,7 @@ if (await Deno.stat(a.out).then((s) => s.isDirectory, () => false)) {
 backendName(a.backend);
 
 const backend = await selectBackend(a.backend);
-const shape = [channels, size, size];
+const shape: [number, number, number] = [channels, size, size];
 const model = await loadModel(info, shape, backend);
 const config = {
   ...info.config,

@@ -17,14 +17,13 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { WebGpuBackend } from "../gpu/backend.ts";
-import { samplingMask } from "../src/ambient/masks.ts";
-import { priorDenoiser, writePriorGrid } from "../src/ambient/prior_grid.ts";
+import { writePriorGrid } from "../src/ambient/prior_grid.ts";
+import { adps } from "../src/api.ts";
 import type { Backend } from "../src/backend.ts";
 import { selectBackend } from "../src/backends.ts";
 import { loadCheckpoint, saveCheckpoint, saveNetwork, type TrainState } from "../src/checkpoint.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
 import { Rng } from "../src/rng.ts";
-import { dps } from "../src/sampling/dps.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
@@ -268,19 +267,13 @@ if (!a["no-reference"]) {
   await stage("A-DPS step on the reference weights (load + 1 step)", async () => {
     const info = await readModelInfo({ name: "reference", path: ref });
     const model = await loadModel(info, SHAPE, backend);
-    const { p, delta } = info.config.corruption;
+    const { p } = info.config.corruption;
     const op = new RandomInpainting(backend, { height: 64, width: 64, p, seed: 13 });
     try {
       const rng = new Rng(5);
       const truth = Float32Array.from({ length: 3 * 64 * 64 }, () => 2 * rng.uniform() - 1);
       const y = tidy(() => op.forward(backend.fromArray(truth, [1, ...SHAPE])));
-      using further = samplingMask(backend, 1, 64, 64, { p, delta }, 11);
-      const denoise = priorDenoiser(model.net, model.params, true, further);
-      const { x, nfe, vjps } = dps(denoise, op, y, backend, [1, ...SHAPE], {
-        steps: 1,
-        zeta: 4,
-        seed: 0,
-      });
+      const { x, nfe, vjps } = adps(model, op, y, { steps: 1, zeta: 4, seed: 0 });
       const v = await x.toArray();
       x.dispose();
       y.dispose();

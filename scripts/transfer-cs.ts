@@ -21,6 +21,7 @@ import {
   cellSpec,
   readCell,
   readReconstructions,
+  REFERENCE_METHOD,
   runCell,
   type StudySettings,
 } from "./transfer/cells.ts";
@@ -66,6 +67,11 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
   --zeta Z           likelihood step: a number, and/or per kind: cs=Z,sr=Z,box=Z (4)
   --sigma-y S        measurement noise in [-1, 1] units (0.05)
   --sigma-min S      smallest noise level of the DPS schedule (0.002, the paper's)
+  --noise SPACE      image: y = A(x + σ_y n), the reference's (default); measurement: A x + σ_y n
+  --mask M           A-DPS's M̃: per-image, seeded by the image (default) | per-batch
+  --likelihood L     both: the likelihood step at both Heun stages (default) | first
+  --norm N           ‖A D − y‖ per sample (default) | batch (the reference's, ζ ≈ √batch larger)
+  --box-placement P  anywhere: boxes may cross the border (default) | inside
   --seeds LIST       experiment seeds (0)
   --batch N          images per DPS batch (16)
   --grid N           images per row of the image grids (8)
@@ -87,6 +93,11 @@ const a = parseFlags({
   zeta: { type: "string", default: "4" },
   "sigma-y": { type: "string", default: "0.05" },
   "sigma-min": { type: "string", default: "0.002" },
+  noise: { type: "string", default: REFERENCE_METHOD.noise },
+  mask: { type: "string", default: REFERENCE_METHOD.mask },
+  likelihood: { type: "string", default: "both" },
+  norm: { type: "string", default: REFERENCE_METHOD.norm },
+  "box-placement": { type: "string", default: REFERENCE_METHOD.boxPlacement },
   seeds: { type: "string", default: "0" },
   batch: { type: "string", default: "16" },
   grid: { type: "string", default: "8" },
@@ -130,6 +141,14 @@ function parseZeta(v: string): Record<ProblemKind, number> {
     else throw new UsageError(`--zeta: unknown problem kind "${k}" (cs, sr or box)`);
   }
   return z;
+}
+
+/** The value of a flag that takes one of a few words. */
+function choice<T extends string>(v: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new Error(`--${flag}: "${v}" is not one of ${allowed.join(", ")}`);
+  }
+  return v as T;
 }
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -183,6 +202,14 @@ const settings: StudySettings = {
   sigmaY: Number(a["sigma-y"]),
   sigmaMin: Number(a["sigma-min"]),
   batch: one(a.batch, "batch"),
+  method: {
+    noise: choice(a.noise, "noise", ["image", "measurement"] as const),
+    mask: choice(a.mask, "mask", ["per-image", "per-batch"] as const),
+    secondStageLikelihood: choice(a.likelihood, "likelihood", ["both", "first"] as const) ===
+      "both",
+    norm: choice(a.norm, "norm", ["sample", "batch"] as const),
+    boxPlacement: choice(a["box-placement"], "box-placement", ["anywhere", "inside"] as const),
+  },
   imagesDigest: digest,
   count,
   shape,
@@ -301,6 +328,7 @@ for (const p of problems) {
         seed,
         settings.sigmaY,
         gridCount,
+        settings.method,
       ),
     },
   ];

@@ -38,6 +38,7 @@ import {
   validateConfig,
 } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
+import { trainingContext } from "./ambient/streams.ts";
 import { writeFileAtomic } from "./io/safetensors.ts";
 
 export { CheckpointError, DivergenceError };
@@ -228,7 +229,7 @@ export function trainStep(
         w,
       ]);
       const indices = batch.indices.slice(first, first + m);
-      const ctx = { training: true, seed, stream: 0, first };
+      const ctx = { ...trainingContext(seed), first };
       const masks = config.ambient
         ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
         : null;

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { cpuBackend } from "../src/backends.ts";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
-import { configShape, disposeModel, loadModel, readModelInfo } from "../scripts/transfer/models.ts";
+import { dataShape } from "../src/data/dataset.ts";
+import { disposeModel, loadModel, readModelInfo } from "../scripts/transfer/models.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const FILE = `${ROOT}fixtures/models/converted-tiny.safetensors`;
@@ -19,7 +20,7 @@ Deno.test("converted state_dict: its config metadata loads and samples; a bare o
   assert.equal(info.config.ambient, true);
   assert.deepEqual(info.config.corruption, { p: 0.5, delta: 0.1 });
   assert.deepEqual(info.config.network.channelMult, [1, 2]);
-  const shape = configShape(info.config)!;
+  const shape = dataShape(info.config.data);
   assert.deepEqual(shape, [3, 8, 8]);
   const backend = cpuBackend();
   const model = await loadModel(info, shape, backend);

@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import { grad } from "../src/autograd.ts";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
+import { add, scale } from "../src/ops/elementwise.ts";
+import { randomNormal } from "../src/ops/random.ts";
 import { philox4x32_10, philoxKey, UNIT_STEPS, unitSteps } from "../src/cpu/philox.ts";
 import { BoxInpainting, boxSide } from "../src/operators/box_inpainting.ts";
 import { GaussianCompressedSensing } from "../src/operators/compressed_sensing.ts";
 import { Identity } from "../src/operators/identity.ts";
 import type { LinearOperator } from "../src/operators/linear_operator.ts";
+import { measure } from "../src/operators/measure.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
 import { SuperResolution } from "../src/operators/super_resolution.ts";
 import { Rng } from "../src/rng.ts";
@@ -49,6 +52,11 @@ const CASES: Case[] = [
   { name: "super-resolution x2 RGB", x: [2, 3, 8, 12], make: () => new SuperResolution(2) },
   { name: "super-resolution x4 RGB", x: [1, 3, 16, 12], make: () => new SuperResolution(4) },
   { name: "super-resolution x3 gray", x: [2, 1, 9, 6], make: () => new SuperResolution(3) },
+  {
+    name: "super-resolution x3 not dividing 11×7 (floor pooling)",
+    x: [2, 2, 11, 7],
+    make: () => new SuperResolution(3, [11, 7]),
+  },
   { name: "identity", x: [2, 3, 5, 4], make: () => new Identity() },
 ];
 
@@ -199,24 +207,37 @@ Deno.test("box inpainting: side ⌈p·S⌉, the box erased in every channel, the
   for (let i = 0; i < n; i++) {
     const { top, left, side } = op.boxes[i];
     assert.equal(side, 7);
-    assert.ok(top >= 0 && left >= 0 && top + side <= h && left + side <= w, `box ${i} inside`);
+    assert.ok(top >= 0 && left >= 0 && top < h && left < w, `box ${i} corner in the image`);
     for (let ch = 0; ch < c; ch++) {
       for (let r = 0; r < h; r++) {
         for (let col = 0; col < w; col++) {
           const k = ((i * c + ch) * h + r) * w + col;
+          // Rows and columns past the border do not exist: the box is cut there.
           const inBox: boolean = r >= top && r < top + side && col >= left && col < left + side;
           assert.ok(y[k] === (inBox ? 0 : x[k]), `image ${i} (${ch}, ${r}, ${col})`);
         }
       }
     }
   }
-  // Over many seeds the boxes reach every corner region (placement is not stuck).
-  const tops = new Set<number>();
-  for (let s = 0; s < 40; s++) {
-    using o = new BoxInpainting(b, { height: 10, width: 10, p: 0.5, seed: s });
-    tops.add(o.boxes[0].top);
+  // Over many seeds the corners reach every row (the reference's placement: the box may cross
+  // the border), or with placement "inside" every row where the whole box fits.
+  for (const [placement, rows] of [["anywhere", 10], ["inside", 6]] as const) {
+    const tops = new Set<number>();
+    const erased = new Set<number>();
+    for (let s = 0; s < 80; s++) {
+      using o = new BoxInpainting(b, { height: 10, width: 10, p: 0.5, seed: s, placement });
+      tops.add(o.boxes[0].top);
+      erased.add((await o.mask.toArray()).filter((v) => v === 0).length);
+    }
+    assert.deepEqual([...tops].sort((a, b) => a - b), [...Array(rows).keys()], placement);
+    // Whole boxes erase 25 pixels; cut ones fewer.
+    assert.equal(erased.size > 1, placement === "anywhere", `${placement}: ${[...erased]}`);
   }
-  assert.deepEqual([...tops].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.throws(
+    () =>
+      new BoxInpainting(b, { height: 4, width: 4, p: 0.5, seed: 0, placement: "x" as "inside" }),
+    /placement must be/,
+  );
 });
 
 Deno.test("compressed sensing: y = A·vec(x) against loops; A ~ N(0, 1/m)", async () => {
@@ -280,6 +301,74 @@ Deno.test("super-resolution: f×f block means against loops; adjoint = nearest u
       }
     }
   }
+});
+
+Deno.test("super-resolution by a factor that does not divide the size: ⌊H/f⌋ × ⌊W/f⌋ block means, adjoint zero past them", async () => {
+  // ×6 on 64×64 as in the paper (10×10 measurements), and ×4 on 10×13.
+  const b = cpuBackend("f64");
+  for (const [f, shape] of [[6, [1, 1, 64, 64]], [4, [2, 2, 10, 13]]] as const) {
+    const [n, c, h, w] = shape;
+    using op = new SuperResolution(f, [h, w]);
+    const { x, y, shape: ys } = await forwardOnHost(op, b, [...shape]);
+    const [hb, wb] = [Math.floor(h / f), Math.floor(w / f)];
+    assert.deepEqual(ys, [n, c, hb, wb]);
+    for (let p = 0; p < n * c; p++) {
+      for (let i = 0; i < hb; i++) {
+        for (let j = 0; j < wb; j++) {
+          let s = 0;
+          for (let a = 0; a < f; a++) {
+            for (let bb = 0; bb < f; bb++) s += x[(p * h + i * f + a) * w + j * f + bb];
+          }
+          const got = y[(p * hb + i) * wb + j];
+          assert.ok(Math.abs(got - s / (f * f)) < 1e-14, `f=${f} block (${p}, ${i}, ${j})`);
+        }
+      }
+    }
+    using up = tidy(() => op.adjoint(b.fromArray(y, ys)));
+    assert.deepEqual(up.shape, [...shape]);
+    const u = await up.toArray();
+    for (let p = 0; p < n * c; p++) {
+      for (let r = 0; r < h; r++) {
+        for (let col = 0; col < w; col++) {
+          const inside = r < hb * f && col < wb * f;
+          const want = inside
+            ? y[(p * hb + Math.floor(r / f)) * wb + Math.floor(col / f)] / (f * f)
+            : 0;
+          assert.ok(
+            Math.abs(u[(p * h + r) * w + col] - want) < 1e-15,
+            `adjoint f=${f} (${r}, ${col})`,
+          );
+        }
+      }
+    }
+  }
+  assert.throws(() => new SuperResolution(4, [8, 6]).forward(b.full([1, 1, 8, 7], 0)), /expected/);
+  assert.throws(() => new SuperResolution(4, [3, 8]), /must be ≥ the factor/);
+});
+
+Deno.test("measure: y = A(x + σ_y n) (the reference's, default) or A x + σ_y n; noise std through A", async () => {
+  const b = cpuBackend("f64");
+  const shape = [4, 1, 32, 32];
+  using x = b.fromArray(randn(4 * 32 * 32, 3), shape);
+  using op = new SuperResolution(2);
+  const sigma = 0.5;
+  const stdOf = async (space: "image" | "measurement") => {
+    using y = measure(op, x, sigma, 11, space);
+    using clean = op.forward(x);
+    const [a, c] = await Promise.all([y.toArray(), clean.toArray()]);
+    return Math.sqrt(Array.from(a).reduce((s, v, i) => s + (v - c[i]) ** 2, 0) / a.length);
+  };
+  // Mean of 4 independent draws: σ/2 in image space; σ on the measurements. 1 024 values each.
+  const img = await stdOf("image");
+  const meas = await stdOf("measurement");
+  assert.ok(Math.abs(img - sigma / 2) < 0.1 * sigma / 2, `image-space noise std ${img}`);
+  assert.ok(Math.abs(meas - sigma) < 0.1 * sigma, `measurement noise std ${meas}`);
+  // The default is the image space, and it is exactly A applied to x + σ_y n.
+  using dflt = measure(op, x, sigma, 11);
+  using byHand = tidy(() => op.forward(add(x, scale(randomNormal(b, shape, 11), sigma))));
+  assert.deepEqual(await dflt.toArray(), await byHand.toArray());
+  assert.throws(() => measure(op, x, -1, 0), /σ_y must be ≥ 0/);
+  assert.throws(() => measure(op, x, 1, 0, "k-space" as "image"), /noise space/);
 });
 
 Deno.test("identity: forward and adjoint return views with x's values", async () => {

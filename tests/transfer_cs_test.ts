@@ -152,6 +152,7 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
     assert.deepEqual(got, want);
     for (const r of rows) {
       assert.equal(Number(r.nfe), 2 * Number(r.steps) - 1, `NFE of ${r.key}`);
+      assert.equal(Number(r.vjps), 2 * Number(r.steps) - 1, `VJPs of ${r.key}`);
       assert.equal(r.count, "2");
       assert.match(
         r.key,

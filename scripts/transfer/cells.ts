@@ -6,19 +6,44 @@
  *
  * @module
  */
-import { samplingMask } from "../../src/ambient/masks.ts";
-import { priorDenoiser } from "../../src/ambient/prior_grid.ts";
+import { adps, fsDps } from "../../src/api.ts";
 import type { Backend } from "../../src/backend.ts";
 import { writeFileAtomic } from "../../src/io/safetensors.ts";
 import { batchMetricsFromArrays, type ImageMetrics } from "../../src/metrics/batch.ts";
 import { clip } from "../../src/ops/elementwise.ts";
-import { dps } from "../../src/sampling/dps.ts";
+import type { NoiseSpace } from "../../src/operators/measure.ts";
 import { tidy } from "../../src/scope.ts";
 import type { LoadedModel, ModelInfo } from "./models.ts";
 import { buildOperator, measure, type Problem, problemId, seedOf } from "./problems.ts";
 
 /** Bumped whenever the way a cell is computed changes (invalidates every cache). */
-export const CELL_VERSION = 1;
+export const CELL_VERSION = 2;
+
+/**
+ * Where the study follows the paper's reference code and where it may differ; each field is a
+ * flag of transfer-cs (docs/method.md, "Reference settings and package flags").
+ */
+export interface MethodSettings {
+  /** y = A(x + σ_y n) ("image", the reference's) or A x + σ_y n ("measurement"). */
+  noise: NoiseSpace;
+  /** A-DPS's M̃: one per image, seeded by the image (the reference's), or one per batch. */
+  mask: "per-image" | "per-batch";
+  /** The likelihood step at both Heun stages (the reference's) or at the first only. */
+  secondStageLikelihood: boolean;
+  /** ‖A D − y‖ per sample, or over the whole batch (the reference's natural-image code). */
+  norm: "sample" | "batch";
+  /** Boxes anywhere, crossing the border (the reference's), or inside the image. */
+  boxPlacement: "anywhere" | "inside";
+}
+
+/** The reference's settings, the study's defaults. */
+export const REFERENCE_METHOD: MethodSettings = {
+  noise: "image",
+  mask: "per-image",
+  secondStageLikelihood: true,
+  norm: "sample",
+  boxPlacement: "anywhere",
+};
 
 /** The settings shared by every cell of a run. */
 export interface StudySettings {
@@ -30,6 +55,8 @@ export interface StudySettings {
   sigmaMin: number;
   /** Images per DPS batch. */
   batch: number;
+  /** Noise convention, M̃, likelihood stages, norm and box placement. */
+  method: MethodSettings;
   /** SHA-256 of the held-out images (hex). */
   imagesDigest: string;
   /** Number of held-out images. */
@@ -66,6 +93,8 @@ export interface CellSpec {
   sigmaMin: number;
   /** Images per batch (the initial noise is drawn per batch). */
   batch: number;
+  /** Noise convention, M̃, likelihood stages, norm and box placement. */
+  method: MethodSettings;
   /** Held-out images: count and digest. */
   count: number;
   /** SHA-256 of the images. */
@@ -125,6 +154,7 @@ export function cellSpec(
     sigmaY: s.sigmaY,
     sigmaMin: s.sigmaMin,
     batch: s.batch,
+    method: s.method,
     count: s.count,
     imagesDigest: s.imagesDigest,
   };
@@ -180,9 +210,10 @@ export async function readReconstructions(dir: string, key: string): Promise<Flo
 }
 
 /**
- * Runs a cell: measurements of the held-out images, DPS with the model's prior (A-DPS with a
- * fixed M̃ ~ Bernoulli((1 − p)(1 − δ)) for ambient models, FS-DPS for clean ones), clipping to
- * [−1, 1], metrics with data range 2. Writes the cache files and returns the result.
+ * Runs a cell: measurements of the held-out images, DPS with the model's prior (A-DPS with
+ * fixed masks M̃ ~ Bernoulli((1 − p)(1 − δ)) for ambient models, one per image by default;
+ * FS-DPS for clean ones), clipping to [−1, 1], metrics with data range 2. Writes the cache
+ * files and returns the result.
  *
  * @param dir the cells folder
  * @param spec the cell
@@ -208,20 +239,27 @@ export async function runCell(
   for (let start = 0, b = 0; start < spec.count; start += spec.batch, b++) {
     const n = Math.min(spec.batch, spec.count - start);
     const shape = [n, c, h, w];
-    using op = buildOperator(backend, spec.problem, s.shape, spec.seed, b, n);
+    const { method } = spec;
+    using op = buildOperator(backend, spec.problem, s.shape, spec.seed, b, n, method.boxPlacement);
     using x = backend.fromArray(images.subarray(start * per, (start + n) * per), shape);
-    using y = measure(op, spec.problem, x, spec.sigmaY, spec.seed, b);
-    using further = model.config.ambient
-      ? samplingMask(backend, n, h, w, model.config.corruption, seedOf(`mask/${spec.seed}`))
-      : null;
-    const denoise = priorDenoiser(model.net, model.params, model.config.ambient, further);
+    using y = measure(op, spec.problem, x, spec.sigmaY, spec.seed, b, method.noise);
+    const options = {
+      steps: spec.steps,
+      zeta: spec.zeta,
+      sigmaMin: spec.sigmaMin,
+      secondStageLikelihood: method.secondStageLikelihood,
+      norm: method.norm,
+      seed: seedOf(`dps/${spec.seed}/${b}`),
+    };
     const out = tidy(() => {
-      const r = dps(denoise, op, y, backend, shape, {
-        steps: spec.steps,
-        zeta: spec.zeta,
-        sigmaMin: spec.sigmaMin,
-        seed: seedOf(`dps/${spec.seed}/${b}`),
-      });
+      const r = model.config.ambient
+        ? adps(model, op, y, {
+          ...options,
+          mask: method.mask,
+          maskSeed: seedOf(`mask/${spec.seed}`),
+          images: Array.from({ length: n }, (_, i) => start + i),
+        })
+        : fsDps(model, op, y, options);
       return { ...r, x: clip(r.x, -1, 1) };
     });
     nfe = out.nfe;

@@ -6,6 +6,7 @@
  */
 import type { Backend } from "../../src/backend.ts";
 import { tidy } from "../../src/scope.ts";
+import { type MethodSettings, REFERENCE_METHOD } from "./cells.ts";
 import { buildOperator, measure, type Problem } from "./problems.ts";
 
 /**
@@ -22,6 +23,7 @@ import { buildOperator, measure, type Problem } from "./problems.ts";
  * @param seed experiment seed
  * @param sigmaY measurement noise
  * @param show how many images to return
+ * @param method noise convention and box placement, as the cells used them
  * @returns [show, C, H, W] values
  */
 export async function measurementImages(
@@ -34,15 +36,16 @@ export async function measurementImages(
   seed: number,
   sigmaY: number,
   show: number,
+  method: MethodSettings = REFERENCE_METHOD,
 ): Promise<Float32Array> {
   const per = shape[0] * shape[1] * shape[2];
   const out = new Float32Array(show * per);
   for (let start = 0, b = 0; start < show; start += batch, b++) {
     const n = Math.min(batch, count - start);
-    using op = buildOperator(backend, problem, shape, seed, b, n);
+    using op = buildOperator(backend, problem, shape, seed, b, n, method.boxPlacement);
     using x = backend.fromArray(images.subarray(start * per, (start + n) * per), [n, ...shape]);
     const [y, a, aa] = tidy(() => {
-      const y = measure(op, problem, x, sigmaY, seed, b);
+      const y = measure(op, problem, x, sigmaY, seed, b, method.noise);
       const a = op.adjoint(y);
       return [y, a, op.forward(a)];
     });

@@ -7,13 +7,9 @@
  *
  * @module
  */
+import { loadModel as loadPrior, type Model, readModelFiles } from "../../src/api.ts";
 import type { Backend } from "../../src/backend.ts";
 import { UsageError } from "../../src/cli.ts";
-import { loadParams } from "../../src/io/params_io.ts";
-import { decodeSafetensors } from "../../src/io/safetensors.ts";
-import type { Params } from "../../src/nn/module.ts";
-import type { EDMPrecond } from "../../src/nn/precond.ts";
-import { buildNetwork } from "../../src/train.ts";
 import type { TrainConfig } from "../../src/train_config.ts";
 
 /** A model as named on the command line. */
@@ -34,13 +30,8 @@ export interface ModelInfo extends ModelSpec {
   digest: string;
 }
 
-/** A model ready to sample with. */
-export interface LoadedModel extends ModelInfo {
-  /** The preconditioned network. */
-  net: EDMPrecond;
-  /** Its EMA weights (free with `disposeModel`). */
-  params: Params;
-}
+/** A model ready to sample with (free with `disposeModel`). */
+export interface LoadedModel extends ModelInfo, Model {}
 
 /**
  * Parses `a=runs/x,b=path/net.safetensors`.
@@ -77,64 +68,25 @@ export function parseModels(arg: string): ModelSpec[] {
  */
 export async function readModelInfo(spec: ModelSpec, configFile?: string): Promise<ModelInfo> {
   // The path names the model in every message: `name` is only a label (sample.ts has none).
-  const stat = await Deno.stat(spec.path).catch(() => {
-    throw new UsageError(
-      `${spec.path} does not exist: give a run folder (config.json + network-ema.safetensors) ` +
-        `or a network .safetensors`,
-    );
-  });
-  const weights = stat.isDirectory ? `${spec.path}/network-ema.safetensors` : spec.path;
-  const bytes = await Deno.readFile(weights).catch(() => {
-    throw new UsageError(`cannot read ${weights} (is training finished?)`);
-  });
-  let config: TrainConfig;
-  try {
-    if (configFile !== undefined) {
-      const text = await Deno.readTextFile(configFile).catch(() => {
-        throw new UsageError(`--config: cannot read ${configFile}`);
-      });
-      config = JSON.parse(text);
-    } else if (stat.isDirectory) {
-      config = JSON.parse(await Deno.readTextFile(`${spec.path}/config.json`));
-    } else {
-      const meta = decodeSafetensors(bytes).metadata;
-      if (!meta.config) {
-        throw new UsageError(
-          `${weights} has no "config" metadata: convert it again with ` +
-            `scripts/convert-state-dict.py (with --p P --delta D for an ambient network), or ` +
-            `pass --config FILE.json`,
-        );
-      }
-      config = JSON.parse(meta.config);
+  let given: TrainConfig | undefined;
+  if (configFile !== undefined) {
+    const text = await Deno.readTextFile(configFile).catch(() => {
+      throw new UsageError(`--config: cannot read ${configFile}`);
+    });
+    try {
+      given = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`--config ${configFile}: not JSON (${(e as Error).message})`);
     }
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${spec.path}: not a model of this package (${(e as Error).message})`);
   }
-  if (typeof config.ambient !== "boolean" || !config.network) {
-    throw new UsageError(`${spec.path}: its config lacks "ambient" or "network"`);
-  }
+  const { weights, bytes, config } = await readModelFiles(spec.path, given);
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const digest = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
   return { ...spec, weights, config, digest };
 }
 
 /**
- * The image shape [C, H, W] a configuration's data has, or null where the data does not say.
- *
- * @param c a model's configuration
- * @returns the shape or null
- */
-export function configShape(c: TrainConfig): [number, number, number] | null {
-  const d = c.data;
-  if (d?.kind === "fmnist") return [1, 32, 32];
-  if (d?.kind === "celeba") return [3, 64, 64];
-  if (d?.kind === "folder") return [d.channels, d.size, d.size];
-  return null;
-}
-
-/**
- * Builds the network of a model and loads its EMA weights.
+ * Builds the network of a model and loads its EMA weights (the library's `loadModel`).
  *
  * @param info the model
  * @param shape image shape [C, H, W]
@@ -143,19 +95,11 @@ export function configShape(c: TrainConfig): [number, number, number] | null {
  */
 export async function loadModel(
   info: ModelInfo,
-  shape: readonly number[],
+  shape: readonly [number, number, number],
   backend: Backend,
 ): Promise<LoadedModel> {
-  const net = buildNetwork(info.config, shape);
-  const st = decodeSafetensors(await Deno.readFile(info.weights));
-  try {
-    return { ...info, net, params: loadParams(st, net.model.registry, backend) };
-  } catch (e) {
-    throw new UsageError(
-      `model ${info.name} (${info.weights}) does not fit ${shape.join("×")} images: ` +
-        (e as Error).message,
-    );
-  }
+  const prior = await loadPrior(info.path, { backend, shape, config: info.config });
+  return { ...info, ...prior, config: info.config };
 }
 
 /**

@@ -10,8 +10,8 @@ import type { Backend } from "../../src/backend.ts";
 import { BoxInpainting } from "../../src/operators/box_inpainting.ts";
 import { GaussianCompressedSensing } from "../../src/operators/compressed_sensing.ts";
 import type { LinearOperator } from "../../src/operators/linear_operator.ts";
+import { measure as measureImages, type NoiseSpace } from "../../src/operators/measure.ts";
 import { SuperResolution } from "../../src/operators/super_resolution.ts";
-import { tidy } from "../../src/scope.ts";
 import type { Tensor } from "../../src/tensor.ts";
 
 /** One inverse problem. */
@@ -68,6 +68,7 @@ export function seedOf(s: string): number {
  * @param seed experiment seed
  * @param batch index of the batch of images (box positions and noise differ per batch)
  * @param count images in the batch
+ * @param placement where boxes may lie ("anywhere", the reference's: they may cross the border)
  * @returns the operator (caller disposes)
  */
 export function buildOperator(
@@ -77,6 +78,7 @@ export function buildOperator(
   seed: number,
   batch: number,
   count: number,
+  placement: "anywhere" | "inside" = "anywhere",
 ): LinearOperator {
   const [, h, w] = shape;
   if (p.kind === "cs") {
@@ -87,23 +89,21 @@ export function buildOperator(
       seed: seedOf(`cs-matrix/${p.m}/${seed}`),
     });
   }
-  if (p.kind === "sr") {
-    if (h % p.factor !== 0 || w % p.factor !== 0) {
-      throw new Error(`super-resolution ×${p.factor}: ${h}×${w} images are not divisible`);
-    }
-    return new SuperResolution(p.factor);
-  }
+  // A factor that does not divide the size pools ⌊H/f⌋ × ⌊W/f⌋ blocks, as the reference does.
+  if (p.kind === "sr") return new SuperResolution(p.factor, [h, w]);
   return new BoxInpainting(backend, {
     height: h,
     width: w,
     p: p.p,
     seed: seedOf(`box/${p.p}/${seed}/${batch}`),
     count,
+    placement,
   });
 }
 
 /**
- * Noisy measurements y = A x + σ_y n (noise seeded by problem, seed and batch).
+ * Noisy measurements y = A(x + σ_y n) (the reference's) or A x + σ_y n, the noise seeded by
+ * problem, seed and batch.
  *
  * @param op the operator
  * @param p the problem (for the seed)
@@ -111,6 +111,7 @@ export function buildOperator(
  * @param sigmaY noise level in [−1, 1] image units
  * @param seed experiment seed
  * @param batch batch index
+ * @param space where the noise is drawn ("image", the reference's)
  * @returns y (caller disposes)
  */
 export function measure(
@@ -120,10 +121,9 @@ export function measure(
   sigmaY: number,
   seed: number,
   batch: number,
+  space: NoiseSpace = "image",
 ): Tensor {
-  return tidy(() =>
-    op.noisy(op.forward(x), sigmaY, seedOf(`noise/${problemId(p)}/${seed}/${batch}`))
-  );
+  return measureImages(op, x, sigmaY, seedOf(`noise/${problemId(p)}/${seed}/${batch}`), space);
 }
 
 /**

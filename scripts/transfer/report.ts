@@ -25,6 +25,8 @@ export interface Summary {
   nrmse: number;
   /** NFE per image (of the first cell). */
   nfe: number;
+  /** VJPs through the network per image (of the first cell). */
+  vjps: number;
   /** Images pooled. */
   images: number;
 }
@@ -49,6 +51,7 @@ export function summarize(cells: readonly CellResult[]): Summary | null {
     ssim: avg((m) => m.ssim),
     nrmse: avg((m) => m.nrmse),
     nfe: cells[0].nfe,
+    vjps: cells[0].vjps,
     images: all.length,
   };
 }
@@ -65,6 +68,7 @@ const CSV_COLUMNS = [
   "seed",
   "steps",
   "nfe",
+  "vjps",
   "zeta",
   "sigma_y",
   "sigma_min",
@@ -106,6 +110,7 @@ export async function writeCsv(path: string, cells: readonly CellResult[]): Prom
       s.seed,
       s.steps,
       c.nfe,
+      c.vjps,
       s.zeta,
       s.sigmaY,
       s.sigmaMin,
@@ -272,14 +277,15 @@ export function resultsMarkdown(v: StudyView): string {
       ``,
       `## PSNR (dB) against NFE, ${problemLabel(v.nfeProblem)}`,
       ``,
-      `| DPS steps (NFE) | ${v.models.map((m) => m.name).join(" | ")} |`,
+      `| DPS steps (NFE, VJPs) | ${v.models.map((m) => m.name).join(" | ")} |`,
       `|---|${v.models.map(() => "---|").join("")}`,
     );
     for (const steps of v.sweep) {
       const sums = v.models.map((m) => summarize(select(v, m.name, v.nfeProblem!, steps)));
-      const nfe = sums.find((s) => s)?.nfe ?? 2 * steps - 1;
+      const first = sums.find((s) => s);
+      const counts = first ? `${first.nfe}, ${first.vjps}` : "–";
       lines.push(
-        `| ${steps} (${nfe}) | ${sums.map((s) => (s ? f2(s.psnr) : "–")).join(" | ")} |`,
+        `| ${steps} (${counts}) | ${sums.map((s) => (s ? f2(s.psnr) : "–")).join(" | ")} |`,
       );
     }
   }

@@ -59,14 +59,26 @@ export function reportMarkdown(r: ReportContext): string {
     ``,
     `- Held-out images: the first ${s.count} of \`${r.imagesPath}\`, ` +
     `${s.shape.join("×")} in [−1, 1] (SHA-256 ${s.imagesDigest.slice(0, 12)}…).`,
-    `- Problems: ${v.problems.map(problemLabel).join("; ")}. Measurement noise σ_y = ` +
-    `${s.sigmaY} (in [−1, 1] units); the operator, noise, ambient mask M̃ and DPS initial ` +
-    `noise are seeded by the seed (${r.seeds.join(", ")}), so every model sees the same y.`,
+    `- Problems: ${v.problems.map(problemLabel).join("; ")}` +
+    (s.method.boxPlacement === "anywhere" ? " (boxes may cross the border)" : "") +
+    `. Measurement noise σ_y = ${s.sigmaY} (in [−1, 1] units), ` +
+    (s.method.noise === "image"
+      ? "drawn in image space, y = A(x + σ_y n), as the reference code does"
+      : "added to the measurements, y = A x + σ_y n") +
+    `; the operator, noise, ambient mask M̃ and DPS initial noise are seeded by the seed ` +
+    `(${r.seeds.join(", ")}), so every model sees the same y.`,
     `- Sampler: DPS with EDM's Heun schedule (σ ∈ [${s.sigmaMin}, 80], ρ = 7), D clipped to [−1, 1] ` +
-    `at both stages, likelihood step −ζ ∇ₓ‖A(D) − y‖ with ζ: ${zeta}; ${v.steps} steps in ` +
-    `the table. Ambient models run A-DPS: D = h([M̃ ⊙ x, M̃], σ) with one M̃ ~ ` +
-    `Bernoulli((1 − p)(1 − δ)) per seed; clean models run FS-DPS. Reconstructions are ` +
-    `clipped to [−1, 1]; PSNR / SSIM / NRMSE with data range 2.`,
+    `at both stages, likelihood step −ζ ∇ₓ‖A(D) − y‖ (norm per ${s.method.norm}) with ζ: ` +
+    `${zeta}, ` +
+    (s.method.secondStageLikelihood
+      ? "at both Heun stages and averaged (2 NFE and 2 VJPs per step)"
+      : "at the first Heun stage only (2 NFE and 1 VJP per step)") +
+    `; ${v.steps} steps in the table. Ambient models run A-DPS: D = h([M̃ ⊙ x, M̃], σ) with ` +
+    (s.method.mask === "per-image"
+      ? "one M̃ ~ Bernoulli((1 − p)(1 − δ)) per image, seeded by the image"
+      : "one M̃ ~ Bernoulli((1 − p)(1 − δ)) per seed, shared by the batch") +
+    `; clean models run FS-DPS. Reconstructions are clipped to [−1, 1]; PSNR / SSIM / NRMSE ` +
+    `with data range 2.`,
     `- Backend: ${r.backend}. Compute in the cached cells: ${fmtTime(seconds)} ` +
     `(${r.computed.length} of ${v.cells.length} cells computed by this run).`,
     ``,
@@ -99,7 +111,8 @@ export function reportMarkdown(r: ReportContext): string {
   if (r.figures.psnrVsNfe && v.nfeProblem) {
     out.push(
       `PSNR against network evaluations per image on ${problemLabel(v.nfeProblem)} ` +
-        `(DPS steps ${v.sweep.join(", ")}; NFE = 2·steps − 1, plus one VJP per step):`,
+        `(DPS steps ${v.sweep.join(", ")}; NFE = 2·steps − 1, and as many VJPs with the ` +
+        `likelihood step at both Heun stages, steps without):`,
       ``,
       `![PSNR vs NFE](psnr-vs-nfe.svg)`,
       ``,

@@ -4,7 +4,6 @@
  * @module
  */
 import { add, exp, mul, scale, sub } from "../ops/elementwise.ts";
-import { concat } from "../ops/concat.ts";
 import { map } from "../ops/map.ts";
 import { randomNormal } from "../ops/random.ts";
 import { sum } from "../ops/reduce.ts";
@@ -12,8 +11,10 @@ import type { Tensor } from "../tensor.ts";
 import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
+import { ambientInput } from "./input.ts";
 import type { InpaintingMasks } from "./masks.ts";
 import { reshape } from "../ops/reshape.ts";
+import { NOISE_STREAM, SIGMA_STREAM } from "./streams.ts";
 
 /** EDM's log-normal noise distribution: ln σ ~ N(P_mean, P_std²). */
 export const P_MEAN: number = -1.2;
@@ -30,13 +31,13 @@ export interface LossTerms {
 
 /** σ per sample, ln σ ~ N(P_mean, P_std²), drawn from the step's seed (image `first` on). */
 function drawSigma(x: Tensor, seed: number, first: number): Tensor {
-  const z = randomNormal(x.backend, [x.shape[0]], seed, 0, first);
+  const z = randomNormal(x.backend, [x.shape[0]], seed, SIGMA_STREAM, first);
   return exp(add(scale(z, P_STD), x.backend.full([1], P_MEAN)));
 }
 
 /** The noise n of images `first`.. of the step's batch, shaped like x. */
 function drawNoise(x: Tensor, seed: number, first: number): Tensor {
-  return randomNormal(x.backend, x.shape, seed, 1, first * (x.size / x.shape[0]));
+  return randomNormal(x.backend, x.shape, seed, NOISE_STREAM, first * (x.size / x.shape[0]));
 }
 
 /** λ(σ) = (σ² + σ_d²)/(σ σ_d)² per sample, shaped to broadcast over [N, C, H, W]. */
@@ -170,13 +171,11 @@ export function ambientObjective(
   sigma: Tensor,
   noise: Tensor,
 ): LossTerms {
-  const [b, c] = x.shape;
+  const b = x.shape[0];
   const weight = lossWeight(sigma);
   const y = mul(masks.mask, x);
   const n = mul(noise, reshape(sigma, [b, 1, 1, 1]));
-  const mt = c === 1 ? masks.further : concat(Array(c).fill(masks.further), 1);
-  const u = concat([mul(masks.further, add(y, n)), mt], 1);
-  const residual = sub(denoise(u, sigma), y);
+  const residual = sub(denoise(ambientInput(masks.further, add(y, n)), sigma), y);
   return {
     loss: weightedSum(weight, mul(masks.mask, residual)),
     furtherLoss: weightedSum(weight, mul(masks.further, residual)),

@@ -64,7 +64,10 @@ export function furtherCorrupt(
   const mt = new Float32Array(indices.length * hw);
   const extra = new Float32Array(hw);
   indices.forEach((idx, i) => {
-    // Streams 2·idx and 2·idx + 1: independent draws for M and for the extra erasure.
+    if (!(Number.isInteger(idx) && idx >= 0 && idx < 2 ** 30)) {
+      throw new Error(`furtherCorrupt: image index ${idx} must be an integer in [0, 2³⁰)`);
+    }
+    // Streams 2·idx and 2·idx + 1 (below 2³¹, clear of the step's streams: streams.ts): independent draws for M and for the extra erasure.
     const mi = m.subarray(i * hw, (i + 1) * hw);
     keepMask(mi, hw, 1 - c.p, seed, 2 * idx);
     keepMask(extra, hw, 1 - c.delta, seed, 2 * idx + 1);
@@ -72,6 +75,43 @@ export function furtherCorrupt(
   });
   const shape = [indices.length, 1, h, w];
   return { mask: backend.fromArray(m, shape), further: backend.fromArray(mt, shape) };
+}
+
+/**
+ * M̃-type masks for inference, one per image as in the reference code (its mask is seeded by
+ * the image): Bernoulli((1 − p)(1 − δ)) per pixel, image i's drawn on stream `images[i]`.
+ *
+ * @param backend where the masks live
+ * @param images an index per image of the batch (e.g. its place in the test set)
+ * @param h height
+ * @param w width
+ * @param c corruption levels of the model
+ * @param seed mask seed (one per experiment)
+ * @returns [N, 1, H, W]
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { inferenceMasks } from "./masks.ts";
+ * using m = inferenceMasks(cpuBackend(), [0, 1, 2, 3], 32, 32, { p: 0.6, delta: 0.1 }, 7);
+ * ```
+ */
+export function inferenceMasks(
+  backend: Backend,
+  images: readonly number[],
+  h: number,
+  w: number,
+  c: Corruption,
+  seed: number,
+): Tensor {
+  const hw = h * w;
+  const all = new Float32Array(images.length * hw);
+  images.forEach((idx, i) => {
+    if (!(Number.isInteger(idx) && idx >= 0 && idx < 0xfffffff0)) {
+      throw new Error(`inferenceMasks: image index ${idx} must be an integer in [0, 2³² − 16)`);
+    }
+    keepMask(all.subarray(i * hw, (i + 1) * hw), hw, (1 - c.p) * (1 - c.delta), seed, idx);
+  });
+  return backend.fromArray(all, [images.length, 1, h, w]);
 }
 
 /**

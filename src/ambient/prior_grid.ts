@@ -8,40 +8,14 @@ import type { Backend } from "../backend.ts";
 import { writePngGrid } from "../io/png.ts";
 import type { Params } from "../nn/module.ts";
 import type { EDMPrecond } from "../nn/precond.ts";
-import { concat } from "../ops/concat.ts";
-import { clip, mul } from "../ops/elementwise.ts";
+import { clip } from "../ops/elementwise.ts";
 import { edmSample } from "../sampling/edm_sampler.ts";
-import type { Tensor } from "../tensor.ts";
 import type { TrainConfig } from "../train_config.ts";
 import { samplingMask } from "./masks.ts";
+import { priorDenoiser } from "./prior_denoiser.ts";
 
 /** Seed of the fixed M̃ used for prior samples. */
 export const PRIOR_MASK_SEED = 12_345;
-
-/**
- * The denoiser x ↦ D(x, σ) that a sampler calls, wrapping the ambient input if needed.
- *
- * @param net the preconditioned network
- * @param params its (EMA) weights
- * @param ambient true for models trained with mask channels
- * @param further the fixed M̃ [N, 1, H, W] (ambient only)
- * @returns the denoiser
- */
-export function priorDenoiser(
-  net: EDMPrecond,
-  params: Params,
-  ambient: boolean,
-  further: Tensor | null,
-): (x: Tensor, sigma: number) => Tensor {
-  const ctx = { training: false, seed: 0, stream: 0 };
-  return (x, sigma) => {
-    const s = x.backend.full([x.shape[0]], sigma);
-    if (!ambient || !further) return net.forward(params, x, s, ctx);
-    const c = x.shape[1];
-    const m = c === 1 ? further : concat(Array(c).fill(further), 1);
-    return net.forward(params, concat([mul(further, x), m], 1), s, ctx);
-  };
-}
 
 /**
  * Samples `config.sampleCount` images with the EMA weights and writes them as a PNG grid.

@@ -1,6 +1,8 @@
 /**
- * Box inpainting (docs/method.md §5.6): a square of side ⌈p·S⌉ at a seeded random place is erased
- * in every channel (S = the image side; the shorter one for non-square images).
+ * Box inpainting (Aali et al. 2024, §5): a square of side ⌈p·S⌉ at a seeded random place is
+ * erased in every channel (S = the image side; the shorter one for non-square images). As in
+ * the reference code the box's corner is uniform over the whole image by default, so a box
+ * may cross the border and erase less (docs/method.md); `placement: "inside"` keeps it whole.
  *
  * @module
  */
@@ -20,9 +22,14 @@ export interface BoxInpaintingOptions {
   seed: number;
   /** Boxes drawn, one per image of the batch; 1 (default) shares one box by all. */
   count?: number;
+  /**
+   * "anywhere" (default, the reference's): top and left uniform on [0, H) and [0, W), the box
+   * cut by the border; "inside": uniform over the places where the whole box fits.
+   */
+  placement?: "anywhere" | "inside";
 }
 
-/** Where one erased box lies (pixels [top, top + side) × [left, left + side)). */
+/** Where one box lies (pixels [top, top + side) × [left, left + side), cut by the border). */
 export interface Box {
   /** First erased row. */
   top: number;
@@ -50,7 +57,7 @@ export function boxSide(p: number, size: number): number {
 
 /**
  * y = M ⊙ x with M zero on a square box, placed uniformly at random (host PCG32 from
- * `seed`: top, then left, for each image in turn).
+ * `seed`: top, then left, for each image in turn), by default anywhere in the image.
  *
  * @example
  * ```ts
@@ -77,16 +84,22 @@ export class BoxInpainting extends MaskOperator {
   constructor(backend: Backend, opts: BoxInpaintingOptions) {
     const { height: h, width: w, p } = opts;
     if (!(p >= 0 && p <= 1)) throw new Error(`box inpainting: p must be in [0, 1], got ${p}`);
-    const count = opts.count ?? 1;
+    const { count = 1, placement = "anywhere" } = opts;
+    if (placement !== "anywhere" && placement !== "inside") {
+      throw new Error(`box inpainting: placement must be "anywhere" or "inside", got ${placement}`);
+    }
     const side = boxSide(p, Math.min(h, w));
+    // The corner's range: the whole image, or where the box fits.
+    const [rows, cols] = placement === "inside" ? [h - side + 1, w - side + 1] : [h, w];
     const rng = new Rng(opts.seed);
     const boxes: Box[] = [];
     const m = new Float32Array(count * h * w).fill(1);
     for (let i = 0; i < count; i++) {
-      const box = { top: rng.int(h - side + 1), left: rng.int(w - side + 1), side };
+      const box = { top: rng.int(rows), left: rng.int(cols), side };
       boxes.push(box);
-      for (let r = box.top; r < box.top + side; r++) {
-        m.fill(0, (i * h + r) * w + box.left, (i * h + r) * w + box.left + side);
+      const right = Math.min(w, box.left + side);
+      for (let r = box.top; r < Math.min(h, box.top + side); r++) {
+        m.fill(0, (i * h + r) * w + box.left, (i * h + r) * w + right);
       }
     }
     super(backend.fromArray(m, [count, 1, h, w]));

@@ -6,43 +6,19 @@
  *
  * @module
  */
-import { concat } from "../ops/concat.ts";
-import { mul } from "../ops/elementwise.ts";
+import { ambientInput } from "../ambient/input.ts";
 import { MaskOperator } from "../operators/mask_operator.ts";
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 
 /**
  * An ambient network h(input, σ): input [N, 2C, H, W] = concat[M ⊙ x, M repeated over the
- * C channels] (the layout `priorDenoiser` builds), output the clean estimate [N, C, H, W].
+ * C channels] (the layout `ambientInput` builds), output the clean estimate [N, C, H, W].
  */
 export type AmbientDenoiser = (input: Tensor, sigma: number) => Tensor;
 
 /** The σ at which A-OS evaluates the network (the reference's 0.003). */
 export const ONE_STEP_SIGMA = 0.003;
-
-/**
- * Builds an ambient network's input concat[M ⊙ x, M, …, M] along channels.
- *
- * @param mask 0/1 mask [1 or N, 1, H, W] (1: observed); count 1 is shared by the batch
- * @param x images [N, C, H, W]
- * @returns [N, 2C, H, W]
- */
-export function ambientInput(mask: Tensor, x: Tensor): Tensor {
-  const [n, c, h, w] = x.shape;
-  const [count, one, mh, mw] = mask.shape;
-  if (
-    x.shape.length !== 4 || mask.shape.length !== 4 || one !== 1 || mh !== h || mw !== w ||
-    (count !== 1 && count !== n)
-  ) {
-    throw new Error(`ambientInput: mask [${mask.shape}] does not fit images [${x.shape}]`);
-  }
-  return tidy(() => {
-    const perImage = count === n ? mask : concat(Array(n).fill(mask), 0);
-    const channels = c === 1 ? perImage : concat(Array(c).fill(perImage), 1);
-    return concat([mul(x, mask), channels], 1);
-  });
-}
 
 /**
  * A-OS: x̂ = h(concat[M ⊙ Aᴴy, M], σ) with the operator's own mask M, one evaluation.

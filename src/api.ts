@@ -1,0 +1,331 @@
+/**
+ * The method in one call per job (Aali et al. 2024; docs/method.md): load a trained prior,
+ * then solve an inverse problem with it by A-DPS (an ambient prior) or FS-DPS (a clean one),
+ * reconstruct inpainting in one step (A-OS), or draw unconditional samples. Each call builds
+ * the network's input, the M̃ masks and the denoiser the way the model was trained.
+ *
+ * ```ts ignore
+ * using model = await loadModel("fixtures/models/fmnist-inpaint");
+ * const { x } = adps(model, op, y, { steps: 100, seed: 0 });
+ * ```
+ *
+ * @module
+ */
+import { inferenceMasks, samplingMask } from "./ambient/masks.ts";
+import { priorDenoiser } from "./ambient/prior_denoiser.ts";
+import { PRIOR_MASK_SEED } from "./ambient/prior_grid.ts";
+import type { Backend } from "./backend.ts";
+import { selectBackend } from "./backends.ts";
+import { UsageError } from "./cli.ts";
+import { dataShape } from "./data/dataset.ts";
+import { loadParams } from "./io/params_io.ts";
+import { decodeSafetensors } from "./io/safetensors.ts";
+import type { Params } from "./nn/module.ts";
+import type { EDMPrecond } from "./nn/precond.ts";
+import type { LinearOperator } from "./operators/linear_operator.ts";
+import type { MaskOperator } from "./operators/mask_operator.ts";
+import { dps, type DpsOptions, type DpsResult } from "./sampling/dps.ts";
+import { edmSample, type EdmSampleOptions, type EdmSampleResult } from "./sampling/edm_sampler.ts";
+import { ambientOneStep, ONE_STEP_SIGMA } from "./sampling/one_step.ts";
+import type { Tensor } from "./tensor.ts";
+import { buildNetwork } from "./train.ts";
+import type { TrainConfig } from "./train_config.ts";
+
+/** A trained prior: the network, its (EMA) weights and the configuration it was trained with. */
+export interface Model {
+  /** The preconditioned network. */
+  net: EDMPrecond;
+  /** Its weights. */
+  params: Params;
+  /** The training configuration (ambient or clean, the corruption p and δ). */
+  config: TrainConfig;
+  /** The image shape [C, H, W] it works on. */
+  shape: readonly [number, number, number];
+  /** Where the weights live. */
+  backend: Backend;
+}
+
+/** A model read from disk; `dispose()` (or `using`) frees its weights. */
+export interface LoadedModel extends Model, Disposable {
+  /** The weights file it was read from. */
+  weights: string;
+  /** Frees the weights. */
+  dispose(): void;
+}
+
+/** Options of `loadModel`. */
+export interface LoadModelOptions {
+  /** Where the weights go (default: `selectBackend()`, WebGPU where available). */
+  backend?: Backend;
+  /** Image shape [C, H, W] (default: from the training data, e.g. 1×32×32 for Fashion-MNIST). */
+  shape?: readonly [number, number, number];
+  /** The training configuration, for a weights file without one (a converted state_dict). */
+  config?: TrainConfig;
+}
+
+/** A model's files as read from disk, before its network is built. */
+export interface ModelFiles {
+  /** The weights file. */
+  weights: string;
+  /** Its bytes (safetensors). */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** The training configuration. */
+  config: TrainConfig;
+}
+
+/**
+ * Reads a model's weights and configuration: a run folder (config.json +
+ * network-ema.safetensors) or a network .safetensors whose metadata holds the config.
+ *
+ * @param path the folder or the file
+ * @param given the configuration to use instead of the file's (a bare state_dict has none)
+ * @returns the weights file, its bytes and the config
+ * @example
+ * ```ts ignore
+ * const { config } = await readModelFiles("fixtures/models/fmnist-inpaint");
+ * console.log(config.corruption); // { p: 0.6, delta: 0.1 }
+ * ```
+ */
+export async function readModelFiles(path: string, given?: TrainConfig): Promise<ModelFiles> {
+  const stat = await Deno.stat(path).catch(() => {
+    throw new UsageError(
+      `${path} does not exist: give a run folder (config.json + network-ema.safetensors) ` +
+        `or a network .safetensors`,
+    );
+  });
+  const weights = stat.isDirectory ? `${path}/network-ema.safetensors` : path;
+  const bytes = await Deno.readFile(weights).catch(() => {
+    throw new UsageError(`cannot read ${weights} (has training finished?)`);
+  });
+  let config: TrainConfig;
+  try {
+    if (given) {
+      config = given;
+    } else if (stat.isDirectory) {
+      config = JSON.parse(await Deno.readTextFile(`${path}/config.json`));
+    } else {
+      const meta = decodeSafetensors(bytes).metadata;
+      if (!meta.config) {
+        throw new UsageError(
+          `${weights} has no "config" metadata: convert it again with ` +
+            `scripts/convert-state-dict.py (with --p P --delta D for an ambient network), or ` +
+            `give its configuration (--config FILE.json in the scripts)`,
+        );
+      }
+      config = JSON.parse(meta.config);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${path}: not a model of this package (${(e as Error).message})`);
+  }
+  if (typeof config.ambient !== "boolean" || !config.network) {
+    throw new UsageError(`${path}: its config lacks "ambient" or "network"`);
+  }
+  return { weights, bytes, config };
+}
+
+/**
+ * Loads a trained prior: a run folder (config.json + network-ema.safetensors, as training and
+ * `scripts/export-model.ts` write them) or a network .safetensors whose metadata holds the
+ * config.
+ *
+ * @param path the folder or the file
+ * @param options backend and image shape
+ * @returns the model (free with `dispose()` or `using`)
+ * @example
+ * ```ts ignore
+ * import { cpuBackend, loadModel } from "./mod.ts";
+ * using model = await loadModel("fixtures/models/fmnist-clean", { backend: cpuBackend() });
+ * console.log(model.config.ambient, model.shape); // false [1, 32, 32]
+ * ```
+ */
+export async function loadModel(
+  path: string,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
+  const { weights, bytes, config } = await readModelFiles(path, options.config);
+  const shape = options.shape ?? (config.data ? dataShape(config.data) : null);
+  if (!shape) throw new Error(`loadModel: give options.shape ([C, H, W]) for ${path}`);
+  const backend = options.backend ?? await selectBackend();
+  const net = buildNetwork(config, shape);
+  let params: Params;
+  try {
+    params = loadParams(decodeSafetensors(bytes), net.model.registry, backend);
+  } catch (e) {
+    throw new UsageError(
+      `${weights} does not fit ${shape.join("×")} images: ${(e as Error).message}`,
+    );
+  }
+  const dispose = () => {
+    for (const t of params.values()) t.dispose();
+  };
+  return { net, params, config, shape, backend, weights, dispose, [Symbol.dispose]: dispose };
+}
+
+/** Options of `adps` and `fsDps`: those of `dps` (steps, ζ, Heun, schedule, seed, …). */
+export interface PosteriorOptions extends DpsOptions {
+  /**
+   * A-DPS's M̃: "per-image" (default, the reference's: image i's mask seeded by `images[i]`),
+   * "per-batch" (one mask shared by the batch) or a given 0/1 tensor [1 or N, 1, H, W].
+   */
+  mask?: "per-image" | "per-batch" | Tensor;
+  /** Seed of the M̃ masks (default: `seed`). */
+  maskSeed?: number;
+  /** An index per image of y (e.g. its place in the test set) for per-image M̃ (default 0…N−1). */
+  images?: readonly number[];
+}
+
+/** Checks y against the model and returns the batch's sample shape [N, C, H, W]. */
+function sampleShape(model: Model, y: Tensor, who: string): number[] {
+  const n = y.shape[0];
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${who}: y [${y.shape}] has no batch`);
+  return [n, ...model.shape];
+}
+
+/** The M̃ masks of a batch of n images as `options` ask (caller disposes). */
+function furtherMasks(model: Model, n: number, options: PosteriorOptions, backend: Backend) {
+  const { mask = "per-image", maskSeed = options.seed, images } = options;
+  const [, h, w] = model.shape;
+  const c = model.config.corruption;
+  if (mask === "per-batch") return samplingMask(backend, 1, h, w, c, maskSeed);
+  if (mask === "per-image") {
+    const idx = images ?? Array.from({ length: n }, (_, i) => i);
+    if (idx.length !== n) throw new Error(`adps: ${idx.length} image indices for ${n} images`);
+    return inferenceMasks(backend, idx, h, w, c, maskSeed);
+  }
+  return null;
+}
+
+/**
+ * A-DPS: posterior sampling for y = A x + noise with an ambient prior, whose network sees each
+ * image through its fixed further-corruption mask M̃ (Aali et al. 2024, §4). The sampler is
+ * `dps`: Heun with the likelihood step at both stages by default.
+ *
+ * @param model an ambient model (`loadModel`)
+ * @param op the forward operator A
+ * @param y the measurements [N, …]
+ * @param options steps (300), ζ (4), seed, σ_min, the M̃ masks, …
+ * @returns the reconstructions [N, C, H, W] (caller disposes) and the NFE / VJP counts
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("fixtures/models/fmnist-inpaint");
+ * const { x, nfe } = adps(model, op, y, { steps: 50, zeta: 2, sigmaMin: 0.05, seed: 0 });
+ * ```
+ */
+export function adps(
+  model: Model,
+  op: LinearOperator,
+  y: Tensor,
+  options: PosteriorOptions,
+): DpsResult {
+  if (!model.config.ambient) {
+    throw new Error("adps: the model was trained on clean data: use fsDps");
+  }
+  const shape = sampleShape(model, y, "adps");
+  const made = furtherMasks(model, shape[0], options, y.backend);
+  try {
+    const further = made ?? (options.mask as Tensor);
+    return dps(
+      priorDenoiser(model.net, model.params, true, further),
+      op,
+      y,
+      y.backend,
+      shape,
+      options,
+    );
+  } finally {
+    made?.dispose();
+  }
+}
+
+/**
+ * FS-DPS: the same posterior sampler with a prior trained on clean (fully sampled) data.
+ *
+ * @param model a clean model (`loadModel`)
+ * @param op the forward operator A
+ * @param y the measurements [N, …]
+ * @param options steps (300), ζ (4), seed, σ_min, …
+ * @returns the reconstructions [N, C, H, W] (caller disposes) and the NFE / VJP counts
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("fixtures/models/fmnist-clean");
+ * const { x } = fsDps(model, op, y, { steps: 50, zeta: 2, sigmaMin: 0.05, seed: 0 });
+ * ```
+ */
+export function fsDps(
+  model: Model,
+  op: LinearOperator,
+  y: Tensor,
+  options: DpsOptions,
+): DpsResult {
+  if (model.config.ambient) {
+    throw new Error("fsDps: the model is ambient (mask channels): use adps");
+  }
+  const shape = sampleShape(model, y, "fsDps");
+  return dps(priorDenoiser(model.net, model.params, false, null), op, y, y.backend, shape, options);
+}
+
+/**
+ * A-OS: the one-step ambient reconstruction of an inpainting problem, x̂ = h([M ⊙ Aᴴy, M], σ)
+ * with the operator's own mask, one network evaluation (Aali et al. 2024, §4).
+ *
+ * @param model an ambient model
+ * @param op a mask operator (random or box inpainting)
+ * @param y the measurements [N, C, H, W]
+ * @param sigma the noise level given to the network (the reference's 0.003)
+ * @returns the reconstructions (caller disposes)
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("fixtures/models/fmnist-inpaint");
+ * using op = new BoxInpainting(model.backend, { height: 32, width: 32, p: 0.375, seed: 0 });
+ * using x = oneStep(model, op, measure(op, images, 0.05, 1));
+ * ```
+ */
+export function oneStep(
+  model: Model,
+  op: MaskOperator,
+  y: Tensor,
+  sigma: number = ONE_STEP_SIGMA,
+): Tensor {
+  if (!model.config.ambient) throw new Error("oneStep: A-OS needs an ambient model");
+  const ctx = { training: false, seed: 0, stream: 0 };
+  return ambientOneStep(
+    (input, s) =>
+      model.net.forward(model.params, input, input.backend.full([input.shape[0]], s), ctx),
+    op,
+    y,
+    sigma,
+  );
+}
+
+/**
+ * Unconditional samples of the prior: EDM's Heun sampler (18 steps by default); an ambient
+ * model sees concat[M̃ ⊙ x, M̃] with one fixed M̃ for the run (seed `maskSeed`).
+ *
+ * @param model the model
+ * @param count number of samples
+ * @param options steps, seed, σ_min, …, and the M̃ seed
+ * @returns the samples [count, C, H, W] (caller disposes) and the NFE
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("fixtures/models/fmnist-clean");
+ * const { x } = sample(model, 16, { seed: 0, sigmaMin: 0.05 });
+ * ```
+ */
+export function sample(
+  model: Model,
+  count: number,
+  options: EdmSampleOptions & { maskSeed?: number },
+): EdmSampleResult {
+  const { backend } = model;
+  const [, h, w] = model.shape;
+  const further = model.config.ambient
+    ? samplingMask(backend, 1, h, w, model.config.corruption, options.maskSeed ?? PRIOR_MASK_SEED)
+    : null;
+  try {
+    const denoise = priorDenoiser(model.net, model.params, model.config.ambient, further);
+    return edmSample(denoise, backend, [count, ...model.shape], options);
+  } finally {
+    further?.dispose();
+  }
+}
