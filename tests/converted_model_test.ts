@@ -41,7 +41,7 @@ Deno.test("converted state_dict: its config metadata loads and samples; a bare o
     await Deno.writeFile(bare, encodeSafetensors({ tensors: st.tensors, metadata: {} }));
     await assert.rejects(
       () => readModelInfo({ name: "bare", path: bare }),
-      /has no "config" metadata: convert it again with scripts\/convert-state-dict\.py \(with --p P --delta D for an ambient network\), or pass --config FILE\.json/,
+      /has no "config" metadata: convert it again with scripts\/convert-state-dict\.py \(with --p P --delta D for an ambient network\), or give its configuration \(--config FILE\.json in the scripts\)/,
     );
     await Deno.writeTextFile(`${dir}/config.json`, st.metadata.config);
     const given = await readModelInfo({ name: "bare", path: bare }, `${dir}/config.json`);

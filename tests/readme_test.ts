@@ -1,6 +1,6 @@
 /**
  * The README's TypeScript blocks run as written: each is saved to a temporary file, its
- * `./mod.ts` import pointed at this repository, and run with `deno run` from the repository
+ * repository-relative imports (`./mod.ts`, `./src/data/mod.ts`, …) pointed at this repository, and run with `deno run` from the repository
  * root (the shipped priors and test images are read from there). The A-DPS block must also
  * reconstruct better than the measurement it starts from.
  */
@@ -26,7 +26,7 @@ Deno.test("README: every ts block runs as written", async (t) => {
     for (const [i, code] of blocks.entries()) {
       await t.step(`block ${i + 1}`, async () => {
         const file = `${dir}/block${i + 1}.ts`;
-        await Deno.writeTextFile(file, code.replaceAll('"./mod.ts"', `"${ROOT}mod.ts"`));
+        await Deno.writeTextFile(file, code.replace(/"\.\/([^"]+\.ts)"/g, `"${ROOT}$1"`));
         const out = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", "--config", `${ROOT}deno.json`, file],
           cwd: ROOT,
