@@ -182,3 +182,5 @@ export {
   type MetricOptions,
 } from "./src/metrics/batch.ts";
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
+export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
+export { complexMul } from "./src/mri/complex.ts";
