@@ -184,3 +184,12 @@ export {
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
 export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
 export { complexMul } from "./src/mri/complex.ts";
+export {
+  acsStart,
+  columnMask,
+  type ColumnMaskKind,
+  type ColumnMaskOptions,
+  columnMasks,
+  furtherCorruptColumns,
+  TRAIN_ACS,
+} from "./src/mri/masks.ts";
