@@ -193,3 +193,11 @@ export {
   furtherCorruptColumns,
   TRAIN_ACS,
 } from "./src/mri/masks.ts";
+export { type NiftiVolume, parseNifti, readNifti } from "./src/data/nifti.ts";
+export { type Cfl, readCfl, writeCfl } from "./src/data/cfl.ts";
+export {
+  type FastMriContents,
+  FastMriFile,
+  type FastMriInfo,
+  writeFastMri,
+} from "./src/data/fastmri.ts";
