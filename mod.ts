@@ -201,3 +201,10 @@ export {
   type FastMriInfo,
   writeFastMri,
 } from "./src/data/fastmri.ts";
+export { birdcageMaps, type BirdcageOptions, resizeArea, smoothPhase } from "./src/mri/phantom.ts";
+export { acsScale, coilImages, rootSumOfSquares } from "./src/mri/normalise.ts";
+export {
+  type SimulatedSlice,
+  simulateSlice,
+  type SimulateSliceOptions,
+} from "./src/mri/simulate.ts";
