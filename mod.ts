@@ -208,3 +208,7 @@ export {
   simulateSlice,
   type SimulateSliceOptions,
 } from "./src/mri/simulate.ts";
+export { batchDot, senseCg, type SenseOptions, zeroFilled } from "./src/recon/sense.ts";
+export { haar, type HaarCoefficients, haarInverse, haarLevels } from "./src/recon/haar.ts";
+export { l1WaveletCs, type L1WaveletOptions, softThreshold } from "./src/recon/l1_wavelet.ts";
+export { estimateCoilMaps, mapCorrelation } from "./src/recon/coil_maps.ts";
