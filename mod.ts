@@ -194,7 +194,13 @@ export {
   TRAIN_ACS,
 } from "./src/mri/masks.ts";
 export { type NiftiVolume, parseNifti, readNifti } from "./src/data/nifti.ts";
-export { type Cfl, readCfl, writeCfl } from "./src/data/cfl.ts";
+export {
+  type Cfl,
+  interleavedFromPlanar,
+  planarFromInterleaved,
+  readCfl,
+  writeCfl,
+} from "./src/data/cfl.ts";
 export {
   type FastMriContents,
   FastMriFile,

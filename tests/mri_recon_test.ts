@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import { readCfl } from "../src/data/cfl.ts";
+import { planarFromInterleaved, readCfl } from "../src/data/cfl.ts";
 import { magnitude, mriMetrics } from "../src/metrics/mri.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
 import { estimateCoilMaps, mapCorrelation } from "../src/recon/coil_maps.ts";
@@ -21,15 +21,7 @@ const [C, H, W] = meta.dims as number[];
 const HW = H * W;
 async function planar(name: string): Promise<Float32Array> {
   const { data } = await readCfl(D + name);
-  const n = data.length / (2 * HW);
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < HW; p++) {
-      out[2 * i * HW + p] = data[2 * (i * HW + p)];
-      out[(2 * i + 1) * HW + p] = data[2 * (i * HW + p) + 1];
-    }
-  }
-  return out;
+  return planarFromInterleaved(data, data.length / (2 * HW), HW);
 }
 const fx = {
   kspace: await planar("kspace"),

@@ -79,3 +79,50 @@ export async function writeCfl(
     new TextEncoder().encode(`# Dimensions\n${padded.join(" ")}\n`),
   );
 }
+
+/**
+ * BART's interleaved complex (Re, Im pairs) → the package's planar [n, 2, HW] layout.
+ *
+ * @param data 2·n·hw interleaved values
+ * @param n number of images (coils)
+ * @param hw pixels per image
+ * @returns planar values
+ */
+export function planarFromInterleaved(
+  data: ArrayLike<number>,
+  n: number,
+  hw: number,
+): Float32Array {
+  const out = new Float32Array(2 * n * hw);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < hw; p++) {
+      out[2 * i * hw + p] = data[2 * (i * hw + p)];
+      out[(2 * i + 1) * hw + p] = data[2 * (i * hw + p) + 1];
+    }
+  }
+  return out;
+}
+
+/**
+ * The package's planar [n, 2, HW] layout → interleaved (Re, Im) pairs, as BART and
+ * HDF5 complex arrays store them.
+ *
+ * @param planar 2·n·hw planar values
+ * @param n number of images (coils)
+ * @param hw pixels per image
+ * @returns interleaved values
+ */
+export function interleavedFromPlanar(
+  planar: ArrayLike<number>,
+  n: number,
+  hw: number,
+): Float32Array {
+  const out = new Float32Array(2 * n * hw);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < hw; p++) {
+      out[2 * (i * hw + p)] = planar[2 * i * hw + p];
+      out[2 * (i * hw + p) + 1] = planar[(2 * i + 1) * hw + p];
+    }
+  }
+  return out;
+}

@@ -9,6 +9,7 @@
  * @module
  */
 import h5wasm from "h5wasm/node";
+import { interleavedFromPlanar } from "./cfl.ts";
 
 /** Complex slices in the package's planar layout. */
 export interface FastMriInfo {
@@ -245,11 +246,11 @@ export async function writeFastMri(path: string, c: FastMriContents): Promise<vo
   try {
     const put = (name: string, data: Float32Array, shape: number[]) =>
       f.create_dataset({ name, data, shape, dtype: "<f" });
-    put("kspace", interleave(c.kspace, s * coils, h * w), [s, coils, h, w, 2]);
+    put("kspace", interleavedFromPlanar(c.kspace, s * coils, h * w), [s, coils, h, w, 2]);
     put("reconstruction_rss", c.rss, [s, h, w]);
-    if (c.maps) put("maps", interleave(c.maps, s * coils, h * w), [s, coils, h, w, 2]);
+    if (c.maps) put("maps", interleavedFromPlanar(c.maps, s * coils, h * w), [s, coils, h, w, 2]);
     if (c.groundTruth) {
-      put("ground_truth", interleave(c.groundTruth, s, h * w), [s, h, w, 2]);
+      put("ground_truth", interleavedFromPlanar(c.groundTruth, s, h * w), [s, h, w, 2]);
     }
     f.create_dataset({ name: "ismrmrd_header", data: c.header });
     for (const [k, v] of Object.entries(c.attrs ?? {})) f.create_attribute(k, v);
@@ -257,18 +258,6 @@ export async function writeFastMri(path: string, c: FastMriContents): Promise<vo
     f.close();
   }
   await Deno.rename(tmp, path);
-}
-
-/** Planar [n, 2, hw] → interleaved [n, hw, 2]. */
-function interleave(planar: Float32Array, n: number, hw: number): Float32Array {
-  const out = new Float32Array(planar.length);
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < hw; p++) {
-      out[2 * (i * hw + p)] = planar[2 * i * hw + p];
-      out[2 * (i * hw + p) + 1] = planar[(2 * i + 1) * hw + p];
-    }
-  }
-  return out;
 }
 
 /** The first 2 KiB of a file (where the HDF5 superblock may start). */
