@@ -248,3 +248,25 @@ Deno.test("multi-coil fourier: shape errors name what is wrong", () => {
   assert.throws(() => op.forward(b.full([3, 2, 4, 6], 1)), /expected \[2, 2, 4, 6\]/);
   assert.throws(() => op.adjoint(b.full([2, 3, 2, 4, 6], 1)), /k-space must be \[2, 2, 2, 4, 6\]/);
 });
+
+Deno.test("multi-coil fourier: noise is complex Gaussian σ per real part, on kept columns only", async () => {
+  const b = cpuBackend("f64");
+  const k: Case = { n: 2, c: 3, h: 16, w: 10 };
+  const d = makeData(k, 14);
+  using op = build(b, d);
+  const y = b.full([k.n, k.c, 2, k.h, k.w], 0);
+  const noisy = op.noisy(y, 0.3, 5);
+  const v = await noisy.toArray();
+  noisy.dispose();
+  y.dispose();
+  let sq = 0;
+  let count = 0;
+  v.forEach((x, i) => {
+    const col = i % k.w;
+    const img = Math.floor(i / (k.c * 2 * k.h * k.w));
+    if (d.mask[img * k.w + col] === 0) assert.equal(x, 0, `dropped column ${col}`);
+    else [sq, count] = [sq + x * x, count + 1];
+  });
+  const sd = Math.sqrt(sq / count);
+  assert.ok(count > 500 && Math.abs(sd - 0.3) < 0.03, `σ ${sd} over ${count} values`);
+});

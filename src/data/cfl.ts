@@ -93,14 +93,7 @@ export function planarFromInterleaved(
   n: number,
   hw: number,
 ): Float32Array {
-  const out = new Float32Array(2 * n * hw);
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < hw; p++) {
-      out[2 * i * hw + p] = data[2 * (i * hw + p)];
-      out[(2 * i + 1) * hw + p] = data[2 * (i * hw + p) + 1];
-    }
-  }
-  return out;
+  return reorder(data, n, hw, true);
 }
 
 /**
@@ -117,11 +110,20 @@ export function interleavedFromPlanar(
   n: number,
   hw: number,
 ): Float32Array {
+  return reorder(planar, n, hw, false);
+}
+
+/** Moves each value between index 2·(i·hw + p) + part and (2i + part)·hw + p. */
+function reorder(src: ArrayLike<number>, n: number, hw: number, toPlanar: boolean): Float32Array {
   const out = new Float32Array(2 * n * hw);
   for (let i = 0; i < n; i++) {
     for (let p = 0; p < hw; p++) {
-      out[2 * (i * hw + p)] = planar[2 * i * hw + p];
-      out[2 * (i * hw + p) + 1] = planar[(2 * i + 1) * hw + p];
+      for (const part of [0, 1]) {
+        const inter = 2 * (i * hw + p) + part;
+        const plane = (2 * i + part) * hw + p;
+        if (toPlanar) out[plane] = src[inter];
+        else out[inter] = src[plane];
+      }
     }
   }
   return out;

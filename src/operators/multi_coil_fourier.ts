@@ -10,7 +10,7 @@ import { mul } from "../ops/elementwise.ts";
 import { fft2 } from "../ops/fft.ts";
 import { sum } from "../ops/reduce.ts";
 import { complexMul } from "../mri/complex.ts";
-import { keep } from "../scope.ts";
+import { keep, tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 
@@ -114,10 +114,7 @@ export class MultiCoilFourier extends LinearOperator {
 
   /** Complex Gaussian noise (σ_y per real part) on the kept columns only. */
   protected override noise(y: Tensor, sigmaY: number, seed: number, stream: number): Tensor {
-    const n = super.noise(y, sigmaY, seed, stream);
-    const m = mul(n, this.mask);
-    n.dispose();
-    return m;
+    return tidy(() => mul(super.noise(y, sigmaY, seed, stream), this.mask));
   }
 
   /** The batch the maps or mask fix, or null when both are shared. */
