@@ -4,7 +4,7 @@ written by independent tools (numpy, gzip, h5py), so tests/mri_io_test.ts checks
 against them. Needs Debian's mricron-data and python3-h5py:
   apt-get install -y mricron-data python3-h5py && /usr/bin/python3 scripts/make-fixture-mri-io.py
 """
-import gzip, json, struct
+import gzip, json, struct, subprocess
 import numpy as np
 import h5py
 
@@ -41,3 +41,4 @@ json.dump({
               "voxels": crop.ravel().tolist(), "sourceVoxel": [x0, y0, z0]},
     "fastmri": {"re": k.real.ravel().tolist(), "im": k.imag.ravel().tolist(), "rss": rss.ravel().tolist()},
 }, open(OUT + "io.json", "w"))
+subprocess.run(["deno", "fmt", OUT + "io.json"], check=True)  # as the repo's fmt check wants
