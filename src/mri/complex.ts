@@ -1,7 +1,7 @@
 /**
  * Complex arithmetic on planar complex tensors [..., 2, H, W] (dim −3 = Re, Im), built from
  * the differentiable elementwise ops so the MRI operator A = M F S runs on both backends and
- * back-propagates (Aali et al. 2024, §4; docs/ARCHITECTURE.md).
+ * back-propagates (Aali et al. 2024, §4).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Column (phase-encode) masks for multi-coil MRI (Aali et al. 2024, §4 and App. on MRI):
+ * Column (phase-encode) masks for multi-coil MRI (Aali et al. 2024, §4 and its public code):
  * at acceleration R a mask keeps ⌊W/R⌋ of W columns, the central ACS block always among
  * them. The further corruption P̃ keeps ⌊W/(R+1)⌋, dropping non-ACS columns only, so the
  * network's Ã behaves like acceleration R + 1 (W = 320: 160→106, 80→64, 53→45, 40→35).

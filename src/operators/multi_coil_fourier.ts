@@ -32,7 +32,7 @@ import { checkImages, LinearOperator } from "./linear_operator.ts";
  * ```
  */
 export class MultiCoilFourier extends LinearOperator {
-  /** e.g. "multi-coil fourier C=4 R=4.0". */
+  /** e.g. "multi-coil fourier C=4". */
   readonly name: string;
   /** Coil maps [N or 1, C, 2, H, W]; owned by the operator. */
   readonly maps: Tensor;
