@@ -18,6 +18,7 @@ import {
   writeCfl,
 } from "../src/data/cfl.ts";
 import { FastMriFile } from "../src/data/fastmri.ts";
+import { writePngGrid } from "../src/io/png.ts";
 import { writeFileAtomic } from "../src/io/safetensors.ts";
 import { magnitude, mriMetrics } from "../src/metrics/mri.ts";
 import { columnMask, furtherCorruptColumns } from "../src/mri/masks.ts";
@@ -27,7 +28,6 @@ import { l1WaveletCs } from "../src/recon/l1_wavelet.ts";
 import { senseCg, zeroFilled } from "../src/recon/sense.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
-import { writeLabelledGrid } from "./transfer/grids.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -71,15 +71,20 @@ let coilMax = 0;
 for (let i = 0; i < C; i++) {
   coilMax = Math.max(coilMax, ...magnitude(coils.subarray(2 * i * HW, 2 * (i + 1) * HW)));
 }
-await writeLabelledGrid(
-  `${a.out}/coils.png`,
-  [
-    { label: "GROUND TRUTH", images: show(gt, 1, gtMax) },
-    { label: "COIL IMAGES", images: show(coils, C, coilMax) },
-    { label: "COIL MAPS", images: show(maps, C, 1) },
-  ].map((r) => ({ ...r, images: pad(r.images, C) })),
-  [1, H, W],
-);
+// Rows: ground truth, the coil images, the coil maps (white = 1).
+await writeRows(`${a.out}/coils.png`, [
+  pad(show(gt, 1, gtMax), C),
+  show(coils, C, coilMax),
+  show(maps, C, 1),
+]);
+
+/** Writes rows of equally many [H, W] images (values in [−1, 1]) as one PNG grid. */
+async function writeRows(path: string, rows: Float32Array[]): Promise<void> {
+  const cols = rows[0].length / HW;
+  const all = new Float32Array(rows.length * cols * HW);
+  rows.forEach((r, i) => all.set(r, i * cols * HW));
+  await writePngGrid(path, all, [rows.length * cols, 1, H, W], { cols });
+}
 
 /** Pads a row of images with blanks (NaN shows black) to `n` images. */
 function pad(images: Float32Array, n: number): Float32Array {
@@ -94,14 +99,11 @@ const further = RS.map((r, i) => furtherCorruptColumns(masks[i], { r, acs, seed,
 // Kept columns light grey, so that they stand apart from the white grid padding.
 const maskImage = (m: Uint8Array) =>
   Float32Array.from({ length: HW }, (_, p) => 1.4 * m[p % W] - 1);
-await writeLabelledGrid(
-  `${a.out}/masks.png`,
-  [
-    { label: "M", images: Float32Array.from(masks.flatMap((m) => [...maskImage(m)])) },
-    { label: "M TILDE", images: Float32Array.from(further.flatMap((m) => [...maskImage(m)])) },
-  ],
-  [1, H, W],
-);
+// Rows: M at R = 2, 4, 6, 8, then M̃.
+await writeRows(`${a.out}/masks.png`, [
+  Float32Array.from(masks.flatMap((m) => [...maskImage(m)])),
+  Float32Array.from(further.flatMap((m) => [...maskImage(m)])),
+]);
 
 /** BART's pics on one masked k-space, or null when bart is missing. */
 async function bartPics(kMasked: Float32Array, extra: string[]): Promise<Float32Array | null> {
@@ -128,7 +130,7 @@ async function bartPics(kMasked: Float32Array, extra: string[]): Promise<Float32
 }
 
 const METHODS = ["zero-filled", "SENSE", "L1 (ours)", "L1 (BART haar)", "L1 (BART)"] as const;
-const rows: { label: string; images: Float32Array }[] = [];
+const rows: Float32Array[] = [];
 const table: Record<string, unknown>[] = [];
 let bartMissing = false;
 for (const [i, r] of RS.entries()) {
@@ -155,14 +157,14 @@ for (const [i, r] of RS.entries()) {
   const images = new Float32Array(6 * HW).fill(NaN);
   images.set(show(gt, 1, gtMax));
   recons.forEach((x, k) => x && images.set(show(x, 1, gtMax), (k + 1) * HW));
-  rows.push({ label: `R=${r}`, images });
+  rows.push(images);
   const kept = masks[i].reduce((s, v) => s + v, 0);
   for (const [k, x] of recons.entries()) {
     if (x) table.push({ R: r, columns: kept, method: METHODS[k], ...mriMetrics(gt, x, H, W) });
   }
   console.error(`R=${r}: ${kept} columns, ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
-await writeLabelledGrid(`${a.out}/recon.png`, rows, [1, H, W]);
+await writeRows(`${a.out}/recon.png`, rows);
 
 const fmt = (v: number, d: number) => v.toFixed(d);
 const md = [
