@@ -149,3 +149,25 @@ export {
   readModelFiles,
   sample,
 } from "./src/api.ts";
+export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
+export { complexMul } from "./src/mri/complex.ts";
+export {
+  acsStart,
+  columnMask,
+  type ColumnMaskKind,
+  type ColumnMaskOptions,
+  columnMasks,
+  furtherCorruptColumns,
+  TRAIN_ACS,
+} from "./src/mri/masks.ts";
+export { birdcageMaps, type BirdcageOptions, resizeArea, smoothPhase } from "./src/mri/phantom.ts";
+export { acsScale, coilImages, rootSumOfSquares } from "./src/mri/normalise.ts";
+export {
+  type SimulatedSlice,
+  simulateSlice,
+  type SimulateSliceOptions,
+} from "./src/mri/simulate.ts";
+export { batchDot, senseCg, type SenseOptions, zeroFilled } from "./src/recon/sense.ts";
+export { haar, type HaarCoefficients, haarInverse, haarLevels } from "./src/recon/haar.ts";
+export { l1WaveletCs, type L1WaveletOptions, softThreshold } from "./src/recon/l1_wavelet.ts";
+export { estimateCoilMaps, mapCorrelation } from "./src/recon/coil_maps.ts";

@@ -37,3 +37,12 @@ export {
   writePngGrid,
 } from "../io/png.ts";
 export { writeFileAtomic } from "../io/safetensors.ts";
+export { type NiftiVolume, parseNifti, readNifti } from "./nifti.ts";
+export {
+  type Cfl,
+  interleavedFromPlanar,
+  planarFromInterleaved,
+  readCfl,
+  writeCfl,
+} from "./cfl.ts";
+export { type FastMriContents, FastMriFile, type FastMriInfo, writeFastMri } from "./fastmri.ts";
