@@ -19,7 +19,7 @@ import {
 } from "../src/data/cfl.ts";
 import { FastMriFile } from "../src/data/fastmri.ts";
 import { writePngGrid } from "../src/io/png.ts";
-import { writeFileAtomic } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import { magnitude, mriMetrics } from "../src/metrics/mri.ts";
 import { columnMask, furtherCorruptColumns } from "../src/mri/masks.ts";
 import { coilImages } from "../src/mri/normalise.ts";

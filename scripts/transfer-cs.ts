@@ -13,7 +13,7 @@
 import { backendName, selectBackend } from "../src/backends.ts";
 import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
-import { writeFileAtomic } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import {
   cellKey,
   type CellResult,

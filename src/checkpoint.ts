@@ -7,12 +7,8 @@
  */
 import type { Backend } from "./backend.ts";
 import { UsageError } from "./cli.ts";
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  type NamedArray,
-  writeFileAtomic,
-} from "./io/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, type NamedArray } from "./io/safetensors.ts";
+import { writeFileAtomic } from "./io/atomic.ts";
 import type { Params } from "./nn/module.ts";
 import type { Adam } from "./optim/adam.ts";
 import type { Tensor } from "./tensor.ts";

@@ -39,7 +39,7 @@ import {
 } from "./train_config.ts";
 import { writePriorGrid } from "./ambient/prior_grid.ts";
 import { trainingContext } from "./ambient/streams.ts";
-import { writeFileAtomic } from "./io/safetensors.ts";
+import { writeFileAtomic } from "./io/atomic.ts";
 
 export { CheckpointError, DivergenceError };
 

@@ -8,7 +8,7 @@
  */
 import { adps, fsDps } from "../../src/api.ts";
 import type { Backend } from "../../src/backend.ts";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 import { batchMetricsFromArrays, type ImageMetrics } from "../../src/metrics/batch.ts";
 import { clip } from "../../src/ops/elementwise.ts";
 import type { NoiseSpace } from "../../src/operators/measure.ts";

@@ -36,7 +36,7 @@ export {
   type RasterImage,
   writePngGrid,
 } from "../io/png.ts";
-export { writeFileAtomic } from "../io/safetensors.ts";
+export { writeFileAtomic } from "../io/atomic.ts";
 export { type NiftiVolume, parseNifti, readNifti } from "./nifti.ts";
 export {
   type Cfl,

@@ -12,8 +12,8 @@ import {
   encodeSafetensors,
   type NamedArray,
   type SafeTensors,
-  writeFileAtomic,
 } from "./safetensors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** Options of loadParams. */
 export interface LoadParamsOptions {
