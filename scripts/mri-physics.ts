@@ -10,7 +10,7 @@
  * ```
  */
 import { parseArgs } from "node:util";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import {
   interleavedFromPlanar,
   planarFromInterleaved,
@@ -26,8 +26,8 @@ import { coilImages } from "../src/mri/normalise.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
 import { l1WaveletCs } from "../src/recon/l1_wavelet.ts";
 import { senseCg, zeroFilled } from "../src/recon/sense.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 
 const { values: a } = parseArgs({
   options: {
