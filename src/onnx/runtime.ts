@@ -37,9 +37,9 @@ export async function openSession(
   model: Uint8Array | string,
   threads?: number,
 ): Promise<OnnxSession> {
-  const options: ort.InferenceSession.SessionOptions = threads
-    ? { intraOpNumThreads: threads }
-    : {};
+  // Severity 3: errors only (ORT's warnings about its own graph rewrites are noise here).
+  const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
+  if (threads) options.intraOpNumThreads = threads;
   const session = typeof model === "string"
     ? await ort.InferenceSession.create(model, options)
     : await ort.InferenceSession.create(model, options);
