@@ -5,13 +5,15 @@
  *
  * ```
  * deno run -A scripts/bench-onnx.ts --model fixtures/models/fmnist-inpaint --batch 32
+ * deno run -A scripts/bench-onnx.ts --task fmnist-inpaint   # the task's network, seeded init
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { ambientInput } from "../src/ambient/input.ts";
-import { loadModel } from "../src/api.ts";
+import { loadModel, type Model } from "../src/api.ts";
+import { buildNetwork } from "../src/train.ts";
 import { cpuBackend, webgpuBackend } from "../src/backends.ts";
 import type { Backend } from "../src/backend.ts";
 import { exportDenoiser } from "../src/onnx/export.ts";
@@ -22,6 +24,7 @@ import { tidy } from "../src/scope.ts";
 const { values: a } = parseArgs({
   options: {
     model: { type: "string", default: "fixtures/models/fmnist-inpaint" },
+    task: { type: "string" },
     batch: { type: "string", default: "32" },
     runs: { type: "string", default: "5" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency) },
@@ -46,7 +49,18 @@ async function median(label: string, once: () => Promise<unknown>): Promise<numb
   return m;
 }
 
-using model = await loadModel(a.model, { backend: cpuBackend() });
+/** The shipped prior, or a task's network with seeded initial weights (same speed, no file). */
+async function network(backend: Backend): Promise<Model & Disposable> {
+  if (!a.task) return await loadModel(a.model, { backend });
+  const { config } = await import(`../tasks/${a.task}.ts`);
+  const shape = [1, 32, 32] as const;
+  const net = buildNetwork(config, shape);
+  const params = net.model.registry.materialize(backend, 0);
+  const dispose = () => params.forEach((t) => t.dispose());
+  return { net, params, config, shape, backend, [Symbol.dispose]: dispose };
+}
+
+using model = await network(cpuBackend());
 const [C, H, W] = model.shape;
 const rng = new Rng(0);
 const x = Float32Array.from({ length: n * C * H * W }, () => rng.normal());
@@ -69,7 +83,7 @@ const gpu = await webgpuBackend();
 if (!gpu) {
   console.log("no WebGPU adapter: the WebGPU column is skipped");
 } else {
-  using onGpu = await loadModel(a.model, { backend: gpu as Backend });
+  using onGpu = await network(gpu);
   const ctx = { training: false, seed: 0, stream: 0 };
   const forward = () => {
     const y = tidy(() => {
