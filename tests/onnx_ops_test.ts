@@ -126,6 +126,13 @@ Deno.test("onnx lowering: groupNorm (plain, modulated, SiLU), resampling, positi
     shapes: [[3, 8], [8], [8]],
     f: (x, g, b) => groupNorm(x, 2, g, b),
   });
+  // A missing shift is a full() zero tensor: the backend's Expand of a scalar.
+  await checkOnnx({
+    name: "groupNorm scale only",
+    shapes: [[2, 4, 2, 3], [4], [4], [2, 4]],
+    f: (x, g, b, s) => groupNorm(x, 2, g, b, { scale: s }),
+    tol,
+  });
   await checkOnnx({ name: "upsample", shapes: [[2, 3, 3, 5]], f: upsample2x });
   await checkOnnx({ name: "upsample 3-d", shapes: [[3, 2, 3]], f: upsample2x });
   await checkOnnx({ name: "downsample", shapes: [[2, 3, 6, 4]], f: downsample2x });

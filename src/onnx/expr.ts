@@ -117,7 +117,7 @@ export function lowerExpr(g: OnnxGraph, expr: string, vars: Record<string, strin
     let lhs = atom();
     for (;;) {
       const op = BINARY[peek()];
-      if (!op || op[0] <= min - 1 || op[0] < min) break;
+      if (!op || op[0] < min) break;
       take();
       const rhs = binary(op[0] + 1);
       lhs = op[1] === "NotEqual" ? one("Not", one("Equal", lhs, rhs)) : one(op[1], lhs, rhs);

@@ -62,8 +62,12 @@ export class OnnxGraph {
    */
   node(opType: string, input: string[], attrs: Attrs = {}, outputs = 1): string[] {
     const output = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
-    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
-    this.nodes.push({ opType, input, output, attribute: attribute_ });
+    this.nodes.push({
+      opType,
+      input,
+      output,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
     return output;
   }
 

@@ -40,6 +40,7 @@ export async function openSession(
   // Severity 3: errors only (ORT's warnings about its own graph rewrites are noise here).
   const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
   if (threads) options.intraOpNumThreads = threads;
+  // Two overloads (path, bytes): TypeScript picks one per branch.
   const session = typeof model === "string"
     ? await ort.InferenceSession.create(model, options)
     : await ort.InferenceSession.create(model, options);
