@@ -13,13 +13,13 @@
 import { parseArgs } from "node:util";
 import { ambientInput } from "../src/ambient/input.ts";
 import { loadModel, type Model } from "../src/api.ts";
-import { buildNetwork } from "../src/train.ts";
-import { cpuBackend, webgpuBackend } from "../src/backends.ts";
-import type { Backend } from "../src/backend.ts";
+import { buildNetwork } from "../src/train/train.ts";
+import { cpuBackend, webgpuBackend } from "../src/core/select_backend.ts";
+import type { Backend } from "../src/core/backend.ts";
 import { exportDenoiser } from "../src/onnx/export.ts";
 import { openSession } from "../src/onnx/runtime.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 
 const { values: a } = parseArgs({
   options: {

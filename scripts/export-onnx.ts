@@ -10,9 +10,9 @@
  */
 import { parseArgs } from "node:util";
 import { loadModel } from "../src/api.ts";
-import { cpuBackend } from "../src/backends.ts";
-import { UsageError } from "../src/cli.ts";
-import { writeFileAtomic } from "../src/io/safetensors.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
+import { UsageError } from "../src/core/usage_error.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import { exportDenoiser } from "../src/onnx/export.ts";
 
 const { values: a } = parseArgs({

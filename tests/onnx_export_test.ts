@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { ambientInput } from "../src/ambient/input.ts";
 import { loadModel } from "../src/api.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { silu } from "../src/ops/elementwise.ts";
 import { reshape } from "../src/ops/reshape.ts";
 import { traceDynamicBatch } from "../src/onnx/dynamic_batch.ts";
 import { exportDenoiser } from "../src/onnx/export.ts";
 import { decodeModel } from "../src/onnx/proto.ts";
 import { type OnnxSession, openSession } from "../src/onnx/runtime.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose } from "./harness.ts";
 
 Deno.test("dynamic batch: reshapes get −1, inputs a symbolic N; batch-dependent constants fail", async () => {

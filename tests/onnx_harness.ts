@@ -2,11 +2,11 @@
  * The third path of the op harness (tests/harness.ts): an op traced on the ONNX backend, run
  * in a fresh onnxruntime-node session, against its CPU twin on the same random inputs.
  */
-import type { Tensor } from "../src/tensor.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { OnnxBackend } from "../src/onnx/backend.ts";
 import { openSession } from "../src/onnx/runtime.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, F32, type Tol } from "./harness.ts";
 
 /** One lowering check. */

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { Arr, Backend, OnnxStorage, Storage } from "../backend.ts";
-import { Tensor } from "../tensor.ts";
+import type { Arr, Backend, OnnxStorage, Storage } from "../core/backend.ts";
+import { Tensor } from "../core/tensor.ts";
 import { type Attrs, OnnxGraph } from "./graph.ts";
 
 /** A Backend that records an ONNX graph. */

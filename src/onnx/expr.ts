@@ -1,5 +1,5 @@
 /**
- * Lowers an elementwise expression of src/expr.ts's WGSL/JavaScript subset to ONNX nodes: a
+ * Lowers an elementwise expression of src/layout/expr.ts's WGSL/JavaScript subset to ONNX nodes: a
  * small precedence-climbing parser whose every sub-expression becomes one node, so the same
  * table that makes the WGSL kernel and its CPU twin makes the graph too.
  *

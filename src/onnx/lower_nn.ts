@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { OnnxBackend } from "./backend.ts";
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { type OnnxBackend, onnxName } from "./backend.ts";
 import { lowerExpr } from "./expr.ts";
 
