@@ -176,3 +176,19 @@ export { batchDot, senseCg, type SenseOptions, zeroFilled } from "./src/recon/se
 export { haar, type HaarCoefficients, haarInverse, haarLevels } from "./src/recon/haar.ts";
 export { l1WaveletCs, type L1WaveletOptions, softThreshold } from "./src/recon/l1_wavelet.ts";
 export { estimateCoilMaps, mapCorrelation } from "./src/recon/coil_maps.ts";
+export { OnnxBackend, onnxName } from "./src/onnx/backend.ts";
+export { type Attrs, OnnxGraph, OPSET } from "./src/onnx/graph.ts";
+export { traceDynamicBatch } from "./src/onnx/dynamic_batch.ts";
+export { exportDenoiser } from "./src/onnx/export.ts";
+export {
+  type Attribute,
+  AttributeType,
+  DataType,
+  decodeModel,
+  encodeModel,
+  type InitializerSpec,
+  type ModelSpec,
+  type NodeSpec,
+  type ValueInfo,
+} from "./src/onnx/proto.ts";
+export type { OnnxStorage } from "./src/core/backend.ts";

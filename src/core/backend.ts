@@ -30,11 +30,21 @@ export interface GpuStorage {
   refs: number;
 }
 
-/** Either kind of storage. */
-export type Storage = CpuStorage | GpuStorage;
+/** ONNX tracing storage: the name of a value in the graph being recorded (src/onnx/). */
+export interface OnnxStorage {
+  /** Discriminant. */
+  kind: "onnx";
+  /** The graph value's name. */
+  name: string;
+  /** Tensors sharing this value. */
+  refs: number;
+}
+
+/** Any kind of storage. */
+export type Storage = CpuStorage | GpuStorage | OnnxStorage;
 
 /** The kinds of engine; src/ops/dispatch.ts maps each to its backend class. */
-export type BackendKind = "cpu" | "webgpu";
+export type BackendKind = "cpu" | "webgpu" | "onnx";
 
 /** What every backend provides. */
 export interface Backend {

@@ -9,6 +9,8 @@ import { record } from "./autograd.ts";
 import { type BlockCopy, reverseBlock } from "../layout/block_copy.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { copyBlockCpu } from "../cpu/concat.ts";
+import type { OnnxBackend } from "../onnx/backend.ts";
+import { concatOnnx, sliceOnnx } from "../onnx/lower_tensor.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
@@ -26,12 +28,16 @@ function split(shape: readonly number[], axis: number): [number, number] {
   return [prod(shape.slice(0, axis)), prod(shape.slice(axis + 1))];
 }
 
-/** A new tensor of `shape` (zeros where no block lands, when `zeroFill`) holding every block. */
+/**
+ * A new tensor of `shape` (zeros where no block lands, when `zeroFill`) holding every block;
+ * `onnx` is the same copy as graph nodes, where the caller has one.
+ */
 function copyBlocks(
   label: string,
   shape: readonly number[],
   blocks: readonly { src: Tensor; b: BlockCopy }[],
   zeroFill: boolean,
+  onnx?: (be: OnnxBackend) => Tensor,
 ): Tensor {
   return onBackend(
     label,
@@ -49,6 +55,7 @@ function copyBlocks(
         }
         return out;
       },
+      ...(onnx ? { onnx } : {}),
     },
   );
 }
@@ -89,7 +96,13 @@ export function slice(x: Tensor, axis: number, start: number, length: number): T
     dstRow: length * inner,
     dstOff: 0,
   };
-  const y = copyBlocks(label, shape, [{ src: x, b }], false);
+  const y = copyBlocks(
+    label,
+    shape,
+    [{ src: x, b }],
+    false,
+    (be) => sliceOnnx(be, x, a, start, length),
+  );
   // The gradient is g scattered into zeros at the sliced position.
   record(y, [x], (g) => [
     copyBlocks(`${label}.backward`, x.shape, [{ src: g, b: reverseBlock(b) }], true),
@@ -141,7 +154,8 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     at += t.shape[a];
     return { src: t, b };
   });
-  const y = copyBlocks(`concat ${shapes()} axis ${a}`, shape, blocks, false);
+  const label = `concat ${shapes()} axis ${a}`;
+  const y = copyBlocks(label, shape, blocks, false, (be) => concatOnnx(be, xs, a, shape));
   record(y, xs, (g) => xs.map((t, i) => slice(g, a, starts[i], t.shape[a])));
   return y;
 }

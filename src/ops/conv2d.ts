@@ -18,6 +18,7 @@ import { reduceCpu } from "../cpu/reduce.ts";
 import { planReduce } from "../layout/reduce_plan.ts";
 import { sameShape } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { conv2dOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { sum } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
@@ -75,6 +76,7 @@ function forward(
         conv2dGpu(be.engine, gpuBuffer(x), gpuBuffer(w), bb, gpuBuffer(y), d, perImage);
         return y;
       },
+      onnx: (be) => conv2dOnnx(be, x, w, b),
     },
   );
 }

@@ -7,6 +7,7 @@
 import type { WebGpuBackend } from "../../gpu/backend.ts";
 import type { BackendKind } from "../core/backend.ts";
 import type { CpuBackend } from "../cpu/backend.ts";
+import type { OnnxBackend } from "../onnx/backend.ts";
 import type { Tensor } from "../core/tensor.ts";
 
 /** The backend class of each kind: an op's implementation for a kind receives this class. */
@@ -15,6 +16,8 @@ export interface BackendOf {
   cpu: CpuBackend;
   /** The WebGPU engine. */
   webgpu: WebGpuBackend;
+  /** The ONNX tracing backend (records a graph for ONNX Runtime). */
+  onnx: OnnxBackend;
 }
 
 /** An op's implementations, one per backend kind it runs on. */

@@ -11,6 +11,7 @@ import { needsGrad, record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { groupNormBackwardCpu, groupNormCpu, type GroupNormDims } from "../cpu/group_norm.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { groupNormOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { reshape } from "./reshape.ts";
 
@@ -166,6 +167,7 @@ function forward(
         });
         return [y, stats];
       },
+      onnx: (b) => groupNormOnnx(b, x, d.G, gamma, beta, eps, scale, shift, silu),
     },
   );
 }

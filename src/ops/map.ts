@@ -7,6 +7,7 @@ import { gpuBuffer } from "../../gpu/backend.ts";
 import { mapGpu } from "../../gpu/kernels/map.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { mapCpu } from "../cpu/map.ts";
+import { mapOnnx } from "../onnx/lower_tensor.ts";
 import { broadcastShapes, broadcastStrides, coalesce } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
@@ -45,6 +46,7 @@ export function map(
         mapGpu(b.engine, label, expr, names, bufs, c.shape, c.strides, gpuBuffer(out), params);
         return out;
       },
+      onnx: (b) => mapOnnx(b, expr, names, inputs, params, shape),
     },
   );
 }

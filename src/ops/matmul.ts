@@ -10,6 +10,7 @@ import { cpuData } from "../cpu/backend.ts";
 import { matmulCpu } from "../cpu/matmul.ts";
 import { planMatmul } from "../layout/matmul_layout.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { matmulOnnx } from "../onnx/lower_tensor.ts";
 import { onBackend } from "./dispatch.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -58,6 +59,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         matmulGpu(be.engine, label, gpuBuffer(a), gpuBuffer(b), gpuBuffer(out), layout);
         return out;
       },
+      onnx: (be) => matmulOnnx(be, a, b, transA, transB, outShape),
     },
   );
   // With Â = op(a), B̂ = op(b): dÂ = dC·B̂ᵀ and dB̂ = Âᵀ·dC, transposed back where the

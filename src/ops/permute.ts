@@ -10,6 +10,7 @@ import { cpuData } from "../cpu/backend.ts";
 import { permuteCpu } from "../cpu/permute.ts";
 import { coalesce, MAX_DIMS } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { permuteOnnx } from "../onnx/lower_tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 /**
@@ -57,6 +58,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
         permuteGpu(be.engine, label, gpuBuffer(x), c.shape, c.strides[0], gpuBuffer(out));
         return out;
       },
+      onnx: (be) => permuteOnnx(be, x, ax),
     },
   );
   const inverse: number[] = new Array(rank);

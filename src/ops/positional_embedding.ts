@@ -16,6 +16,7 @@ import {
   positionalEmbeddingCpu,
 } from "../cpu/positional_embedding.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { positionalEmbeddingOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
 /** Options of positionalEmbedding (EDM's defaults). */
@@ -97,6 +98,7 @@ export function positionalEmbedding(
         positionalEmbeddingGpu(b.engine, gpuBuffer(x), N, freqs, key, gpuBuffer(out));
         return out;
       },
+      onnx: (b) => positionalEmbeddingOnnx(b, x, freqs),
     },
   );
   // First order only: the backward kernel is not itself recorded.

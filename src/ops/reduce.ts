@@ -11,6 +11,7 @@ import { cpuData } from "../cpu/backend.ts";
 import { reduceCpu } from "../cpu/reduce.ts";
 import { planReduce } from "../layout/reduce_plan.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { reduceOnnx } from "../onnx/lower_tensor.ts";
 import { onBackend } from "./dispatch.ts";
 import { scale, sqrt } from "./elementwise.ts";
 import { map } from "./map.ts";
@@ -43,6 +44,7 @@ function rawReduce(x: Tensor, axes: readonly number[], keepDims: boolean, square
         reduceGpu(b.engine, `${label} [${x.shape}]`, gpuBuffer(x), plan, square, gpuBuffer(out));
         return out;
       },
+      onnx: (b) => reduceOnnx(b, x, axes, square, shape),
     },
   );
 }

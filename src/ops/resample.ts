@@ -10,6 +10,7 @@ import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { downsample2xCpu, upsample2xCpu } from "../cpu/resample.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { resampleOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
 /** Up: y = f·nearest2x(x). Down: y = f·sumPool2x2(x). */
@@ -42,6 +43,7 @@ function resample(kind: Kind, x: Tensor, f: number): Tensor {
         else downsample2xGpu(b.engine, gpuBuffer(x), planes, Ho, Wo, f, gpuBuffer(y));
         return y;
       },
+      onnx: (b) => resampleOnnx(b, kind, x, f, shape),
     },
   );
   // The adjoint of copying into a 2×2 block is summing that block, and vice versa.

@@ -9,6 +9,7 @@ import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { softmaxBackwardCpu, softmaxCpu } from "../cpu/softmax.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { softmaxOnnx } from "../onnx/lower_tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 function rowsOf(x: Tensor): [number, number] {
@@ -67,6 +68,7 @@ export function softmax(x: Tensor): Tensor {
         softmaxGpu(be.engine, label, gpuBuffer(x), gpuBuffer(out), rows, len);
         return out;
       },
+      onnx: (be) => softmaxOnnx(be, x),
     },
   );
   record(y, [x], (g) => [softmaxBackward(y, g)]);
