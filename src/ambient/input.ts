@@ -11,6 +11,7 @@ import { concat } from "../ops/concat.ts";
 import { mul } from "../ops/elementwise.ts";
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
+import { reshape } from "../ops/reshape.ts";
 
 /**
  * Builds an ambient network's input concat[M̃ ⊙ x, M̃, …, M̃] along channels.
@@ -39,5 +40,43 @@ export function ambientInput(mask: Tensor, x: Tensor): Tensor {
     const perImage = count === n ? mask : concat(Array(n).fill(mask), 0);
     const channels = c === 1 ? perImage : concat(Array(c).fill(perImage), 1);
     return concat([mul(x, mask), channels], 1);
+  });
+}
+
+/**
+ * Builds the MRI ambient network's 4-channel input [Re, Im of the image, the column mask
+ * broadcast over rows, ones] (Aali et al. 2024, §4; docs/method.md §4). Training and A-DPS
+ * pass image = ÃᴴÃ x_t with the further-corrupted mask M̃; A-OS passes M_infᴴ y with M_inf.
+ *
+ * @param mask 0/1 column mask with W columns and 1 or N rows ([N, W], or [N, 1, 1, 1, W] as
+ *   `MultiCoilFourier.mask` holds it); one row is shared by the batch
+ * @param image complex images [N, 2, H, W] (Re, Im planes)
+ * @returns [N, 4, H, W]
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { mriAmbientInput } from "./input.ts";
+ * const b = cpuBackend();
+ * const mask = b.fromArray([1, 0, 1, 1, 0, 1], [1, 6]);
+ * using u = mriAmbientInput(mask, b.full([2, 2, 8, 6], 0.5)); // [2, 4, 8, 6]
+ * ```
+ */
+export function mriAmbientInput(mask: Tensor, image: Tensor): Tensor {
+  const [n, two, h, w] = image.shape;
+  const count = mask.size / w;
+  if (
+    image.shape.length !== 4 || two !== 2 || mask.shape[mask.shape.length - 1] !== w ||
+    (count !== 1 && count !== n)
+  ) {
+    throw new Error(
+      `mriAmbientInput: need complex images [N, 2, H, W] and a [1 or N, W] column mask, ` +
+        `got images [${image.shape}] and mask [${mask.shape}]`,
+    );
+  }
+  return tidy(() => {
+    const b = image.backend;
+    // Broadcasting over rows (and over the batch for a shared mask) via a product with ones.
+    const rows = mul(reshape(mask, [count, 1, 1, w]), b.full([n, 1, h, 1], 1));
+    return concat([image, rows, b.full([n, 1, h, w], 1)], 1);
   });
 }
