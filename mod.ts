@@ -173,3 +173,11 @@ export { l1WaveletCs, type L1WaveletOptions, softThreshold } from "./src/recon/l
 export { estimateCoilMaps, mapCorrelation } from "./src/recon/coil_maps.ts";
 export { mriAmbientInput } from "./src/ambient/input.ts";
 export { mriAmbientLoss, mriAmbientObjective } from "./src/ambient/loss.ts";
+export {
+  MRI_DPS,
+  mriAmbientDenoiser,
+  mriDps,
+  mriOneStep,
+  withColumns,
+} from "./src/sampling/mri.ts";
+export { mriAdps, mriAos, mriFsDps, type MriPosteriorOptions } from "./src/api.ts";
