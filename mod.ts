@@ -181,3 +181,10 @@ export {
   withColumns,
 } from "./src/sampling/mri.ts";
 export { mriAdps, mriAos, mriFsDps, type MriPosteriorOptions } from "./src/api.ts";
+export { type LossBatch } from "./src/train.ts";
+export {
+  mriLossBatch,
+  type MriMasking,
+  type MriTrainSlice,
+  readMriSlices,
+} from "./src/mri/train_batch.ts";
