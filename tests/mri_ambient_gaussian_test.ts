@@ -18,6 +18,7 @@ import { reshape } from "../src/ops/reshape.ts";
 import { Rng } from "../src/rng.ts";
 import { tidy } from "../src/scope.ts";
 import type { Tensor } from "../src/tensor.ts";
+import { solve } from "./solve.ts";
 
 const [H, W, C] = [2, 4, 2];
 const D = 2 * H * W; // real dimensions of an image
@@ -32,20 +33,6 @@ const matMul = (a: Mat, b: Mat): Mat =>
 const transpose = (a: Mat): Mat => a[0].map((_, j) => a.map((r) => r[j]));
 const matVec = (a: Mat, v: number[]) => a.map((r) => r.reduce((s, x, k) => s + x * v[k], 0));
 
-/** Solves A X = B for SPD A (Gauss–Jordan, f64). */
-function solve(a: Mat, b: Mat): Mat {
-  const n = a.length, m = a.map((r, i) => [...r, ...b[i]]);
-  for (let c = 0; c < n; c++) {
-    const p = m[c][c];
-    for (let j = 0; j < m[c].length; j++) m[c][j] /= p;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r][c];
-      if (f !== 0) { for (let j = 0; j < m[r].length; j++) m[r][j] -= f * m[c][j]; }
-    }
-  }
-  return m.map((r) => r.slice(n));
-}
 const eye = (n: number): Mat =>
   Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
 
