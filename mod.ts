@@ -171,7 +171,7 @@ export { batchDot, senseCg, type SenseOptions, zeroFilled } from "./src/recon/se
 export { haar, type HaarCoefficients, haarInverse, haarLevels } from "./src/recon/haar.ts";
 export { l1WaveletCs, type L1WaveletOptions, softThreshold } from "./src/recon/l1_wavelet.ts";
 export { estimateCoilMaps, mapCorrelation } from "./src/recon/coil_maps.ts";
-export { mriAmbientInput } from "./src/ambient/input.ts";
+export { mriAmbientInput, mriImage } from "./src/ambient/input.ts";
 export { mriAmbientLoss, mriAmbientObjective } from "./src/ambient/loss.ts";
 export {
   MRI_DPS,

@@ -4,12 +4,13 @@
  * against the CPU twin, and its blindness to images changing in A's null space.
  */
 import assert from "node:assert/strict";
-import { mriAmbientInput } from "../src/ambient/input.ts";
+import { mriAmbientInput, mriImage } from "../src/ambient/input.ts";
 import { mriAmbientObjective } from "../src/ambient/loss.ts";
 import { grad } from "../src/autograd.ts";
 import type { Backend } from "../src/backend.ts";
 import { cpuBackend } from "../src/backends.ts";
-import { tanh } from "../src/ops/elementwise.ts";
+import { scale, tanh } from "../src/ops/elementwise.ts";
+import { concat, slice } from "../src/ops/concat.ts";
 import { linear } from "../src/ops/linear.ts";
 import { reshape } from "../src/ops/reshape.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
@@ -195,4 +196,28 @@ Deno.test("MRI ambient objective: loss and gradients ignore images moving in A's
       `${b.name}: a generic change moves the loss`,
     );
   }
+});
+
+Deno.test("MRI ambient objective: a 4-output network (the reference's width) is read by its first two channels", async () => {
+  const pr = problem(2, 2, 3, 6, 41);
+  const { n, c, h, w } = pr;
+  const b = cpuBackend("f64");
+  const rng = new Rng(42);
+  const x = b.fromArray(rng.normals(n * 2 * h * w), [n, 2, h, w]);
+  const noise = b.fromArray(rng.normals(n * 2 * h * w), [n, 2, h, w]);
+  const sigma = b.fromArray([0.5, 2], [n]);
+  const extra = b.fromArray(rng.normals(n * 2 * h * w, 5), [n, 2, h, w]);
+  using op = new MultiCoilFourier(
+    b.fromArray(pr.maps, [n, c, 2, h, w]),
+    b.fromArray(pr.mask, [n, w]),
+  );
+  const further = b.fromArray(pr.further, [n, w]);
+  const two = (u: Tensor) => scale(slice(u, 1, 0, 2), 0.7);
+  const loss = (denoise: (u: Tensor) => Tensor) =>
+    tidy(() => mriAmbientObjective(denoise, op.forward(x), op, further, sigma, noise).loss)
+      .toArray();
+  const [l2] = await loss(two);
+  const [l4] = await loss((u) => concat([two(u), extra], 1));
+  assert.equal(l4, l2);
+  assert.throws(() => mriImage(b.full([1, 1, 3, 6], 0)), /need a network output \[N, ≥2, H, W\]/);
 });

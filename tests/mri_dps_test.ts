@@ -151,12 +151,12 @@ Deno.test("MRI A-DPS: the package's run equals a float64 oracle of the reference
 });
 
 /** A tiny random gated U-Net as a loaded model would hold it. */
-function tinyModel(b: Backend, ambient: boolean, h: number, w: number) {
+function tinyModel(b: Backend, ambient: boolean, h: number, w: number, outChannels = 2) {
   const net = new EDMPrecond(
     new SongUNet({
       imgResolution: h,
       inChannels: ambient ? 4 : 2,
-      outChannels: 2,
+      outChannels,
       modelChannels: 8,
       channelMult: [1, 1],
       numBlocks: 1,
@@ -199,7 +199,18 @@ Deno.test("MRI library calls on a tiny gated U-Net: shapes, NFE and VJP counts, 
   assert.throws(() => mriAdps(amb, op, y, { seed: 1 }), /give rTrain/);
   assert.throws(() => mriAdps(clean, op, y, { seed: 1, rTrain: 2 }), /use mriFsDps/);
   assert.throws(() => mriFsDps(amb, op, y, { seed: 1 }), /use mriAdps/);
+  // The reference's width: 4 outputs, of which A-DPS and A-OS read the first two.
+  const wide = tinyModel(b, true, h, w, 4);
+  const aw = mriAdps(wide, op, y, { seed: 1, rTrain: 2, steps: 2 });
+  assert.deepEqual([aw.x.shape, aw.nfe], [[2, 2, h, w], 2]);
+  aw.x.dispose();
+  using oneWide = mriAos(wide, op, y);
+  assert.deepEqual(oneWide.shape, [2, 2, h, w]);
   const wrong = tinyModel(b, true, 8, 8);
   assert.throws(() => mriAos(wrong, op, y), /works on \[2,8,8\]/);
-  for (const p of [amb.params, clean.params, wrong.params]) for (const t of p.values()) t.dispose();
+  for (const p of [amb.params, clean.params, wide.params, wrong.params]) {
+    for (const t of p.values()) {
+      t.dispose();
+    }
+  }
 });

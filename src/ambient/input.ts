@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { concat } from "../ops/concat.ts";
+import { concat, slice } from "../ops/concat.ts";
 import { mul } from "../ops/elementwise.ts";
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
@@ -79,4 +79,25 @@ export function mriAmbientInput(mask: Tensor, image: Tensor): Tensor {
     const rows = mul(reshape(mask, [count, 1, 1, w]), b.full([n, 1, h, 1], 1));
     return concat([image, rows, b.full([n, 1, h, w], 1)], 1);
   });
+}
+
+/**
+ * The denoised complex image of an MRI network's output: its first two channels (Re, Im). The
+ * reference's ambient MRI network has as many outputs as inputs (4; 36 768 644 parameters at
+ * 384×320) and keeps D[:, :2], so either width is read the same way.
+ *
+ * @param out network output [N, 2 or more, H, W]
+ * @returns [N, 2, H, W]
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../backends.ts";
+ * import { mriImage } from "./input.ts";
+ * using d = mriImage(cpuBackend().full([1, 4, 8, 6], 0)); // [1, 2, 8, 6]
+ * ```
+ */
+export function mriImage(out: Tensor): Tensor {
+  if (out.shape.length !== 4 || out.shape[1] < 2) {
+    throw new Error(`mriImage: need a network output [N, ≥2, H, W], got [${out.shape}]`);
+  }
+  return out.shape[1] === 2 ? out : slice(out, 1, 0, 2);
 }

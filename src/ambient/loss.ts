@@ -11,7 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
-import { ambientInput, mriAmbientInput } from "./input.ts";
+import { ambientInput, mriAmbientInput, mriImage } from "./input.ts";
 import type { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
 import type { InpaintingMasks } from "./masks.ts";
 import { reshape } from "../ops/reshape.ts";
@@ -190,7 +190,8 @@ export function ambientObjective(
  * by λ(σ)‖AᴴA(D − x)‖², A = M F S the slice's training operator. Only the measured k-space
  * y = A x enters: ÃᴴÃ x_t = Aᴴ(M̃ ⊙ (y + σAn)) as M̃ ⊆ M, and AᴴA(D − x) = Aᴴ(A D − y).
  *
- * @param net the preconditioned denoiser (4 input channels, 2 output channels)
+ * @param net the preconditioned denoiser (4 input channels; 2 output channels, or 4 as the
+ *   reference's, of which the first two are used)
  * @param p its parameters
  * @param y measured multi-coil k-space [N, C, 2, H, W] (zeros off M)
  * @param op A = M F S of these slices (their maps and training masks M)
@@ -238,6 +239,7 @@ export function mriAmbientLoss(
  * `mriAmbientLoss` evaluates, for any denoiser (the exactness test trains a linear one).
  *
  * @param denoise D(u, σ), u = [Re, Im of ÃᴴÃ x_t, M̃ over rows, ones] [N, 4, H, W] → [N, 2, H, W]
+ *   (or more channels, of which the first two are the image: `mriImage`)
  * @param y measured k-space [N, C, 2, H, W]
  * @param op A = M F S
  * @param further M̃ ⊆ M, column masks [1 or N, W]
@@ -259,7 +261,7 @@ export function mriAmbientObjective(
   const weight = lossWeight(sigma);
   const keepFurther = reshape(further, [further.size / w, 1, 1, 1, w]);
   const noisy = add(y, op.forward(mul(noise, reshape(sigma, [b, 1, 1, 1]))));
-  const d = denoise(mriAmbientInput(further, op.adjoint(mul(keepFurther, noisy))), sigma);
+  const d = mriImage(denoise(mriAmbientInput(further, op.adjoint(mul(keepFurther, noisy))), sigma));
   const residual = sub(op.forward(d), y);
   return {
     loss: weightedSum(weight, op.adjoint(residual)),

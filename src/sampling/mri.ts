@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { mriAmbientInput } from "../ambient/input.ts";
+import { mriAmbientInput, mriImage } from "../ambient/input.ts";
 import { scale } from "../ops/elementwise.ts";
 import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
 import { tidy } from "../scope.ts";
@@ -35,7 +35,7 @@ export const MRI_DPS: Readonly<Omit<DpsOptions, "seed" | "onStep">> = Object.fre
  * An ambient MRI network as the denoiser a sampler calls: x ↦ h([ÃᴴÃ x, M̃ over rows, ones], σ)
  * with Ã = M̃ F S held fixed (the training's input layout, docs/method.md §4).
  *
- * @param network h(u, σ), u [N, 4, H, W] → [N, 2, H, W]
+ * @param network h(u, σ), u [N, 4, H, W] → [N, 2, H, W] (or 4 channels: the first two are used)
  * @param further Ã: the inference maps with the fixed M̃ (caller keeps and disposes it)
  * @returns D(x, σ) for complex images [N, 2, H, W]
  * @example
@@ -52,7 +52,7 @@ export const MRI_DPS: Readonly<Omit<DpsOptions, "seed" | "onStep">> = Object.fre
  */
 export function mriAmbientDenoiser(network: AmbientDenoiser, further: MultiCoilFourier): Denoiser {
   return (x, sigma) =>
-    network(mriAmbientInput(further.mask, further.adjoint(further.forward(x))), sigma);
+    mriImage(network(mriAmbientInput(further.mask, further.adjoint(further.forward(x))), sigma));
 }
 
 /**
@@ -103,7 +103,7 @@ export function mriDps(
  * A-OS for MRI: x̂ = h([M_infᴴ y, M_inf over rows, ones], σ = 0.003), one evaluation of an
  * ambient network (docs/method.md §5.3).
  *
- * @param network h(u, σ), u [N, 4, H, W] → [N, 2, H, W]
+ * @param network h(u, σ), u [N, 4, H, W] → [N, 2, H, W] (or 4 channels: the first two are used)
  * @param op A_inf = M_inf F S
  * @param y k-space [N, C, 2, H, W]
  * @param sigma the σ given to h (the reference's 0.003)
@@ -118,7 +118,7 @@ export function mriOneStep(
   if (!(sigma > 0)) throw new Error(`mriOneStep: σ must be > 0, got ${sigma}`);
   const shape = imageShape(op, y, "mriOneStep");
   return tidy(() => {
-    const out = network(mriAmbientInput(op.mask, op.adjoint(y)), sigma);
+    const out = mriImage(network(mriAmbientInput(op.mask, op.adjoint(y)), sigma));
     if (out.shape.join() !== shape.join()) {
       throw new Error(`mriOneStep: network returned [${out.shape}], want [${shape}]`);
     }
