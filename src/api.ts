@@ -14,9 +14,9 @@
 import { inferenceMasks, samplingMask } from "./ambient/masks.ts";
 import { priorDenoiser } from "./ambient/prior_denoiser.ts";
 import { PRIOR_MASK_SEED } from "./ambient/prior_grid.ts";
-import type { Backend } from "./backend.ts";
-import { selectBackend } from "./backends.ts";
-import { UsageError } from "./cli.ts";
+import type { Backend } from "./core/backend.ts";
+import { selectBackend } from "./core/select_backend.ts";
+import { UsageError } from "./core/usage_error.ts";
 import { dataShape } from "./data/dataset.ts";
 import { loadParams } from "./io/params_io.ts";
 import { decodeSafetensors } from "./io/safetensors.ts";
@@ -27,12 +27,12 @@ import type { MaskOperator } from "./operators/mask_operator.ts";
 import { dps, type DpsOptions, type DpsResult } from "./sampling/dps.ts";
 import { edmSample, type EdmSampleOptions, type EdmSampleResult } from "./sampling/edm_sampler.ts";
 import { ambientOneStep, ONE_STEP_SIGMA } from "./sampling/one_step.ts";
-import type { Tensor } from "./tensor.ts";
+import type { Tensor } from "./core/tensor.ts";
 import { columnMasks } from "./mri/masks.ts";
 import type { MultiCoilFourier } from "./operators/multi_coil_fourier.ts";
 import { mriAmbientDenoiser, mriDps, mriOneStep, withColumns } from "./sampling/mri.ts";
-import { buildNetwork } from "./train.ts";
-import type { TrainConfig } from "./train_config.ts";
+import { buildNetwork } from "./train/train.ts";
+import type { TrainConfig } from "./train/config.ts";
 
 /** A trained prior: the network, its (EMA) weights and the configuration it was trained with. */
 export interface Model {

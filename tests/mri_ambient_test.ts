@@ -6,17 +6,17 @@
 import assert from "node:assert/strict";
 import { mriAmbientInput, mriImage } from "../src/ambient/input.ts";
 import { mriAmbientObjective } from "../src/ambient/loss.ts";
-import { grad } from "../src/autograd.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { scale, tanh } from "../src/ops/elementwise.ts";
 import { concat, slice } from "../src/ops/concat.ts";
 import { linear } from "../src/ops/linear.ts";
 import { reshape } from "../src/ops/reshape.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 
 const backends = async (): Promise<Backend[]> => {

@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { mriAdps, mriAos, mriFsDps } from "../src/api.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { concat, slice } from "../src/ops/concat.ts";
 import { add, mul, scale } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
@@ -18,11 +18,11 @@ import { columnMask, columnMasks } from "../src/mri/masks.ts";
 import { EDMPrecond } from "../src/nn/precond.ts";
 import { SongUNet } from "../src/nn/song_unet.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { MRI_DPS, mriAmbientDenoiser, mriDps, withColumns } from "../src/sampling/mri.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
 
 const [N, C, H, W] = [2, 3, 4, 24];

@@ -6,22 +6,22 @@
 import assert from "node:assert/strict";
 import { mriAmbientLoss } from "../src/ambient/loss.ts";
 import { trainingContext } from "../src/ambient/streams.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { FastMriFile, writeFastMri } from "../src/data/fastmri.ts";
 import { columnMask, furtherCorruptColumns } from "../src/mri/masks.ts";
 import { mriLossBatch, type MriTrainSlice, readMriSlices } from "../src/mri/train_batch.ts";
 import { mul } from "../src/ops/elementwise.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 import {
   buildNetwork,
   disposeTrainState,
   initTrainState,
   stepSeed,
   trainStep,
-} from "../src/train.ts";
-import { EDM_DEFAULTS, type TrainConfig } from "../src/train_config.ts";
+} from "../src/train/train.ts";
+import { EDM_DEFAULTS, type TrainConfig } from "../src/train/config.ts";
 
 const [S, C, H, W] = [4, 2, 8, 64]; // W = 64 keeps ACS 20 in M̃ at R = 2 (⌊64/3⌋ = 21)
 const dims = [C, H, W] as const;

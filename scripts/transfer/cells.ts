@@ -7,12 +7,12 @@
  * @module
  */
 import { adps, fsDps } from "../../src/api.ts";
-import type { Backend } from "../../src/backend.ts";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import type { Backend } from "../../src/core/backend.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 import { batchMetricsFromArrays, type ImageMetrics } from "../../src/metrics/batch.ts";
 import { clip } from "../../src/ops/elementwise.ts";
 import type { NoiseSpace } from "../../src/operators/measure.ts";
-import { tidy } from "../../src/scope.ts";
+import { tidy } from "../../src/core/scope.ts";
 import type { LoadedModel, ModelInfo } from "./models.ts";
 import { buildOperator, measure, type Problem, problemId, seedOf } from "./problems.ts";
 

@@ -9,8 +9,8 @@
  */
 import { concat, slice } from "../ops/concat.ts";
 import { mul } from "../ops/elementwise.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { reshape } from "../ops/reshape.ts";
 
 /**
@@ -21,7 +21,7 @@ import { reshape } from "../ops/reshape.ts";
  * @returns [N, 2C, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { ambientInput } from "./input.ts";
  * const b = cpuBackend();
  * using u = ambientInput(b.full([1, 1, 8, 8], 1), b.full([2, 3, 8, 8], 0.5)); // [2, 6, 8, 8]
@@ -54,7 +54,7 @@ export function ambientInput(mask: Tensor, x: Tensor): Tensor {
  * @returns [N, 4, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { mriAmbientInput } from "./input.ts";
  * const b = cpuBackend();
  * const mask = b.fromArray([1, 0, 1, 1, 0, 1], [1, 6]);
@@ -90,7 +90,7 @@ export function mriAmbientInput(mask: Tensor, image: Tensor): Tensor {
  * @returns [N, 2, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { mriImage } from "./input.ts";
  * using d = mriImage(cpuBackend().full([1, 4, 8, 6], 0)); // [1, 2, 8, 6]
  * ```

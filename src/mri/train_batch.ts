@@ -8,11 +8,11 @@
  * @module
  */
 import { edmLoss, mriAmbientLoss } from "../ambient/loss.ts";
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import type { FastMriFile } from "../data/fastmri.ts";
 import { mul } from "../ops/elementwise.ts";
 import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
-import type { LossBatch } from "../train.ts";
+import type { LossBatch } from "../train/train.ts";
 import { columnMask, furtherCorruptColumns } from "./masks.ts";
 
 /** One training slice as read from disk. */

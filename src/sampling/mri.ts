@@ -9,8 +9,8 @@
 import { mriAmbientInput, mriImage } from "../ambient/input.ts";
 import { scale } from "../ops/elementwise.ts";
 import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { dps, type DpsOptions, type DpsResult } from "./dps.ts";
 import type { Denoiser } from "./edm_sampler.ts";
 import { type AmbientDenoiser, ONE_STEP_SIGMA } from "./one_step.ts";
@@ -40,7 +40,7 @@ export const MRI_DPS: Readonly<Omit<DpsOptions, "seed" | "onStep">> = Object.fre
  * @returns D(x, σ) for complex images [N, 2, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { slice } from "../ops/concat.ts";
  * import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
  * import { mriAmbientDenoiser } from "./mri.ts";
@@ -78,7 +78,7 @@ export function withColumns(op: MultiCoilFourier, mask: Tensor): MultiCoilFourie
  * @returns the reconstructions [N, 2, H, W] and the NFE / VJP counts (500 each by default)
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { scale } from "../ops/elementwise.ts";
  * import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
  * import { mriDps } from "./mri.ts";

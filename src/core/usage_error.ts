@@ -19,7 +19,7 @@ export class UsageError extends Error {
  *
  * @example
  * ```ts ignore
- * import { exitOnUsageError, UsageError } from "./cli.ts";
+ * import { exitOnUsageError, UsageError } from "./usage_error.ts";
  * exitOnUsageError();
  * throw new UsageError("--steps must be a positive integer, got 0");
  * ```
@@ -47,7 +47,7 @@ const NEGATIVE = /^-(\d|\.\d|Infinity$)/;
  * @returns the flags' values
  * @example
  * ```ts
- * import { parseFlags } from "./cli.ts";
+ * import { parseFlags } from "./usage_error.ts";
  * const v = parseFlags({ p: { type: "string" } }, ["--p", "-0.1"]);
  * console.log(v.p); // "-0.1"
  * ```
@@ -83,7 +83,7 @@ export function parseFlags<T extends ParseArgsOptionsConfig>(
  * @returns the number
  * @example
  * ```ts
- * import { numberFlag } from "./cli.ts";
+ * import { numberFlag } from "./usage_error.ts";
  * numberFlag("32", "batch", "positive"); // 32
  * ```
  */

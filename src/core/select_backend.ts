@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { getGpuDevice } from "../gpu/device.ts";
-import { WebGpuBackend } from "../gpu/backend.ts";
+import { getGpuDevice } from "../../gpu/device.ts";
+import { WebGpuBackend } from "../../gpu/backend.ts";
 import type { Backend, BackendName } from "./backend.ts";
-import { UsageError } from "./cli.ts";
-import { CpuBackend, type CpuDtype } from "./cpu/backend.ts";
+import { UsageError } from "./usage_error.ts";
+import { CpuBackend, type CpuDtype } from "../cpu/backend.ts";
 
 const cpu = new Map<CpuDtype, CpuBackend>();
 let webgpu: Promise<WebGpuBackend | null> | undefined;
@@ -20,7 +20,7 @@ let webgpu: Promise<WebGpuBackend | null> | undefined;
  * @returns the backend
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "./select_backend.ts";
  * const t = cpuBackend().fromArray([1, 2], [2]);
  * ```
  */
@@ -55,7 +55,7 @@ function glHint(): string {
  * @returns the checked name
  * @example
  * ```ts
- * import { backendName } from "./backends.ts";
+ * import { backendName } from "./select_backend.ts";
  * backendName("cpu"); // "cpu"; backendName("cuda") throws a UsageError
  * ```
  */
@@ -74,7 +74,7 @@ export function backendName(name?: string): BackendName | undefined {
  * @returns the backend
  * @example
  * ```ts
- * import { selectBackend } from "./backends.ts";
+ * import { selectBackend } from "./select_backend.ts";
  * const backend = await selectBackend(); // WebGPU where an adapter exists
  * console.log(backend.name);
  * ```
