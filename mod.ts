@@ -192,3 +192,15 @@ export {
   type ValueInfo,
 } from "./src/onnx/proto.ts";
 export type { OnnxStorage } from "./src/core/backend.ts";
+export { mriAmbientInput, mriImage } from "./src/ambient/input.ts";
+export { mriAmbientLoss, mriAmbientObjective } from "./src/ambient/loss.ts";
+export {
+  MRI_DPS,
+  mriAmbientDenoiser,
+  mriDps,
+  mriOneStep,
+  withColumns,
+} from "./src/sampling/mri.ts";
+export { mriAdps, mriAos, mriFsDps, type MriPosteriorOptions } from "./src/api.ts";
+export { type LossBatch } from "./src/train/train.ts";
+export { mriLossBatch, type MriMasking, type MriTrainSlice } from "./src/mri/train_batch.ts";

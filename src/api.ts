@@ -28,6 +28,9 @@ import { dps, type DpsOptions, type DpsResult } from "./sampling/dps.ts";
 import { edmSample, type EdmSampleOptions, type EdmSampleResult } from "./sampling/edm_sampler.ts";
 import { ambientOneStep, ONE_STEP_SIGMA } from "./sampling/one_step.ts";
 import type { Tensor } from "./core/tensor.ts";
+import { columnMasks } from "./mri/masks.ts";
+import type { MultiCoilFourier } from "./operators/multi_coil_fourier.ts";
+import { mriAmbientDenoiser, mriDps, mriOneStep, withColumns } from "./sampling/mri.ts";
 import { buildNetwork } from "./train/train.ts";
 import type { TrainConfig } from "./train/config.ts";
 
@@ -328,4 +331,118 @@ export function sample(
   } finally {
     further?.dispose();
   }
+}
+
+/** Options of `mriAdps` and `mriFsDps`: `dps`'s, defaulting to the reference's `MRI_DPS`. */
+export interface MriPosteriorOptions extends Partial<DpsOptions> {
+  /** Seed of the initial noise. */
+  seed: number;
+  /** A-DPS: the training acceleration R, whose kind of M̃ (ACS 20, ⌊W/(R+1)⌋ columns) is drawn. */
+  rTrain?: number;
+  /** A-DPS: seed of that one M̃, drawn once per run and shared by the batch (default `seed`). */
+  maskSeed?: number;
+}
+
+/** The network of a model as h(u, σ), in eval mode. */
+function networkOf(model: Model) {
+  const ctx = { training: false, seed: 0, stream: 0 };
+  return (u: Tensor, s: number) =>
+    model.net.forward(model.params, u, u.backend.full([u.shape[0]], s), ctx);
+}
+
+/** Checks that the model works on complex images of the operator's size. */
+function checkMriModel(model: Model, op: MultiCoilFourier, who: string): void {
+  const [, , , h, w] = op.maps.shape;
+  if (model.shape.join() !== [2, h, w].join()) {
+    throw new Error(`${who}: the model works on [${model.shape}], the k-space on [2, ${h}, ${w}]`);
+  }
+}
+
+/**
+ * A-DPS for multi-coil MRI (Aali et al. 2024, §4): the reference's sampler (`MRI_DPS`: Euler,
+ * 500 steps, ζ = 2, no clipping) with an ambient prior that sees ÃᴴÃ x, Ã = M̃ F S, through
+ * one M̃ of the training kind drawn once per run.
+ *
+ * @param model an ambient MRI model (4 input channels, images [2, H, W])
+ * @param op A_inf = M_inf F S of the slices
+ * @param y their k-space [N, C, 2, H, W]
+ * @param options seed, the training R (required), the M̃ seed, any `dps` option
+ * @returns the reconstructions [N, 2, H, W] (caller disposes) and the NFE / VJP counts
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("runs/mri-r4");
+ * const { x } = mriAdps(model, op, y, { seed: 0, rTrain: 4 });
+ * ```
+ */
+export function mriAdps(
+  model: Model,
+  op: MultiCoilFourier,
+  y: Tensor,
+  options: MriPosteriorOptions,
+): DpsResult {
+  if (!model.config.ambient) {
+    throw new Error("mriAdps: the model was trained on clean data: use mriFsDps");
+  }
+  const { rTrain, maskSeed = options.seed } = options;
+  if (rTrain === undefined) {
+    throw new Error("mriAdps: give rTrain, the model's training acceleration");
+  }
+  checkMriModel(model, op, "mriAdps");
+  const w = op.maps.shape[4];
+  const further = y.backend.fromArray(
+    columnMasks(w, [0], { r: rTrain, seed: maskSeed, further: true }),
+    [1, w],
+  );
+  using tilde = withColumns(op, further);
+  return mriDps(mriAmbientDenoiser(networkOf(model), tilde), op, y, options);
+}
+
+/**
+ * FS-DPS for multi-coil MRI: the same sampler with a prior trained on fully sampled images.
+ *
+ * @param model a clean MRI model (2 channels in and out)
+ * @param op A_inf = M_inf F S
+ * @param y k-space [N, C, 2, H, W]
+ * @param options seed and any `dps` option (defaults `MRI_DPS`)
+ * @returns the reconstructions [N, 2, H, W] (caller disposes) and the NFE / VJP counts
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("runs/mri-r1");
+ * const { x } = mriFsDps(model, op, y, { seed: 0 });
+ * ```
+ */
+export function mriFsDps(
+  model: Model,
+  op: MultiCoilFourier,
+  y: Tensor,
+  options: MriPosteriorOptions,
+): DpsResult {
+  if (model.config.ambient) throw new Error("mriFsDps: the model is ambient: use mriAdps");
+  checkMriModel(model, op, "mriFsDps");
+  return mriDps(networkOf(model), op, y, options);
+}
+
+/**
+ * A-OS for multi-coil MRI: one evaluation at σ = 0.003 on [M_infᴴ y, M_inf over rows, ones].
+ *
+ * @param model an ambient MRI model
+ * @param op A_inf = M_inf F S
+ * @param y k-space [N, C, 2, H, W]
+ * @param sigma the σ given to the network (the reference's 0.003)
+ * @returns the reconstructions [N, 2, H, W] (caller disposes)
+ * @example
+ * ```ts ignore
+ * using model = await loadModel("runs/mri-r4");
+ * using x = mriAos(model, op, y);
+ * ```
+ */
+export function mriAos(
+  model: Model,
+  op: MultiCoilFourier,
+  y: Tensor,
+  sigma: number = ONE_STEP_SIGMA,
+): Tensor {
+  if (!model.config.ambient) throw new Error("mriAos: A-OS needs an ambient model");
+  checkMriModel(model, op, "mriAos");
+  return mriOneStep(networkOf(model), op, y, sigma);
 }

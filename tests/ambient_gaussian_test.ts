@@ -17,6 +17,7 @@ import { Adam } from "../src/optim/adam.ts";
 import { Rng } from "../src/core/rng.ts";
 import { tidy } from "../src/core/scope.ts";
 import type { Tensor } from "../src/core/tensor.ts";
+import { solve } from "./solve.ts";
 import { reshape } from "../src/ops/reshape.ts";
 
 const D = 5; // pixels
@@ -25,21 +26,6 @@ const HIDDEN = [1, 4];
 const N = 3000; // training draws
 const SIGMA = 0.5;
 const Q = 0.5; // P(hidden pixel ∈ M)
-
-/** Solves A X = B for symmetric positive definite A (Gauss–Jordan, f64), B with k columns. */
-function solve(a: number[][], b: number[][]): number[][] {
-  const n = a.length, m = a.map((r, i) => [...r, ...b[i]]);
-  for (let c = 0; c < n; c++) {
-    const p = m[c][c];
-    for (let j = 0; j < m[c].length; j++) m[c][j] /= p;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r][c];
-      for (let j = 0; j < m[r].length; j++) m[r][j] -= f * m[c][j];
-    }
-  }
-  return m.map((r) => r.slice(n));
-}
 
 /** μ and an SPD Σ with correlated pixels, and a Cholesky-free sampler through Σ = L Lᵀ. */
 function gaussian(rng: Rng) {

@@ -11,7 +11,8 @@ import type { Tensor } from "../core/tensor.ts";
 import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
-import { ambientInput } from "./input.ts";
+import { ambientInput, mriAmbientInput, mriImage } from "./input.ts";
+import type { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
 import type { InpaintingMasks } from "./masks.ts";
 import { reshape } from "../ops/reshape.ts";
 import { NOISE_STREAM, SIGMA_STREAM } from "./streams.ts";
@@ -35,9 +36,10 @@ function drawSigma(x: Tensor, seed: number, first: number): Tensor {
   return exp(add(scale(z, P_STD), x.backend.full([1], P_MEAN)));
 }
 
-/** The noise n of images `first`.. of the step's batch, shaped like x. */
-function drawNoise(x: Tensor, seed: number, first: number): Tensor {
-  return randomNormal(x.backend, x.shape, seed, NOISE_STREAM, first * (x.size / x.shape[0]));
+/** The noise n of images `first`.. of the step's batch, shaped like x (or `shape`). */
+function drawNoise(x: Tensor, seed: number, first: number, shape = x.shape): Tensor {
+  const perImage = shape.reduce((a, b) => a * b, 1) / shape[0];
+  return randomNormal(x.backend, shape, seed, NOISE_STREAM, first * perImage);
 }
 
 /** λ(σ) = (σ² + σ_d²)/(σ σ_d)² per sample, shaped to broadcast over [N, C, H, W]. */
@@ -179,5 +181,90 @@ export function ambientObjective(
   return {
     loss: weightedSum(weight, mul(masks.mask, residual)),
     furtherLoss: weightedSum(weight, mul(masks.further, residual)),
+  };
+}
+
+/**
+ * Ambient loss for multi-coil MRI (Aali et al. 2024, §4; docs/method.md §4): x_t = x + σn in
+ * the image domain, the network sees [Re, Im of ÃᴴÃ x_t, M̃ over rows, ones] and is penalised
+ * by λ(σ)‖AᴴA(D − x)‖², A = M F S the slice's training operator. Only the measured k-space
+ * y = A x enters: ÃᴴÃ x_t = Aᴴ(M̃ ⊙ (y + σAn)) as M̃ ⊆ M, and AᴴA(D − x) = Aᴴ(A D − y).
+ *
+ * @param net the preconditioned denoiser (4 input channels; 2 output channels, or 4 as the
+ *   reference's, of which the first two are used)
+ * @param p its parameters
+ * @param y measured multi-coil k-space [N, C, 2, H, W] (zeros off M)
+ * @param op A = M F S of these slices (their maps and training masks M)
+ * @param further M̃ ⊆ M, column masks [1 or N, W]
+ * @param seed randomness of this step (σ and n)
+ * @param ctx dropout state; its `first` also places σ and n in the step's batch
+ * @returns the trained loss and the logged λ(σ)‖ÃᴴÃ(D − x)‖²
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../core/select_backend.ts";
+ * import { EDMPrecond } from "../nn/precond.ts";
+ * import { SongUNet } from "../nn/song_unet.ts";
+ * import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
+ * import { mriAmbientLoss } from "./loss.ts";
+ * const b = cpuBackend();
+ * const net = new EDMPrecond(new SongUNet({
+ *   imgResolution: 8, inChannels: 4, outChannels: 2, modelChannels: 8,
+ *   channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0,
+ * }));
+ * const params = net.model.registry.materialize(b, 0);
+ * using op = new MultiCoilFourier(b.full([1, 2, 2, 8, 8], 0.5), b.fromArray([0, 1, 1, 1, 1, 1, 1, 0], [1, 8]));
+ * const further = b.fromArray([0, 0, 1, 1, 1, 1, 0, 0], [1, 8]); // M̃ ⊆ M
+ * const y = op.forward(b.full([2, 2, 8, 8], 0.5)); // the only use of the images
+ * const { loss } = mriAmbientLoss(net, params, y, op, further, 1, { training: true, seed: 1, stream: 0 });
+ * ```
+ */
+export function mriAmbientLoss(
+  net: EDMPrecond,
+  p: Params,
+  y: Tensor,
+  op: MultiCoilFourier,
+  further: Tensor,
+  seed: number,
+  ctx: ForwardContext,
+): LossTerms {
+  const first = ctx.first ?? 0;
+  const [n, , , h, w] = y.shape;
+  const noise = drawNoise(y, seed, first, [n, 2, h, w]);
+  const sigma = drawSigma(y, seed, first);
+  return mriAmbientObjective((u, s) => net.forward(p, u, s, ctx), y, op, further, sigma, noise);
+}
+
+/**
+ * The MRI ambient objective at given noise levels and image-domain noise: what
+ * `mriAmbientLoss` evaluates, for any denoiser (the exactness test trains a linear one).
+ *
+ * @param denoise D(u, σ), u = [Re, Im of ÃᴴÃ x_t, M̃ over rows, ones] [N, 4, H, W] → [N, 2, H, W]
+ *   (or more channels, of which the first two are the image: `mriImage`)
+ * @param y measured k-space [N, C, 2, H, W]
+ * @param op A = M F S
+ * @param further M̃ ⊆ M, column masks [1 or N, W]
+ * @param sigma σ per image [N]
+ * @param noise standard normal n [N, 2, H, W] (image domain)
+ * @returns λ(σ)‖AᴴA(D − x)‖² and the logged λ(σ)‖ÃᴴÃ(D − x)‖², summed per image,
+ *   batch-averaged
+ */
+export function mriAmbientObjective(
+  denoise: LossDenoiser,
+  y: Tensor,
+  op: MultiCoilFourier,
+  further: Tensor,
+  sigma: Tensor,
+  noise: Tensor,
+): LossTerms {
+  const b = y.shape[0];
+  const w = y.shape[4];
+  const weight = lossWeight(sigma);
+  const keepFurther = reshape(further, [further.size / w, 1, 1, 1, w]);
+  const noisy = add(y, op.forward(mul(noise, reshape(sigma, [b, 1, 1, 1]))));
+  const d = mriImage(denoise(mriAmbientInput(further, op.adjoint(mul(keepFurther, noisy))), sigma));
+  const residual = sub(op.forward(d), y);
+  return {
+    loss: weightedSum(weight, op.adjoint(residual)),
+    furtherLoss: weightedSum(weight, op.adjoint(mul(keepFurther, residual))),
   };
 }

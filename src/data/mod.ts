@@ -46,3 +46,4 @@ export {
   writeCfl,
 } from "./cfl.ts";
 export { type FastMriContents, FastMriFile, type FastMriInfo, writeFastMri } from "./fastmri.ts";
+export { type MriMasking, type MriTrainSlice, readMriSlices } from "../mri/train_batch.ts";

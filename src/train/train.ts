@@ -6,7 +6,8 @@
  * @module
  */
 import { WebGpuBackend } from "../../gpu/backend.ts";
-import { ambientLoss, edmLoss } from "../ambient/loss.ts";
+import { ambientLoss, edmLoss, type LossTerms } from "../ambient/loss.ts";
+import type { ForwardContext } from "../nn/unet_block.ts";
 import { furtherCorrupt } from "../ambient/masks.ts";
 import { grad } from "../ops/autograd.ts";
 import type { Backend } from "../core/backend.ts";
@@ -180,6 +181,62 @@ export interface StepBatch {
 }
 
 /**
+ * A step's data that builds its own loss per round: k-space slices, whose ambient loss needs
+ * their maps and masks (docs/method.md §4), or images (`StepBatch`).
+ */
+export interface LossBatch {
+  /** Items (images or slices) in the step's batch. */
+  count: number;
+  /**
+   * The loss of items [first, first + m), built inside the round's scope and tape.
+   *
+   * @param net the network
+   * @param params its weights
+   * @param first the round's first item
+   * @param m the round's size
+   * @param seed the step's seed (σ, noise)
+   * @param ctx dropout state, `first` set
+   * @returns the round's loss terms, each a mean over its m items
+   */
+  loss(
+    net: EDMPrecond,
+    params: Params,
+    first: number,
+    m: number,
+    seed: number,
+    ctx: ForwardContext,
+  ): LossTerms;
+}
+
+/** Images as a `LossBatch`: the EDM loss, or the ambient one with each image's M and M̃. */
+function imageLossBatch(batch: StepBatch, config: TrainConfig, backend: Backend): LossBatch {
+  const n = batch.indices.length;
+  const [ch, h, w] = batch.shape;
+  const size = ch * h * w;
+  if (batch.images.length !== n * size) {
+    throw new Error(`trainStep: ${batch.images.length} values for ${n} images of [${batch.shape}]`);
+  }
+  return {
+    count: n,
+    loss(net, params, first, m, seed, ctx) {
+      const images = batch.images.subarray(first * size, (first + m) * size);
+      const x = backend.fromArray(images, [m, ch, h, w]);
+      if (!config.ambient) return edmLoss(net, params, x, seed, ctx);
+      const indices = batch.indices.slice(first, first + m);
+      const masks = furtherCorrupt(
+        backend,
+        indices,
+        h,
+        w,
+        config.corruption,
+        config.corruptionSeed,
+      );
+      return ambientLoss(net, params, x, masks, seed, ctx);
+    },
+  };
+}
+
+/**
  * One training step (EDM's training loop, Section 3 of Aali et al. 2024 for the ambient
  * loss): per round of at most `config.batchGpu` images, upload, masks, loss and backward;
  * the gradients summed over rounds (each round's mean loss weighted by its share of the
@@ -190,7 +247,7 @@ export interface StepBatch {
  * @param net the preconditioned network
  * @param state weights, EMA and Adam (updated in place)
  * @param config the experiment (batch, rounds, learning rate, EMA, seeds, corruption)
- * @param batch the step's images and their data-set indices
+ * @param batch the step's images and their data-set indices, or a batch with its own loss (MRI)
  * @param step the step number (from 1): seeds, learning-rate warm-up, EMA decay
  * @returns the step's loss, [loss] or (ambient) [loss, M̃ loss]; the caller disposes it
  * @example
@@ -204,42 +261,26 @@ export function trainStep(
   net: EDMPrecond,
   state: TrainState,
   config: TrainConfig,
-  batch: StepBatch,
+  batch: StepBatch | LossBatch,
   step: number,
 ): Tensor {
-  const n = batch.indices.length;
-  const [ch, h, w] = batch.shape;
-  const size = ch * h * w;
-  if (batch.images.length !== n * size) {
-    throw new Error(`trainStep: ${batch.images.length} values for ${n} images of [${batch.shape}]`);
-  }
-  const per = Math.min(config.batchGpu ?? n, n);
   const paramList = [...state.params.values()];
   const backend = paramList[0].backend;
+  const data = "images" in batch ? imageLossBatch(batch, config, backend) : batch;
+  const n = data.count;
+  const per = Math.min(config.batchGpu ?? n, n);
   const seed = stepSeed(config, step);
   let sums: Tensor[] = [];
   let terms: Tensor | null = null;
   for (let first = 0; first < n; first += per) {
     const m = Math.min(per, n - first);
     const round = tidy(() => {
-      const x = backend.fromArray(batch.images.subarray(first * size, (first + m) * size), [
-        m,
-        ch,
-        h,
-        w,
-      ]);
-      const indices = batch.indices.slice(first, first + m);
       const ctx = { ...trainingContext(seed), first };
-      const masks = config.ambient
-        ? furtherCorrupt(backend, indices, h, w, config.corruption, config.corruptionSeed)
-        : null;
       // A round's loss is a mean over its m images: weighted m/n, the rounds sum to the batch's.
       const weigh = (t: Tensor) => (m === n ? t : scale(t, m / n));
       let further: Tensor | undefined;
       const { value, grads } = grad(() => {
-        const l = masks
-          ? ambientLoss(net, state.params, x, masks, seed, ctx)
-          : edmLoss(net, state.params, x, seed, ctx);
+        const l = data.loss(net, state.params, first, m, seed, ctx);
         further = l.furtherLoss;
         return weigh(l.loss);
       }, paramList);
