@@ -149,6 +149,12 @@ export {
   readModelFiles,
   sample,
 } from "./src/api.ts";
+export {
+  drawSeed,
+  posteriorSamples,
+  type PosteriorSamplesOptions,
+  type PosteriorSpread,
+} from "./src/posterior_samples.ts";
 export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
 export { complexMul } from "./src/mri/complex.ts";
 export {
