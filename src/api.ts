@@ -16,7 +16,7 @@ import { priorDenoiser } from "./ambient/prior_denoiser.ts";
 import { PRIOR_MASK_SEED } from "./ambient/prior_grid.ts";
 import type { Backend } from "./backend.ts";
 import { selectBackend } from "./backends.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "./usage_error.ts";
 import { dataShape } from "./data/dataset.ts";
 import { loadParams } from "./io/params_io.ts";
 import { decodeSafetensors } from "./io/safetensors.ts";

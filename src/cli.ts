@@ -6,12 +6,9 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { UsageError } from "./usage_error.ts";
 
-/** A mistake in what the user asked for; the message says what to do instead. */
-export class UsageError extends Error {
-  /** Error name. */
-  override name = "UsageError";
-}
+export { UsageError };
 
 /**
  * Makes the calling script print an uncaught `UsageError` as `error: <message>` and exit
