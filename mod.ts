@@ -155,6 +155,14 @@ export {
   type PosteriorSamplesOptions,
   type PosteriorSpread,
 } from "./src/posterior_samples.ts";
+export {
+  type BytesModel,
+  checkConfig,
+  configFromMetadata,
+  type ModelBytesOptions,
+  modelFromBytes,
+  modelFromUrl,
+} from "./src/model_bytes.ts";
 export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
 export { complexMul } from "./src/mri/complex.ts";
 export {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Backend } from "./backend.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "./usage_error.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,

@@ -19,7 +19,7 @@ import {
   saveNetwork,
   type TrainState,
 } from "./checkpoint.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "./usage_error.ts";
 import { batchIndices, gatherBatch, type ImageDataset } from "./data/dataset.ts";
 import type { Params } from "./nn/module.ts";
 import { EDMPrecond } from "./nn/precond.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Corruption } from "./ambient/masks.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "./usage_error.ts";
 import { dataShape, type DataSpec } from "./data/dataset.ts";
 import type { SongUNetConfig } from "./nn/song_unet.ts";
 
