@@ -14,8 +14,7 @@
  */
 export { Tensor } from "./tensor.ts";
 export type { Backend, BackendName } from "./backend.ts";
-export { cpuBackend, selectBackend, webgpuBackend } from "./backends.ts";
-export { WebGpuBackend } from "../gpu/backend.ts";
+export { backendName, cpuBackend, selectBackend } from "./backends.ts";
 export { keep, tidy } from "./scope.ts";
 export { clip } from "./ops/elementwise.ts";
 export { adps, fsDps, type Model, oneStep, type PosteriorOptions, sample } from "./api.ts";
