@@ -169,7 +169,7 @@ export class Engine {
     this.device = device;
     // Deno's GPU type omits wgslLanguageFeatures, which its wgpu does report.
     const gpu =
-      (globalThis.navigator as { gpu?: { wgslLanguageFeatures?: Set<string> } } | undefined)
+      (globalThis.navigator as unknown as { gpu?: { wgslLanguageFeatures?: ReadonlySet<string> } })
         ?.gpu;
     const features = gpu?.wgslLanguageFeatures;
     this.canReadTextures = features?.has("readonly_and_readwrite_storage_textures") ?? false;
