@@ -15,7 +15,7 @@
  * console.log(psnr(await x.toArray(), await y.toArray(), { dataRange: 1 }));
  * ```
  */
-export { Tensor } from "./src/tensor.ts";
+export { Tensor } from "./src/core/tensor.ts";
 export type {
   Arr,
   Backend,
@@ -24,11 +24,11 @@ export type {
   CpuStorage,
   GpuStorage,
   Storage,
-} from "./src/backend.ts";
+} from "./src/core/backend.ts";
 export { CpuBackend, type CpuDtype } from "./src/cpu/backend.ts";
-export { cpuBackend, selectBackend } from "./src/backends.ts";
-export { keep, tidy } from "./src/scope.ts";
-export { Rng } from "./src/rng.ts";
+export { cpuBackend, selectBackend } from "./src/core/select_backend.ts";
+export { keep, tidy } from "./src/core/scope.ts";
+export { Rng } from "./src/core/rng.ts";
 
 export { type InitSpec, type Params, type ParamSpec, Registry } from "./src/nn/module.ts";
 export type { InitMode } from "./src/nn/init.ts";
@@ -71,10 +71,15 @@ export {
   type LogRecord,
   train,
   type TrainOptions,
-} from "./src/train.ts";
-export { EDM_DEFAULTS, type TrainConfig, validateConfig } from "./src/train_config.ts";
+} from "./src/train/train.ts";
+export { EDM_DEFAULTS, type TrainConfig, validateConfig } from "./src/train/config.ts";
 export type { Adam } from "./src/optim/adam.ts";
-export { loadCheckpoint, saveCheckpoint, saveNetwork, type TrainState } from "./src/checkpoint.ts";
+export {
+  loadCheckpoint,
+  saveCheckpoint,
+  saveNetwork,
+  type TrainState,
+} from "./src/train/checkpoint.ts";
 export type { DataSpec, ImageDataset } from "./src/data/dataset.ts";
 
 export { dps, type DpsOptions, type DpsResult } from "./src/sampling/dps.ts";
@@ -110,10 +115,10 @@ export {
   type MetricOptions,
 } from "./src/metrics/batch.ts";
 export { magnitude, mriBatchMetrics, mriMetrics } from "./src/metrics/mri.ts";
-export { UsageError } from "./src/cli.ts";
-export { type ConfigDifference, configDifferences, RESUME_OVERRIDES } from "./src/train_config.ts";
-export { readCheckpointRecord } from "./src/checkpoint.ts";
-export { backendName } from "./src/backends.ts";
+export { UsageError } from "./scripts/cli.ts";
+export { type ConfigDifference, configDifferences, RESUME_OVERRIDES } from "./src/train/config.ts";
+export { readCheckpointRecord } from "./src/train/checkpoint.ts";
+export { backendName } from "./src/core/select_backend.ts";
 export {
   CheckpointError,
   checkRun,
@@ -125,7 +130,7 @@ export {
   type StepBatch,
   stepSeed,
   trainStep,
-} from "./src/train.ts";
+} from "./src/train/train.ts";
 export { ambientInput } from "./src/ambient/input.ts";
 export { inferenceMasks } from "./src/ambient/masks.ts";
 export {
@@ -154,7 +159,7 @@ export {
   posteriorSamples,
   type PosteriorSamplesOptions,
   type PosteriorSpread,
-} from "./src/posterior_samples.ts";
+} from "./src/sampling/posterior_samples.ts";
 export {
   type BytesModel,
   checkConfig,
@@ -162,7 +167,7 @@ export {
   type ModelBytesOptions,
   modelFromBytes,
   modelFromUrl,
-} from "./src/model_bytes.ts";
+} from "./src/io/model_bytes.ts";
 export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
 export { complexMul } from "./src/mri/complex.ts";
 export {

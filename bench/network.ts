@@ -11,16 +11,16 @@ import { WebGpuBackend } from "../gpu/backend.ts";
 import { samplingMask } from "../src/ambient/masks.ts";
 import { priorDenoiser } from "../src/ambient/prior_denoiser.ts";
 import { adps, type Model } from "../src/api.ts";
-import type { Backend } from "../src/backend.ts";
+import type { Backend } from "../src/core/backend.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
-import { keep, tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
-import type { TrainState } from "../src/checkpoint.ts";
-import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { Rng } from "../src/core/rng.ts";
+import { keep, tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import type { TrainState } from "../src/train/checkpoint.ts";
+import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as fmnistInpaint } from "../tasks/fmnist-inpaint.ts";
 import { runPeer } from "./python.ts";
 
@@ -105,7 +105,7 @@ export class NetworkSteps implements Disposable {
     else this.forward();
   }
 
-  /** One training step of src/train.ts (`trainStep`): upload, masks, loss, backward, Adam, EMA. */
+  /** One training step of src/train/train.ts (`trainStep`): upload, masks, loss, backward, Adam, EMA. */
   train(): void {
     const step = ++this.#step;
     const indices = Array.from(

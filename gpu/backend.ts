@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Arr, Backend, GpuStorage, Storage } from "../src/backend.ts";
-import { Tensor } from "../src/tensor.ts";
+import type { Arr, Backend, GpuStorage, Storage } from "../src/core/backend.ts";
+import { Tensor } from "../src/core/tensor.ts";
 import { BindingSizeError, Engine, GpuError } from "./engine.ts";
 import { fillGpu } from "./kernels/fill.ts";
 

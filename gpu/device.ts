@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { envDefault, hostOs } from "../src/env.ts";
+import { envDefault, hostOs } from "../src/core/env.ts";
 
 /** The adapter limits we ask for: as much as the adapter allows of what our kernels bind. */
 const WANTED_LIMITS = [

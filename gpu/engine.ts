@@ -6,7 +6,7 @@
  * @module
  */
 
-import { envGet } from "../src/env.ts";
+import { envGet } from "../src/core/env.ts";
 
 // The usages are read when a buffer is made, not at import: a page without WebGPU has no
 // GPUBufferUsage global and must still load the core (and run it on the CPU).

@@ -22,7 +22,14 @@ export {
   type Uniforms,
 } from "./engine.ts";
 export { getGpuDevice, type GpuDevice } from "./device.ts";
-export { webgpuBackend } from "../src/backends.ts";
-export { fftRadices } from "../src/fft_plan.ts";
-export { Tensor } from "../src/tensor.ts";
-export type { Arr, Backend, BackendKind, CpuStorage, GpuStorage, Storage } from "../src/backend.ts";
+export { webgpuBackend } from "../src/core/select_backend.ts";
+export { fftRadices } from "../src/layout/fft_plan.ts";
+export { Tensor } from "../src/core/tensor.ts";
+export type {
+  Arr,
+  Backend,
+  BackendKind,
+  CpuStorage,
+  GpuStorage,
+  Storage,
+} from "../src/core/backend.ts";

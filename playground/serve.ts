@@ -7,7 +7,7 @@
  * deno task playground:build && deno task playground --port 8000
  * ```
  */
-import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "../scripts/cli.ts";
 
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",

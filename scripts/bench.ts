@@ -18,16 +18,16 @@ import { benchNetwork, type NetworkReport, peerDescription } from "../bench/netw
 import { runPeer } from "../bench/python.ts";
 import { benchRatios, writeBenchRatioChart } from "../bench/ratio_chart.ts";
 import { section, SMOKE_HEADING } from "../bench/sections.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend, webgpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend, webgpuBackend } from "../src/core/select_backend.ts";
 import { multiHeadAttention } from "../src/ops/attention.ts";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../src/ops/conv2d.ts";
 import { fft2 } from "../src/ops/fft.ts";
 import { groupNorm } from "../src/ops/group_norm.ts";
 import { matmul } from "../src/ops/matmul.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -14,10 +14,10 @@
 import { parseArgs } from "node:util";
 import { priorDenoiser } from "../src/ambient/prior_denoiser.ts";
 import { samplingMask } from "../src/ambient/masks.ts";
-import { selectBackend } from "../src/backends.ts";
+import { selectBackend } from "../src/core/select_backend.ts";
 import { fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 import { disposeModel, loadModel, parseModels, readModelInfo } from "./transfer/models.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);

@@ -14,7 +14,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { decodeSafetensors, writeFileAtomic } from "../src/io/safetensors.ts";
+import { decodeSafetensors } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 
 const { values: a } = parseArgs({
   options: {

@@ -10,7 +10,7 @@
  * ```
  */
 import { parseArgs } from "node:util";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import {
   interleavedFromPlanar,
   planarFromInterleaved,
@@ -19,15 +19,15 @@ import {
 } from "../src/data/cfl.ts";
 import { FastMriFile } from "../src/data/fastmri.ts";
 import { writePngGrid } from "../src/io/png.ts";
-import { writeFileAtomic } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import { magnitude, mriMetrics } from "../src/metrics/mri.ts";
 import { columnMask, furtherCorruptColumns } from "../src/mri/masks.ts";
 import { coilImages } from "../src/mri/normalise.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
 import { l1WaveletCs } from "../src/recon/l1_wavelet.ts";
 import { senseCg, zeroFilled } from "../src/recon/sense.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 
 const { values: a } = parseArgs({
   options: {

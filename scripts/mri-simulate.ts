@@ -12,10 +12,10 @@
 import { parseArgs } from "node:util";
 import { writeFastMri } from "../src/data/fastmri.ts";
 import { readNifti } from "../src/data/nifti.ts";
-import { writeFileAtomic } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import { birdcageMaps, resizeArea } from "../src/mri/phantom.ts";
 import { simulateSlice } from "../src/mri/simulate.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 
 const USAGE = `usage: deno task mri:simulate --out DIR [options]   (writes simulated k-space)
   --size HxW       image size (128x112)

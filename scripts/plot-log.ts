@@ -17,7 +17,7 @@ if (!(Number.isInteger(window) && window >= 1)) {
   throw new Error(`smoothing window ${windowArg}: expected a positive integer`);
 }
 const out = outArg.replace(/\.(svg|png)$/, "");
-// Override records of a resume (src/train.ts) carry no loss.
+// Override records of a resume (src/train/train.ts) carry no loss.
 const recs = (await Deno.readTextFile(logPath)).trim().split("\n").map((l) => JSON.parse(l))
   .filter((r) => "loss" in r);
 if (recs.length < 2) throw new Error(`${logPath}: fewer than two log lines`);

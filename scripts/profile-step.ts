@@ -19,7 +19,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { NETWORK_CASES, type NetworkCaseKey, NetworkSteps } from "../bench/network.ts";
 import type { Dispatch } from "../gpu/engine.ts";
-import { webgpuBackend } from "../src/backends.ts";
+import { webgpuBackend } from "../src/core/select_backend.ts";
 
 const { values: args } = parseArgs({
   options: {

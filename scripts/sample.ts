@@ -8,9 +8,9 @@
  * @module
  */
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
-import { backendName, selectBackend } from "../src/backends.ts";
+import { backendName, selectBackend } from "../src/core/select_backend.ts";
 import { dataShape } from "../src/data/dataset.ts";
-import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { Progress } from "./progress.ts";
 import { disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
 

@@ -19,15 +19,20 @@ import { parseArgs } from "node:util";
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { adps } from "../src/api.ts";
-import type { Backend } from "../src/backend.ts";
-import { selectBackend } from "../src/backends.ts";
-import { loadCheckpoint, saveCheckpoint, saveNetwork, type TrainState } from "../src/checkpoint.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { selectBackend } from "../src/core/select_backend.ts";
+import {
+  loadCheckpoint,
+  saveCheckpoint,
+  saveNetwork,
+  type TrainState,
+} from "../src/train/checkpoint.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
-import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as celeba } from "../tasks/celeba-inpaint.ts";
 import { peerPython } from "../bench/python.ts";
 import { replaceSection, SMOKE_HEADING } from "../bench/sections.ts";

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { WebGpuBackend } from "../gpu/backend.ts";
-import { selectBackend } from "../src/backends.ts";
-import { ConvDenoiser, denoiserOptimizer, denoiserStep } from "../src/nn/conv_denoiser.ts";
+import { selectBackend } from "../src/core/select_backend.ts";
+import { ConvDenoiser, denoiserOptimizer, denoiserStep } from "../bench/conv_denoiser.ts";
 import { randomNormal } from "../src/ops/random.ts";
 
 const { values: args } = parseArgs({

@@ -5,9 +5,9 @@
  * mistake prints one line and exits with status 2.
  */
 import { WebGpuBackend } from "../gpu/backend.ts";
-import { backendName, selectBackend } from "../src/backends.ts";
-import { readCheckpointRecord } from "../src/checkpoint.ts";
-import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "../src/cli.ts";
+import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import { readCheckpointRecord } from "../src/train/checkpoint.ts";
+import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
@@ -18,8 +18,8 @@ import {
   DivergenceError,
   type LogRecord,
   train,
-} from "../src/train.ts";
-import { type TrainConfig, validateConfig } from "../src/train_config.ts";
+} from "../src/train/train.ts";
+import { type TrainConfig, validateConfig } from "../src/train/config.ts";
 import { Progress } from "./progress.ts";
 
 exitOnUsageError();

@@ -10,10 +10,10 @@
  *   --models ambient=runs/fmnist-inpaint,clean=runs/fmnist-clean --count 32 --out out/transfer
  * ```
  */
-import { backendName, selectBackend } from "../src/backends.ts";
-import { exitOnUsageError, parseFlags, UsageError } from "../src/cli.ts";
+import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
-import { writeFileAtomic } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import {
   cellKey,
   type CellResult,

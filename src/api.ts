@@ -14,19 +14,19 @@
 import { inferenceMasks, samplingMask } from "./ambient/masks.ts";
 import { priorDenoiser } from "./ambient/prior_denoiser.ts";
 import { PRIOR_MASK_SEED } from "./ambient/prior_grid.ts";
-import type { Backend } from "./backend.ts";
-import { UsageError } from "./usage_error.ts";
+import type { Backend } from "./core/backend.ts";
+import { UsageError } from "./core/usage_error.ts";
 import { decodeSafetensors } from "./io/safetensors.ts";
 import type { Params } from "./nn/module.ts";
 import type { EDMPrecond } from "./nn/precond.ts";
 import type { LinearOperator } from "./operators/linear_operator.ts";
 import type { MaskOperator } from "./operators/mask_operator.ts";
-import { checkConfig, configFromMetadata, modelFromBytes } from "./model_bytes.ts";
+import { checkConfig, configFromMetadata, modelFromBytes } from "./io/model_bytes.ts";
 import { dps, type DpsOptions, type DpsResult } from "./sampling/dps.ts";
 import { edmSample, type EdmSampleOptions, type EdmSampleResult } from "./sampling/edm_sampler.ts";
 import { ambientOneStep, ONE_STEP_SIGMA } from "./sampling/one_step.ts";
-import type { Tensor } from "./tensor.ts";
-import type { TrainConfig } from "./train_config.ts";
+import type { Tensor } from "./core/tensor.ts";
+import type { TrainConfig } from "./train/config.ts";
 
 /** A trained prior: the network, its (EMA) weights and the configuration it was trained with. */
 export interface Model {

@@ -12,10 +12,10 @@
  *
  * @module
  */
-export { Tensor } from "./tensor.ts";
-export type { Backend, BackendName } from "./backend.ts";
-export { backendName, cpuBackend, selectBackend } from "./backends.ts";
-export { keep, tidy } from "./scope.ts";
+export { Tensor } from "./core/tensor.ts";
+export type { Backend, BackendName } from "./core/backend.ts";
+export { backendName, cpuBackend, selectBackend } from "./core/select_backend.ts";
+export { keep, tidy } from "./core/scope.ts";
 export { clip } from "./ops/elementwise.ts";
 export { adps, fsDps, type Model, oneStep, type PosteriorOptions, sample } from "./api.ts";
 export {
@@ -25,15 +25,15 @@ export {
   type ModelBytesOptions,
   modelFromBytes,
   modelFromUrl,
-} from "./model_bytes.ts";
+} from "./io/model_bytes.ts";
 export {
   drawSeed,
   posteriorSamples,
   type PosteriorSamplesOptions,
   type PosteriorSpread,
-} from "./posterior_samples.ts";
+} from "./sampling/posterior_samples.ts";
 export { decodeSafetensors } from "./io/safetensors.ts";
-export type { TrainConfig } from "./train_config.ts";
+export type { TrainConfig } from "./train/config.ts";
 export { LinearOperator } from "./operators/linear_operator.ts";
 export { RandomInpainting } from "./operators/random_inpainting.ts";
 export { BoxInpainting } from "./operators/box_inpainting.ts";
@@ -43,4 +43,4 @@ export { measure, type NoiseSpace } from "./operators/measure.ts";
 export { psnr } from "./metrics/psnr.ts";
 export { ssim } from "./metrics/ssim.ts";
 export { batchMetricsFromArrays, type ImageMetrics } from "./metrics/batch.ts";
-export { UsageError } from "./usage_error.ts";
+export { UsageError } from "./core/usage_error.ts";

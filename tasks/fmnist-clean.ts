@@ -5,7 +5,7 @@
  * @module
  */
 import { config as inpaint } from "./fmnist-inpaint.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 
 /** The task's configuration. */
 export const config: TrainConfig = {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EDM_DEFAULTS, type TrainConfig } from "../src/train_config.ts";
+import { EDM_DEFAULTS, type TrainConfig } from "../src/train/config.ts";
 
 /** The task's configuration. */
 export const config: TrainConfig = {

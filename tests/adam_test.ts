@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { Adam, adamUpdate, adamUpdateMany } from "../src/optim/adam.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, F32, gpuOrSkip, type Tol } from "./harness.ts";
 import { reshape } from "../src/ops/reshape.ts";
 

@@ -5,18 +5,18 @@
  * against the prior (no measurements) and the measurements (noiseless inpainting).
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { add, addScalar, div, mul, sub } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
 import { Identity } from "../src/operators/identity.ts";
 import type { LinearOperator } from "../src/operators/linear_operator.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { ald, type AldOptions, geometricSigmas } from "../src/sampling/ald.ts";
 import type { Denoiser } from "../src/sampling/edm_sampler.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 import { assertPixelMoments } from "./moments.ts";
 

@@ -10,13 +10,13 @@
  */
 import assert from "node:assert/strict";
 import { ambientObjective } from "../src/ambient/loss.ts";
-import { grad } from "../src/autograd.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { linear } from "../src/ops/linear.ts";
 import { Adam } from "../src/optim/adam.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { reshape } from "../src/ops/reshape.ts";
 
 const D = 5; // pixels

@@ -8,14 +8,14 @@ import { inferenceMasks, samplingMask } from "../src/ambient/masks.ts";
 import { priorDenoiser } from "../src/ambient/prior_denoiser.ts";
 import { PRIOR_MASK_SEED } from "../src/ambient/prior_grid.ts";
 import { adps, fsDps, loadModel, oneStep, sample } from "../src/api.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { BoxInpainting } from "../src/operators/box_inpainting.ts";
 import { GaussianCompressedSensing } from "../src/operators/compressed_sensing.ts";
 import { measure } from "../src/operators/measure.ts";
 import { dps } from "../src/sampling/dps.ts";
 import { edmSample } from "../src/sampling/edm_sampler.ts";
 import { ambientOneStep } from "../src/sampling/one_step.ts";
-import { tidy } from "../src/scope.ts";
+import { tidy } from "../src/core/scope.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const AMBIENT = `${ROOT}fixtures/models/fmnist-inpaint`;

@@ -4,12 +4,13 @@
  * no temp file. WebGPU where an adapter exists, else the CPU twin.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
-import { decodeSafetensors, writeFileAtomic } from "../src/io/safetensors.ts";
-import { CheckpointError, type LogRecord, train } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { decodeSafetensors } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
+import { CheckpointError, type LogRecord, train } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 

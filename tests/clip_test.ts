@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { clipScale } from "../src/optim/clip.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
 
 /** Odd sizes; 5000 elements take the two-pass reduction. */

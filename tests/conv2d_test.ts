@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";
 import { conv2dWeightGradGpu } from "../gpu/kernels/conv2d.ts";
-import { weightGradTexture } from "../gpu/kernels/conv2d_texture.ts";
-import { grad } from "../src/autograd.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { weightGradTexture } from "../gpu/kernels/lavapipe/conv2d_texture.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { conv2dWeightGradCpu } from "../src/cpu/conv2d.ts";
 import { conv2d } from "../src/ops/conv2d.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, checkOp, gpuOrSkip, hasGpu } from "./harness.ts";
 
 /**

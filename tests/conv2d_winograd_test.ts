@@ -1,5 +1,5 @@
 /**
- * Winograd F(4×4, 3×3) (gpu/kernels/conv2d_winograd.ts) against the CPU twin: the forward
+ * Winograd F(4×4, 3×3) (gpu/kernels/lavapipe/conv2d_winograd.ts) against the CPU twin: the forward
  * with no, a shared and a per-image bias, the input gradient (channels swapped, taps flipped)
  * and the weight and bias gradients, at sides and channel counts off the 4×4 tile and the
  * 16-row matmul tile (4 to 68 channels, 4 to 20 pixels, tile rows of 1, 3, 5; 1 to 40 tiles, so
@@ -19,12 +19,12 @@ import {
   winogradWeightGrad,
   winogradWeightGradFits,
   winogradWeightGradPays,
-} from "../gpu/kernels/conv2d_winograd.ts";
+} from "../gpu/kernels/lavapipe/conv2d_winograd.ts";
 import { conv2dCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from "../src/cpu/conv2d.ts";
-import { grad } from "../src/autograd.ts";
+import { grad } from "../src/ops/autograd.ts";
 import { conv2d } from "../src/ops/conv2d.ts";
 import { sum } from "../src/ops/reduce.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 
 /** [N, Cin, Cout, H, W]. */
@@ -40,7 +40,7 @@ const CASES: [number, number, number, number, number][] = [
  * F(4×4, 3×3) rounds more than the direct sum: the transforms' coefficients (up to 8 and 5,
  * 1/24) scale each product's rounding with the patch's magnitude, not the output's, so the
  * error is relative to the largest output: 4.5e-6 to 1.7e-5 of it at 4–256 channels here
- * (scripts/bench_winograd.ts). Hence the conv2d tests' tolerance, with atol at 3e-5 of max|y|.
+ * (bench/kernels/winograd.ts). Hence the conv2d tests' tolerance, with atol at 3e-5 of max|y|.
  */
 function tolerance(ref: Float64Array): { atol: number; rtol: number } {
   const top = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
 import { dataShape } from "../src/data/dataset.ts";
 import { disposeModel, loadModel, readModelInfo } from "../scripts/transfer/models.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { BackendKind } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { BackendKind } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { type BackendOf, onBackend, onKind } from "../src/ops/dispatch.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 

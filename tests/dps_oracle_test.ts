@@ -9,18 +9,18 @@
  * A = I with small σ_y (the result lies within the noise of y).
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { scale } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
 import { GaussianCompressedSensing } from "../src/operators/compressed_sensing.ts";
 import { Identity } from "../src/operators/identity.ts";
 import { LinearOperator } from "../src/operators/linear_operator.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { dps, type DpsOptions } from "../src/sampling/dps.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { makePrior, type Prior, priorOn } from "./gaussian_prior.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
 import { assertPixelMoments } from "./moments.ts";

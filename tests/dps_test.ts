@@ -6,13 +6,13 @@
  * against an independent float64 oracle is tests/dps_oracle_test.ts.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { dps } from "../src/sampling/dps.ts";
 import { edmSample } from "../src/sampling/edm_sampler.ts";
-import { tidy } from "../src/scope.ts";
+import { tidy } from "../src/core/scope.ts";
 import { gaussianDenoiser, makePrior, type Prior } from "./gaussian_prior.ts";
 import { gpuOrSkip } from "./harness.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { grad } from "../src/autograd.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { dropout } from "../src/ops/dropout.ts";
 import { sum } from "../src/ops/reduce.ts";
 import { bernoulliThreshold, philox4x32_10, philoxKey, unitSteps } from "../src/cpu/philox.ts";

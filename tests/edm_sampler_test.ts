@@ -4,14 +4,14 @@
  * closed form: (x − μ)/√(s² + σ²) is constant along it.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { add, addScalar, div, mul, scale, sub } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
 import { type Denoiser, edmSample } from "../src/sampling/edm_sampler.ts";
 import { edmSchedule } from "../src/sampling/schedule.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 import { assertPixelMoments } from "./moments.ts";
 import { reshape } from "../src/ops/reshape.ts";

@@ -1,4 +1,4 @@
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import {
   add,
   addScaled,
@@ -11,7 +11,7 @@ import {
   type UnaryName,
   where,
 } from "../src/ops/elementwise.ts";
-import type { Tensor } from "../src/tensor.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, checkOp, F32, gpuOrSkip } from "./harness.ts";
 
 /** Independent references (Math, not the shared expression table) for the forward values. */

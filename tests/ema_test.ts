@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { emaUpdate, emaUpdateMany } from "../src/optim/ema.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, F32, gpuOrSkip } from "./harness.ts";
 
 const SHAPES = [[1], [7], [3, 65], [2, 3, 17, 5]];

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { cpuBackend } from "../src/backends.ts";
-import { fftRadices } from "../src/fft_plan.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
+import { fftRadices } from "../src/layout/fft_plan.ts";
 import { fft2, type Fft2Options } from "../src/ops/fft.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 
 /** Planar complex shapes [..., 2, H, W]: odd, prime (17 > the unrolled radices), MRI-like. */

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { Backend } from "../src/backend.ts";
+import type { Backend } from "../src/core/backend.ts";
 import { add, addScalar, div, mul, sub } from "../src/ops/elementwise.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import type { Denoiser } from "../src/sampling/edm_sampler.ts";
-import type { Tensor } from "../src/tensor.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 
 /** Host copies of μ and s. */
 export interface Prior {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { strips } from "../gpu/kernels/group_norm_texture.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { strips } from "../gpu/kernels/lavapipe/group_norm_texture.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { groupNorm } from "../src/ops/group_norm.ts";
-import { Rng } from "../src/rng.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { Rng } from "../src/core/rng.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, checkOp, gpuOrSkip, hasGpu, type InputSpec } from "./harness.ts";
 
 /** gamma and beta away from zero so their effect shows; scale small like EDM's embeddings. */

@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import type { WebGpuBackend } from "../gpu/backend.ts";
-import { grad } from "../src/autograd.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend, webgpuBackend } from "../src/backends.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { grad } from "../src/ops/autograd.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend, webgpuBackend } from "../src/core/select_backend.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 
 /** Tolerance: |a − b| ≤ atol + rtol·|b|. */
 export interface Tol {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { UsageError } from "../src/cli.ts";
+import { UsageError } from "../scripts/cli.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { encodeIdx } from "../src/data/idx.ts";
 import { readCelebA, readImageFolder } from "../src/data/image_folder.ts";

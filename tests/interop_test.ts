@@ -5,15 +5,15 @@
  * scripts/convert-state-dict.py. Skipped where /usr/bin/python3 has no torch (CI).
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { loadParamsFile, saveParamsFile } from "../src/io/params_io.ts";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
 import type { Params } from "../src/nn/module.ts";
 import { EDMPrecond } from "../src/nn/precond.ts";
 import { SongUNet, type SongUNetConfig } from "../src/nn/song_unet.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 import { assertClose, gpuOrSkip, type Tol } from "./harness.ts";
 import { PAPER, TINY, tinyWeights, toParams } from "./tiny_unet.ts";
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";
-import { lineLayout, matmulTexture } from "../gpu/kernels/matmul_texture.ts";
-import { cpuBackend } from "../src/backends.ts";
-import { planMatmul } from "../src/matmul_layout.ts";
+import { lineLayout, matmulTexture } from "../gpu/kernels/lavapipe/matmul_texture.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
+import { planMatmul } from "../src/layout/matmul_layout.ts";
 import { linear } from "../src/ops/linear.ts";
 import { matmul } from "../src/ops/matmul.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, checkOp, gpuOrSkip, hasGpu, type Tol } from "./harness.ts";
 
 /** f32 sums of up to 64 products of unit normals: a little looser than the default F32. */

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { ConvDenoiser, denoiserOptimizer, denoiserStep } from "../src/nn/conv_denoiser.ts";
-import { grad } from "../src/autograd.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { ConvDenoiser, denoiserOptimizer, denoiserStep } from "../bench/conv_denoiser.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { EDMPrecond } from "../src/nn/precond.ts";
 import { SongUNet } from "../src/nn/song_unet.ts";
 import { mul, silu } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
 import { sum, sumSquares } from "../src/ops/reduce.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { TINY, tinyWeights, toParams } from "./tiny_unet.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 

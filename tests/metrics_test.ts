@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { batchMetrics, batchMetricsFromArrays, imageMetrics } from "../src/metrics/batch.ts";
 import { magnitude, mriBatchMetrics, mriMetrics } from "../src/metrics/mri.ts";
 import { nrmse } from "../src/metrics/nrmse.ts";
 import { psnr } from "../src/metrics/psnr.ts";
 import { ssim } from "../src/metrics/ssim.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { gpuOrSkip } from "./harness.ts";
 import { reshape } from "../src/ops/reshape.ts";
 

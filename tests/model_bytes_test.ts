@@ -1,13 +1,13 @@
 /**
- * Models from bytes and URLs (src/model_bytes.ts): the same network and weights as
+ * Models from bytes and URLs (src/io/model_bytes.ts): the same network and weights as
  * `loadModel` reads from disk, a file: URL fetched, and a one-line error for bytes that are
  * not a safetensors file, a file without config metadata, and a failed fetch.
  */
 import assert from "node:assert/strict";
 import { loadModel } from "../src/api.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { encodeSafetensors } from "../src/io/safetensors.ts";
-import { modelFromBytes, modelFromUrl } from "../src/model_bytes.ts";
+import { modelFromBytes, modelFromUrl } from "../src/io/model_bytes.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const WEIGHTS = `${ROOT}fixtures/models/fmnist-inpaint/network-ema.safetensors`;

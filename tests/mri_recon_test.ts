@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { planarFromInterleaved, readCfl } from "../src/data/cfl.ts";
 import { magnitude, mriMetrics } from "../src/metrics/mri.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
@@ -9,9 +9,9 @@ import { haar, haarInverse, haarLevels } from "../src/recon/haar.ts";
 import { l1WaveletCs, softThreshold } from "../src/recon/l1_wavelet.ts";
 import { batchDot, senseCg, zeroFilled } from "../src/recon/sense.ts";
 import { sub } from "../src/ops/elementwise.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
 
 /** The BART fixture (scripts/make-fixture-mri-bart.py), planar: [C, 2, H, W]. */

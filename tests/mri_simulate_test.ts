@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { acsScale, coilImages, rootSumOfSquares } from "../src/mri/normalise.ts";
 import { birdcageMaps, resizeArea, smoothPhase } from "../src/mri/phantom.ts";
 import { simulateSlice } from "../src/mri/simulate.ts";
-import { Rng } from "../src/rng.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { Rng } from "../src/core/rng.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { FastMriFile } from "../src/data/fastmri.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { tidy } from "../src/scope.ts";
+import { tidy } from "../src/core/scope.ts";
 import { assertClose } from "./harness.ts";
 
 Deno.test("resizeArea: keeps the mean, constant stays constant, 2× shrink is a 2×2 average", () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { grad } from "../src/autograd.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 import { assertClose, checkOp, F32, gpuOrSkip } from "./harness.ts";
 
 /** A case: batch, coils, image size, kept-column probability, maps shared (batch 1) or not. */

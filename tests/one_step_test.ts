@@ -3,19 +3,19 @@
  * exactly what the network was fed (layout, mask, σ) and what came back.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { concat, slice } from "../src/ops/concat.ts";
 import { add, mul, scale, sub } from "../src/ops/elementwise.ts";
 import { BoxInpainting } from "../src/operators/box_inpainting.ts";
 import { Identity } from "../src/operators/identity.ts";
 import type { MaskOperator } from "../src/operators/mask_operator.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { ambientInput } from "../src/ambient/input.ts";
 import { ambientOneStep, ONE_STEP_SIGMA } from "../src/sampling/one_step.ts";
-import { keep, tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { keep, tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
 
 /** Keeps the observed pixels and fills the erased ones with `fill`: M ⊙ x + (1 − M)·fill. */

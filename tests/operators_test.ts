@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { grad } from "../src/autograd.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { add, scale } from "../src/ops/elementwise.ts";
 import { randomNormal } from "../src/ops/random.ts";
 import { philox4x32_10, philoxKey, UNIT_STEPS, unitSteps } from "../src/cpu/philox.ts";
@@ -12,8 +12,8 @@ import type { LinearOperator } from "../src/operators/linear_operator.ts";
 import { measure } from "../src/operators/measure.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
 import { SuperResolution } from "../src/operators/super_resolution.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 import { assertClose, checkOp, F32, gpuOrSkip } from "./harness.ts";
 
 /** One operator under test: how to build it on a backend and the image shape it takes. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { permute } from "../src/ops/permute.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 

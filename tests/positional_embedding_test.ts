@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { positionalEmbedding, positionalFrequencies } from "../src/ops/positional_embedding.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 

@@ -8,15 +8,15 @@
  * posterior.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { add, addScalar, div, scale } from "../src/ops/elementwise.ts";
 import { RandomInpainting } from "../src/operators/random_inpainting.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { type Denoiser, edmSample } from "../src/sampling/edm_sampler.ts";
 import { edmSchedule } from "../src/sampling/schedule.ts";
-import { tidy } from "../src/scope.ts";
-import type { Tensor } from "../src/tensor.ts";
+import { tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 import { assertPixelMoments } from "./moments.ts";
 

@@ -1,18 +1,18 @@
 /**
- * posteriorSamples (src/posterior_samples.ts) on the shipped priors: K = 1 is the plain
+ * posteriorSamples (src/sampling/posterior_samples.ts) on the shipped priors: K = 1 is the plain
  * adps / fsDps call, the mean and std equal a float64 computation over the draws made one by
  * one, the draws' seeds are distinct, and bad K fails clearly. CPU, and WebGPU where an
  * adapter exists (the Welford update runs on the device).
  */
 import assert from "node:assert/strict";
 import { adps, fsDps, loadModel } from "../src/api.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { clip } from "../src/ops/elementwise.ts";
 import { GaussianCompressedSensing } from "../src/operators/compressed_sensing.ts";
 import { measure } from "../src/operators/measure.ts";
-import { drawSeed, posteriorSamples } from "../src/posterior_samples.ts";
-import { tidy } from "../src/scope.ts";
+import { drawSeed, posteriorSamples } from "../src/sampling/posterior_samples.ts";
+import { tidy } from "../src/core/scope.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);

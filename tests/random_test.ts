@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { gpuBuffer } from "../gpu/backend.ts";
 import { randomGpu } from "../gpu/kernels/random.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { philox4x32_10, philoxKey } from "../src/cpu/philox.ts";
 import { bernoulli, randomNormal, randomUniform } from "../src/ops/random.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";

@@ -1,4 +1,4 @@
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { mean, sum, sumSquares, sumTo } from "../src/ops/reduce.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 

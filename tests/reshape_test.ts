@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { grad } from "../src/autograd.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { mul } from "../src/ops/elementwise.ts";
 import { reshape } from "../src/ops/reshape.ts";
-import { tidy } from "../src/scope.ts";
+import { tidy } from "../src/core/scope.ts";
 import { checkOp, gpuOrSkip } from "./harness.ts";
 
 const CASES: [number[], number[]][] = [

@@ -6,10 +6,10 @@
  * before the backend and the data load, so each case costs one Deno start.
  */
 import assert from "node:assert/strict";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
-import { train } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { train } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);

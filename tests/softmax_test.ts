@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { softmax } from "../src/ops/softmax.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, checkOp, gpuOrSkip } from "./harness.ts";
 
 /** Direct formula exp(x) / Σ exp(x) per row, in float64 (no max subtraction). */

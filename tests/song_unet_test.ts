@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { grad } from "../src/autograd.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { EDMPrecond } from "../src/nn/precond.ts";
 import { SongUNet, type SongUNetConfig } from "../src/nn/song_unet.ts";
 import { sumSquares } from "../src/ops/reduce.ts";
-import { Rng } from "../src/rng.ts";
-import { tidy } from "../src/scope.ts";
+import { Rng } from "../src/core/rng.ts";
+import { tidy } from "../src/core/scope.ts";
 import { assertClose, gpuOrSkip } from "./harness.ts";
 import { PAPER, TINY, tinyWeights, toParams } from "./tiny_unet.ts";
 

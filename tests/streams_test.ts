@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { ambientLoss, edmLoss, P_MEAN, P_STD } from "../src/ambient/loss.ts";
 import { furtherCorrupt, inferenceMasks } from "../src/ambient/masks.ts";
 import { NOISE_STREAM, SIGMA_STREAM, trainingContext } from "../src/ambient/streams.ts";
-import { cpuBackend } from "../src/backends.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import type { ForwardContext } from "../src/nn/unet_block.ts";
 import { slice } from "../src/ops/concat.ts";
 import { randomNormal } from "../src/ops/random.ts";
-import type { Tensor } from "../src/tensor.ts";
+import type { Tensor } from "../src/core/tensor.ts";
 
 /** A network stand-in that returns its image channels and records its inputs. */
 function recorder(channels: number) {

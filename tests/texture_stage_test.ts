@@ -1,7 +1,11 @@
 import { gpuBuffer } from "../gpu/backend.ts";
 import type { Engine } from "../gpu/engine.ts";
-import { type PlaneLayout, planeLayout, stagePlanes } from "../gpu/kernels/texture_stage.ts";
-import { Rng } from "../src/rng.ts";
+import {
+  type PlaneLayout,
+  planeLayout,
+  stagePlanes,
+} from "../gpu/kernels/lavapipe/texture_stage.ts";
+import { Rng } from "../src/core/rng.ts";
 import { assertClose, gpuOrSkip, hasGpu } from "./harness.ts";
 
 /** Reads a texture's texels back (a test-only copy; the engine never reads textures). */

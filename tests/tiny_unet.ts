@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Backend } from "../src/backend.ts";
+import type { Backend } from "../src/core/backend.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { SongUNet, SongUNetConfig } from "../src/nn/song_unet.ts";
-import { Rng } from "../src/rng.ts";
+import { Rng } from "../src/core/rng.ts";
 
 /** A tiny configuration that still has every kind of layer. */
 export const TINY: SongUNetConfig = {

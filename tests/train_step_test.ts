@@ -6,13 +6,13 @@
  * noise drawn per image. WebGPU where an adapter exists, else the CPU twin.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { batchIndices, gatherBatch } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
-import type { Tensor } from "../src/tensor.ts";
-import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import { buildNetwork, disposeTrainState, initTrainState, trainStep } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import { assertClose, gpuOrSkip, hasGpu, type Tol } from "./harness.ts";
 
@@ -114,7 +114,7 @@ for (const ambient of [true, false]) {
 }
 
 Deno.test("trainStep: batchGpu outside [1, batch] is refused by the config check", async () => {
-  const { validateConfig } = await import("../src/train_config.ts");
+  const { validateConfig } = await import("../src/train/config.ts");
   assert.throws(
     () => validateConfig(config({ batchGpu: 8 })),
     /batchGpu must be an integer in \[1, batch = 7\]/,

@@ -7,20 +7,20 @@
 import assert from "node:assert/strict";
 import { ambientLoss } from "../src/ambient/loss.ts";
 import { furtherCorrupt } from "../src/ambient/masks.ts";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
-import { loadCheckpoint, saveCheckpoint, type TrainState } from "../src/checkpoint.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
+import { loadCheckpoint, saveCheckpoint, type TrainState } from "../src/train/checkpoint.ts";
 import { batchIndices, gatherBatch, type ImageDataset } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { decodeSafetensors } from "../src/io/safetensors.ts";
 import type { Params } from "../src/nn/module.ts";
 import type { EDMPrecond } from "../src/nn/precond.ts";
 import { Adam } from "../src/optim/adam.ts";
-import { Rng } from "../src/rng.ts";
-import { keep, tidy } from "../src/scope.ts";
-import { buildNetwork, DivergenceError, type LogRecord, train } from "../src/train.ts";
-import type { Tensor } from "../src/tensor.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { Rng } from "../src/core/rng.ts";
+import { keep, tidy } from "../src/core/scope.ts";
+import { buildNetwork, DivergenceError, type LogRecord, train } from "../src/train/train.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 

@@ -5,11 +5,11 @@
  * touches. WebGPU where an adapter exists, else the CPU twin.
  */
 import assert from "node:assert/strict";
-import type { Backend } from "../src/backend.ts";
-import { cpuBackend } from "../src/backends.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { cpuBackend } from "../src/core/select_backend.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
-import { train } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { train } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import type { CellResult } from "../scripts/transfer/cells.ts";
 import { pairedDifference } from "../scripts/transfer/report.ts";

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { parseTransferBytes } from "../gpu/engine.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { add } from "../src/ops/elementwise.ts";
-import { Rng } from "../src/rng.ts";
-import { train } from "../src/train.ts";
-import type { TrainConfig } from "../src/train_config.ts";
+import { Rng } from "../src/core/rng.ts";
+import { train } from "../src/train/train.ts";
+import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 
@@ -57,7 +57,7 @@ Deno.test({
     assert.throws(() => parseTransferBytes("2"), /≥ 4/);
     // The variable reaches a new process's engine, never above the device's limits (its own
     // process: the environment is shared by the suite's parallel modules).
-    const code = `import { webgpuBackend } from "${ROOT}src/backends.ts";
+    const code = `import { webgpuBackend } from "${ROOT}src/core/select_backend.ts";
 const b = (await webgpuBackend())!;
 const l = b.engine.device.limits;
 console.log(JSON.stringify([b.engine.transferBytes, l.maxBufferSize, l.maxStorageBufferBindingSize, b.engine.limitsReport()]));`;

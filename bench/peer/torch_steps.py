@@ -3,7 +3,7 @@
 
 The network is bench/peer/song_unet.py's EDMPrecond, the same architecture and parameter count
 as the package's; the steps mirror scripts/bench.ts's network cases:
-  "train"   one ambient training step (src/ambient/loss.ts, src/train.ts): masks M ~
+  "train"   one ambient training step (src/ambient/loss.ts, src/train/train.ts): masks M ~
             Bernoulli(1 - p) and M~ = M * Bernoulli(1 - delta) drawn per step, sigma from
             EDM's log-normal, loss sum(lambda(sigma) (M (D(concat[M~ (M x + sigma n), M~],
             sigma) - M x))^2) / N (the M~ loss computed too, detached, as ours logs it),

@@ -1,11 +1,11 @@
 /**
- * The block-copy kernel behind concat and slice (layout in src/block_copy.ts): one
+ * The block-copy kernel behind concat and slice (layout in src/layout/block_copy.ts): one
  * invocation per copied element, or per 4 elements (vec4 loads and stores) where every run
  * length, row length and offset is a multiple of 4, since llvmpipe pays per buffer access.
  *
  * @module
  */
-import type { BlockCopy } from "../../src/block_copy.ts";
+import type { BlockCopy } from "../../src/layout/block_copy.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 

@@ -18,7 +18,12 @@
  */
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
-import { gatherFits, gatherTexture, weightGradFits, weightGradTexture } from "./conv2d_texture.ts";
+import {
+  gatherFits,
+  gatherTexture,
+  weightGradFits,
+  weightGradTexture,
+} from "./lavapipe/conv2d_texture.ts";
 import {
   winogradFits,
   winogradPays,
@@ -26,8 +31,8 @@ import {
   winogradWeightGrad,
   winogradWeightGradFits,
   winogradWeightGradPays,
-} from "./conv2d_winograd.ts";
-import { planReduce } from "../../src/reduce_plan.ts";
+} from "./lavapipe/conv2d_winograd.ts";
+import { planReduce } from "../../src/layout/reduce_plan.ts";
 import { reduceGpu, sumChunksGpu } from "./reduce.ts";
 
 /** Output channels per invocation (one vec4 accumulator per pixel or tap). */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { fftRadices, fftTwiddles } from "../../src/fft_plan.ts";
+import { fftRadices, fftTwiddles } from "../../src/layout/fft_plan.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 

@@ -19,7 +19,7 @@ import {
   groupNormTexture,
   groupNormTextureFits,
   planeCoefficients,
-} from "./group_norm_texture.ts";
+} from "./lavapipe/group_norm_texture.ts";
 
 /** Workgroup counts for `count` workgroups, spread over x and y past 32 768. */
 function groupsFlat(count: number): [number, number] {

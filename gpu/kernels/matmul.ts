@@ -7,9 +7,9 @@
  *
  * @module
  */
-import type { MatmulLayout } from "../../src/matmul_layout.ts";
+import type { MatmulLayout } from "../../src/layout/matmul_layout.ts";
 import type { Engine } from "../engine.ts";
-import { matmulTexture, matmulTextureFits, matmulTexturePays } from "./matmul_texture.ts";
+import { matmulTexture, matmulTextureFits, matmulTexturePays } from "./lavapipe/matmul_texture.ts";
 
 /** Outputs per invocation along each of m and n. */
 const T = 4;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ReducePlan } from "../../src/reduce_plan.ts";
+import type { ReducePlan } from "../../src/layout/reduce_plan.ts";
 import type { Engine } from "../engine.ts";
 import { groups1d, INDEX } from "./common.ts";
 

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import sharp from "sharp";
 import { imageGrid } from "../../src/io/png.ts";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 
 /** One labelled row of the grid. */
 export interface GridRow {

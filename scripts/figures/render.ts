@@ -10,7 +10,7 @@
 import sharp from "sharp";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 
 /**
  * A Vega-Lite spec as JSON, data inline (https://vega.github.io/vega-lite/docs/spec.html);

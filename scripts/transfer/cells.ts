@@ -7,14 +7,14 @@
  * @module
  */
 import { adps, fsDps, type PosteriorOptions } from "../../src/api.ts";
-import type { Backend } from "../../src/backend.ts";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import type { Backend } from "../../src/core/backend.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 import { batchMetricsFromArrays, type ImageMetrics } from "../../src/metrics/batch.ts";
 import { clip } from "../../src/ops/elementwise.ts";
 import type { LinearOperator } from "../../src/operators/linear_operator.ts";
 import type { NoiseSpace } from "../../src/operators/measure.ts";
-import { tidy } from "../../src/scope.ts";
-import type { Tensor } from "../../src/tensor.ts";
+import { tidy } from "../../src/core/scope.ts";
+import type { Tensor } from "../../src/core/tensor.ts";
 import type { LoadedModel, ModelInfo } from "./models.ts";
 import { buildOperator, measure, type Problem, problemId, seedOf } from "./problems.ts";
 

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Backend } from "../../src/backend.ts";
-import { tidy } from "../../src/scope.ts";
+import type { Backend } from "../../src/core/backend.ts";
+import { tidy } from "../../src/core/scope.ts";
 import { type MethodSettings, REFERENCE_METHOD } from "./cells.ts";
 import { buildOperator, measure, type Problem } from "./problems.ts";
 

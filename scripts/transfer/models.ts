@@ -1,6 +1,6 @@
 /**
  * The models of the study: `name=path` specs, where path is a run folder written by
- * src/train.ts (config.json + network-ema.safetensors) or a network .safetensors whose
+ * src/train/train.ts (config.json + network-ema.safetensors) or a network .safetensors whose
  * metadata holds the config (scripts/convert-state-dict.py writes it), or a bare one with the
  * config given as a JSON file (the scripts' --config); loaded with the EMA weights, plus a
  * digest of those weights so cached results are recomputed when a model is retrained.
@@ -8,9 +8,9 @@
  * @module
  */
 import { loadModel as loadPrior, type Model, readModelFiles } from "../../src/api.ts";
-import type { Backend } from "../../src/backend.ts";
-import { UsageError } from "../../src/cli.ts";
-import type { TrainConfig } from "../../src/train_config.ts";
+import type { Backend } from "../../src/core/backend.ts";
+import { UsageError } from "../cli.ts";
+import type { TrainConfig } from "../../src/train/config.ts";
 
 /** A model as named on the command line. */
 export interface ModelSpec {

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { UsageError } from "../../src/cli.ts";
-import type { Backend } from "../../src/backend.ts";
+import { UsageError } from "../cli.ts";
+import type { Backend } from "../../src/core/backend.ts";
 import { BoxInpainting } from "../../src/operators/box_inpainting.ts";
 import { GaussianCompressedSensing } from "../../src/operators/compressed_sensing.ts";
 import type { LinearOperator } from "../../src/operators/linear_operator.ts";
 import { measure as measureImages, type NoiseSpace } from "../../src/operators/measure.ts";
 import { SuperResolution } from "../../src/operators/super_resolution.ts";
-import type { Tensor } from "../../src/tensor.ts";
+import type { Tensor } from "../../src/core/tensor.ts";
 
 /** One inverse problem. */
 export type Problem =

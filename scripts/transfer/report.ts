@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 import { heatMapSpec, type LinePoint, lineSpec, writeFigure } from "../figures/mod.ts";
 import type { CellResult } from "./cells.ts";
 import { methodLabel, type ModelInfo } from "./models.ts";

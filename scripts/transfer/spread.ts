@@ -1,15 +1,15 @@
 /**
  * Posterior spread in the study (`--posterior-samples K`): for a cell, K draws of its sampler
- * on the same measurements (src/posterior_samples.ts), their mean and per-pixel std, and how
+ * on the same measurements (src/sampling/posterior_samples.ts), their mean and per-pixel std, and how
  * well the std predicts the mean's error: the per-image correlation of std with |mean − x|
  * and the coverage of mean ± 2 std. Cached beside the cell as `<key>_k<K>.json` and `.f32`.
  *
  * @module
  */
-import type { Backend } from "../../src/backend.ts";
-import { writeFileAtomic } from "../../src/io/safetensors.ts";
+import type { Backend } from "../../src/core/backend.ts";
+import { writeFileAtomic } from "../../src/io/atomic.ts";
 import { batchMetricsFromArrays } from "../../src/metrics/batch.ts";
-import { posteriorSamples } from "../../src/posterior_samples.ts";
+import { posteriorSamples } from "../../src/sampling/posterior_samples.ts";
 import { cellBatch, cellKey, type CellSpec, type StudySettings } from "./cells.ts";
 import type { LoadedModel } from "./models.ts";
 

@@ -9,8 +9,8 @@
  */
 import { concat } from "../ops/concat.ts";
 import { mul } from "../ops/elementwise.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /**
  * Builds an ambient network's input concat[M̃ ⊙ x, M̃, …, M̃] along channels.
@@ -20,7 +20,7 @@ import type { Tensor } from "../tensor.ts";
  * @returns [N, 2C, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { ambientInput } from "./input.ts";
  * const b = cpuBackend();
  * using u = ambientInput(b.full([1, 1, 8, 8], 1), b.full([2, 3, 8, 8], 0.5)); // [2, 6, 8, 8]

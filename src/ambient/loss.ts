@@ -7,7 +7,7 @@ import { add, exp, mul, scale, sub } from "../ops/elementwise.ts";
 import { map } from "../ops/map.ts";
 import { randomNormal } from "../ops/random.ts";
 import { sum } from "../ops/reduce.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Params } from "../nn/module.ts";
 import { type EDMPrecond, SIGMA_DATA } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
@@ -63,7 +63,7 @@ function weightedSum(weight: Tensor, r: Tensor): Tensor {
  * @returns the loss
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { EDMPrecond } from "../nn/precond.ts";
  * import { SongUNet } from "../nn/song_unet.ts";
  * import { edmLoss } from "./loss.ts";
@@ -104,7 +104,7 @@ export function edmLoss(
  * @returns the trained loss and the logged M̃ loss
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { EDMPrecond } from "../nn/precond.ts";
  * import { SongUNet } from "../nn/song_unet.ts";
  * import { ambientLoss } from "./loss.ts";
@@ -153,7 +153,7 @@ export type LossDenoiser = (u: Tensor, sigma: Tensor) => Tensor;
  * @returns λ(σ)‖M ⊙ (D − x)‖² and the logged M̃ term, each summed per image, batch-averaged
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { slice } from "../ops/concat.ts";
  * import { ambientObjective } from "./loss.ts";
  * import { furtherCorrupt } from "./masks.ts";

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { bernoulliThreshold, philoxKey } from "../cpu/philox.ts";
 import { randomCpu } from "../cpu/random.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /** The corruption levels. */
 export interface Corruption {
@@ -43,7 +43,7 @@ function keepMask(out: Float32Array, n: number, keep: number, seed: number, stre
  * @returns M and M̃ as [N, 1, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { furtherCorrupt } from "./masks.ts";
  * const { mask, further } = furtherCorrupt(cpuBackend(), [0, 7], 32, 32, { p: 0.6, delta: 0.1 }, 0);
  * ```
@@ -90,7 +90,7 @@ export function furtherCorrupt(
  * @returns [N, 1, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { inferenceMasks } from "./masks.ts";
  * using m = inferenceMasks(cpuBackend(), [0, 1, 2, 3], 32, 32, { p: 0.6, delta: 0.1 }, 7);
  * ```
@@ -126,7 +126,7 @@ export function inferenceMasks(
  * @returns [n, 1, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { samplingMask } from "./masks.ts";
  * // The fixed M̃ an ambient model trained at p = 0.6, δ = 0.1 samples with.
  * const m = samplingMask(cpuBackend(), 4, 32, 32, { p: 0.6, delta: 0.1 }, 0); // [4, 1, 32, 32]

@@ -6,7 +6,7 @@
  */
 import type { Params } from "../nn/module.ts";
 import type { EDMPrecond } from "../nn/precond.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { ambientInput } from "./input.ts";
 
 /**

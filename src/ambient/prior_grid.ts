@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { writePngGrid } from "../io/png.ts";
 import type { Params } from "../nn/module.ts";
 import type { EDMPrecond } from "../nn/precond.ts";
 import { clip } from "../ops/elementwise.ts";
 import { edmSample } from "../sampling/edm_sampler.ts";
-import type { TrainConfig } from "../train_config.ts";
+import type { TrainConfig } from "../train/config.ts";
 import { samplingMask } from "./masks.ts";
 import { priorDenoiser } from "./prior_denoiser.ts";
 

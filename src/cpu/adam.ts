@@ -4,7 +4,7 @@
  * @module
  */
 import type { AdamScalars } from "../../gpu/kernels/adam.ts";
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /**
  * One Adam step in place over `n` elements.

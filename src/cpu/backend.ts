@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Arr, Backend, CpuStorage, Storage } from "../backend.ts";
-import { Tensor } from "../tensor.ts";
+import type { Arr, Backend, CpuStorage, Storage } from "../core/backend.ts";
+import { Tensor } from "../core/tensor.ts";
 
 /** Element precision of a CPU backend. */
 export type CpuDtype = "f32" | "f64";

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
-import type { BlockCopy } from "../block_copy.ts";
+import type { Arr } from "../core/backend.ts";
+import type { BlockCopy } from "../layout/block_copy.ts";
 
 /**
  * dst[r·dstRow + dstOff + j] = src[r·srcRow + srcOff + j] for r < rows, j < cols.

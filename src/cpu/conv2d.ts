@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /** Sizes of one convolution: x [n, cin, h, w], weight [cout, cin, k, k], y [n, cout, h, w]. */
 export interface Conv2dDims {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 import { philox4x32_10, unitSteps } from "./philox.ts";
 
 /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /**
  * ema ← ema + w·(param − ema) in place.

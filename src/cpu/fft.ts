@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
-import { fftRadices, fftTwiddles } from "../fft_plan.ts";
+import type { Arr } from "../core/backend.ts";
+import { fftRadices, fftTwiddles } from "../layout/fft_plan.ts";
 
 /** One line length's radices, roots of unity (sign applied) and scratch. */
 interface LinePlan {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /** The layout of a GroupNorm call: x viewed as [N, C, HW] with C split into G groups. */
 export interface GroupNormDims {

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
-import { compileExpr } from "../expr.ts";
+import type { Arr } from "../core/backend.ts";
+import { compileExpr } from "../layout/expr.ts";
 
 /**
  * out[i] = expr(inputs at their broadcast offsets, p0, p1) over the coalesced `shape`.

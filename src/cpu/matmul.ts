@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
-import type { MatmulLayout } from "../matmul_layout.ts";
+import type { Arr } from "../core/backend.ts";
+import type { MatmulLayout } from "../layout/matmul_layout.ts";
 
 /**
  * Writes the batched product into `c` (contiguous [batch, M, N]).

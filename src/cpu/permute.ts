@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /**
  * out[i] = x[Σ_k c_k · strides[k]] where (c_0 … c_{D−1}) is i's row-major index in `shape`.

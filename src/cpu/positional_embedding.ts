@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 function rounder(a: Arr): (v: number) => number {
   return a instanceof Float32Array ? Math.fround : (v) => v;

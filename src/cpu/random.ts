@@ -4,7 +4,7 @@
  * @module
  */
 import type { RandomKind } from "../../gpu/kernels/random.ts";
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 import { philox4x32_10, UNIT_STEPS, unitSteps } from "./philox.ts";
 
 /**

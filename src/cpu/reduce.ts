@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
-import type { ReducePlan } from "../reduce_plan.ts";
+import type { Arr } from "../core/backend.ts";
+import type { ReducePlan } from "../layout/reduce_plan.ts";
 
 function offset(i: number, sizes: readonly number[], strides: readonly number[]): number {
   let off = 0;

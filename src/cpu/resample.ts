@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /**
  * y[p, 2i+a, 2j+b] = f·x[p, i, j].

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Arr } from "../backend.ts";
+import type { Arr } from "../core/backend.ts";
 
 /**
  * y = exp(x − max) / Σ exp(x − max) along each row.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** A complex array as BART stores it. */
 export interface Cfl {

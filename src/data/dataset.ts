@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Rng } from "../rng.ts";
+import { Rng } from "../core/rng.ts";
 
 /** Where the images come from. */
 export type DataSpec =

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UsageError } from "../usage_error.ts";
+import { UsageError } from "../core/usage_error.ts";
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four files. */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";

@@ -11,7 +11,7 @@
  */
 
 import sharp from "sharp";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../core/usage_error.ts";
 
 /** File extensions read (case-insensitive); other files in the folder are ignored. */
 export const IMAGE_EXTENSIONS: readonly string[] = ["jpg", "jpeg", "png", "webp"];

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../core/usage_error.ts";
 import type { DataSpec, ImageDataset } from "./dataset.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "./idx.ts";
 import { readCelebA, readImageFolder } from "./image_folder.ts";

@@ -5,15 +5,15 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import type { Params, Registry } from "../nn/module.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,
   type NamedArray,
   type SafeTensors,
-  writeFileAtomic,
 } from "./safetensors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** Options of loadParams. */
 export interface LoadParamsOptions {
@@ -63,7 +63,7 @@ export async function paramsToSafetensors(
  * @returns the parameters by registry name, in registry order
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { Registry } from "../nn/module.ts";
  * import { loadParams, paramsToSafetensors } from "./params_io.ts";
  * const reg = new Registry();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "./safetensors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** An 8-bit image, pixels interleaved row-major ([height, width, channels]). */
 export interface RasterImage {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { nrmse } from "./nrmse.ts";
 import { psnr } from "./psnr.ts";
 import { ssim } from "./ssim.ts";
@@ -95,7 +95,7 @@ export function batchMetricsFromArrays(
  * @returns per-image metrics and their means
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { batchMetrics } from "./batch.ts";
  * const b = cpuBackend();
  * const gt = b.fromArray(Array.from({ length: 2 * 3 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 3, 8, 8]);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { type BatchMetrics, type ImageMetrics, perImage, readPair } from "./batch.ts";
 import { nrmse } from "./nrmse.ts";
 import { psnr } from "./psnr.ts";
@@ -100,7 +100,7 @@ export function mriBatchMetricsFromArrays(
  * @returns per-slice metrics and their means (the paper averages over 100 slices)
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { mriBatchMetrics } from "./mri.ts";
  * const b = cpuBackend();
  * const gt = b.fromArray(Array.from({ length: 2 * 2 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 2, 8, 8]);

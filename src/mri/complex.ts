@@ -7,7 +7,7 @@
  */
 import { concat, slice } from "../ops/concat.ts";
 import { add, mul, sub } from "../ops/elementwise.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /**
  * a·b, or a·conj(b), elementwise with broadcasting, on planar complex tensors.
@@ -18,7 +18,7 @@ import type { Tensor } from "../tensor.ts";
  * @returns the product, planar complex of the broadcast shape
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { complexMul } from "./complex.ts";
  * const be = cpuBackend();
  * const i = be.fromArray([0, 1], [2, 1, 1]); // the imaginary unit

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Rng } from "../rng.ts";
+import { Rng } from "../core/rng.ts";
 
 /** The ACS width used for training masks in the paper. */
 export const TRAIN_ACS = 20;

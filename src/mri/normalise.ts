@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { cpuBackend } from "../backends.ts";
+import { cpuBackend } from "../core/select_backend.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { fft2 } from "../ops/fft.ts";
-import { tidy } from "../scope.ts";
+import { tidy } from "../core/scope.ts";
 
 /**
  * Root-sum-of-squares coil combination √(Σ_c |z_c|²).

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Rng } from "../rng.ts";
+import { Rng } from "../core/rng.ts";
 
 /**
  * Resizes a real image by exact area averaging (each output pixel is the mean of the input

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { cpuBackend } from "../backends.ts";
+import { cpuBackend } from "../core/select_backend.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
-import { Rng } from "../rng.ts";
-import { tidy } from "../scope.ts";
+import { Rng } from "../core/rng.ts";
+import { tidy } from "../core/scope.ts";
 import { acsScale, coilImages, rootSumOfSquares } from "./normalise.ts";
 import { smoothPhase } from "./phantom.ts";
 

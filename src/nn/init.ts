@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Rng } from "../rng.ts";
+import type { Rng } from "../core/rng.ts";
 
 /** EDM's init modes. */
 export type InitMode = "xavier_uniform" | "xavier_normal" | "kaiming_uniform" | "kaiming_normal";
@@ -21,7 +21,7 @@ export type InitMode = "xavier_uniform" | "xavier_normal" | "kaiming_uniform" | 
  * @example
  * ```ts
  * import { weightInit } from "./init.ts";
- * import { Rng } from "../rng.ts";
+ * import { Rng } from "../core/rng.ts";
  * const w = weightInit(new Rng(0), 64 * 3 * 9, "kaiming_normal", 27, 576);
  * ```
  */

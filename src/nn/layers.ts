@@ -10,7 +10,7 @@ import { add, mul, sigmoid } from "../ops/elementwise.ts";
 import { groupNorm } from "../ops/group_norm.ts";
 import { linear } from "../ops/linear.ts";
 import { downsample2x, upsample2x } from "../ops/resample.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { InitMode } from "./init.ts";
 import { param, type Params, type Registry } from "./module.ts";
 import { reshape } from "../ops/reshape.ts";

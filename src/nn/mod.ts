@@ -23,15 +23,21 @@
  *
  * @module
  */
-export { Tensor } from "../tensor.ts";
-export type { Arr, Backend, BackendKind, CpuStorage, GpuStorage, Storage } from "../backend.ts";
+export { Tensor } from "../core/tensor.ts";
+export type {
+  Arr,
+  Backend,
+  BackendKind,
+  CpuStorage,
+  GpuStorage,
+  Storage,
+} from "../core/backend.ts";
 export { type InitSpec, type Params, type ParamSpec, Registry } from "./module.ts";
 export type { InitMode } from "./init.ts";
 export { Conv2d, GroupNorm, Linear } from "./layers.ts";
 export { type ForwardContext, UNetBlock } from "./unet_block.ts";
 export { SongUNet, type SongUNetConfig } from "./song_unet.ts";
 export { EDMPrecond, SIGMA_DATA } from "./precond.ts";
-export { ConvDenoiser } from "./conv_denoiser.ts";
 export {
   Adam,
   type AdamItem,

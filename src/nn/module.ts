@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
-import { Rng } from "../rng.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Backend } from "../core/backend.ts";
+import { Rng } from "../core/rng.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { type InitMode, weightInit } from "./init.ts";
 
 /** How one parameter is initialised (EDM's init_mode and init_weight; zeros for biases). */

@@ -8,7 +8,7 @@
 import { add, mul } from "../ops/elementwise.ts";
 import { slice } from "../ops/concat.ts";
 import { map } from "../ops/map.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Params } from "./module.ts";
 import type { SongUNet } from "./song_unet.ts";
 import type { ForwardContext } from "./unet_block.ts";

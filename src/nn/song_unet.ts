@@ -8,8 +8,8 @@
 import { add, silu } from "../ops/elementwise.ts";
 import { concat, slice } from "../ops/concat.ts";
 import { positionalEmbedding } from "../ops/positional_embedding.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { Conv2d, GroupNorm, type Init, Linear } from "./layers.ts";
 import { type Params, Registry } from "./module.ts";
 import { type ForwardContext, UNetBlock } from "./unet_block.ts";

@@ -9,7 +9,7 @@
 import { dropout } from "../ops/dropout.ts";
 import { addScaled } from "../ops/elementwise.ts";
 import { multiHeadAttention } from "../ops/attention.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { Conv2d, GroupNorm, type Init, Linear } from "./layers.ts";
 import type { Params, Registry } from "./module.ts";
 

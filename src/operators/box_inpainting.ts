@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
-import { Rng } from "../rng.ts";
+import type { Backend } from "../core/backend.ts";
+import { Rng } from "../core/rng.ts";
 import { MaskOperator } from "./mask_operator.ts";
 
 /** Options of `BoxInpainting`. */
@@ -61,7 +61,7 @@ export function boxSide(p: number, size: number): number {
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { BoxInpainting } from "./box_inpainting.ts";
  * const b = cpuBackend();
  * using op = new BoxInpainting(b, { height: 64, width: 64, p: 0.4, seed: 3 }); // a 26×26 hole

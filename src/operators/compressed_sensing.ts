@@ -4,12 +4,12 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { scale } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import { randomNormal } from "../ops/random.ts";
-import { keep } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 import { reshape } from "../ops/reshape.ts";
 
@@ -31,7 +31,7 @@ export interface CompressedSensingOptions {
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { GaussianCompressedSensing } from "./compressed_sensing.ts";
  * const b = cpuBackend();
  * using op = new GaussianCompressedSensing(b, { shape: [3, 8, 8], m: 50, seed: 1 });

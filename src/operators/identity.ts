@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 import { reshape } from "../ops/reshape.ts";
 
@@ -12,7 +12,7 @@ import { reshape } from "../ops/reshape.ts";
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { Identity } from "./identity.ts";
  * const x = cpuBackend().full([1, 3, 4, 4], 0.5);
  * const y = new Identity().noisy(new Identity().forward(x), 0.1, 42);

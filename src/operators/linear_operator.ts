@@ -7,7 +7,7 @@
  */
 import { add, scale } from "../ops/elementwise.ts";
 import { randomNormal } from "../ops/random.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /**
  * A linear operator on image batches x of shape [N, C, H, W]. Tensors it holds (masks,
@@ -15,9 +15,9 @@ import type { Tensor } from "../tensor.ts";
  * `adjoint` are left to the caller's `tidy`, as for any op (autograd may still need them).
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { scale } from "../ops/elementwise.ts";
- * import type { Tensor } from "../tensor.ts";
+ * import type { Tensor } from "../core/tensor.ts";
  * import { LinearOperator } from "./linear_operator.ts";
  * // A = 2·I: forward and adjoint alike; noisy() and dispose() come with the base class.
  * class Double extends LinearOperator {

@@ -5,13 +5,13 @@
  * @module
  */
 import { mul } from "../ops/elementwise.ts";
-import { keep } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 
 /** y = M ⊙ x with a mask M of shape [1 or N, 1, H, W]. * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { MaskOperator } from "./mask_operator.ts";
  * // Observe the left half of every 4×4 image.
  * class LeftHalf extends MaskOperator {

@@ -10,8 +10,8 @@
  */
 import { add, scale } from "../ops/elementwise.ts";
 import { randomNormal } from "../ops/random.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { LinearOperator } from "./linear_operator.ts";
 
 /** Where the measurement noise is drawn: "image", y = A(x + σ_y n); "measurement", A x + σ_y n. */
@@ -28,7 +28,7 @@ export type NoiseSpace = "image" | "measurement";
  * @returns the measurements (caller disposes)
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { measure } from "./measure.ts";
  * import { SuperResolution } from "./super_resolution.ts";
  * const b = cpuBackend();

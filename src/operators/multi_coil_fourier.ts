@@ -10,8 +10,8 @@ import { mul } from "../ops/elementwise.ts";
 import { fft2 } from "../ops/fft.ts";
 import { sum } from "../ops/reduce.ts";
 import { complexMul } from "../mri/complex.ts";
-import { keep, tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep, tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 import { reshape } from "../ops/reshape.ts";
 
@@ -22,7 +22,7 @@ import { reshape } from "../ops/reshape.ts";
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { MultiCoilFourier } from "./multi_coil_fourier.ts";
  * const b = cpuBackend();
  * const maps = b.full([1, 4, 2, 8, 6], 0.5); // 4 coils, each 1/2: Σ|S_c|² = 1

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { bernoulli } from "../ops/random.ts";
 import { MaskOperator } from "./mask_operator.ts";
 
@@ -30,7 +30,7 @@ export interface RandomInpaintingOptions {
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { RandomInpainting } from "./random_inpainting.ts";
  * const b = cpuBackend();
  * using op = new RandomInpainting(b, { height: 8, width: 8, p: 0.9, seed: 1 });

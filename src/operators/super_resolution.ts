@@ -6,12 +6,12 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { mul } from "../ops/elementwise.ts";
 import { concat, slice } from "../ops/concat.ts";
 import { mean } from "../ops/reduce.ts";
-import { keep } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { checkImages, LinearOperator } from "./linear_operator.ts";
 import { reshape } from "../ops/reshape.ts";
 
@@ -22,7 +22,7 @@ import { reshape } from "../ops/reshape.ts";
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { SuperResolution } from "./super_resolution.ts";
  * const b = cpuBackend();
  * using op = new SuperResolution(4);

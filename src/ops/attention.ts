@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { slice } from "./concat.ts";
 import { scale } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
@@ -22,7 +22,7 @@ import { reshape } from "./reshape.ts";
  * @returns [N, C, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { multiHeadAttention } from "./attention.ts";
  * const qkv = cpuBackend().full([1, 6, 2, 2], 0.5);
  * const a = multiHeadAttention(qkv, 1); // [1, 2, 2, 2]

@@ -5,11 +5,11 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { copyBlockGpu } from "../../gpu/kernels/concat.ts";
-import { record } from "../autograd.ts";
-import { type BlockCopy, reverseBlock } from "../block_copy.ts";
+import { record } from "./autograd.ts";
+import { type BlockCopy, reverseBlock } from "../layout/block_copy.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { copyBlockCpu } from "../cpu/concat.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 function normAxis(op: string, axis: number, rank: number): number {
@@ -63,7 +63,7 @@ function copyBlocks(
  * @returns x with shape[axis] = length
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { slice } from "./concat.ts";
  * const x = cpuBackend().fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
  * const y = slice(x, 1, 1, 2); // [[2, 3], [5, 6]]
@@ -105,7 +105,7 @@ export function slice(x: Tensor, axis: number, start: number, length: number): T
  * @returns the concatenation
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { concat } from "./concat.ts";
  * const be = cpuBackend();
  * const y = concat([be.fromArray([1, 2], [2, 1]), be.fromArray([3, 4, 5, 6], [2, 2])], 1);

@@ -6,7 +6,7 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { conv2dGpu, conv2dInputGradGpu, conv2dWeightGradGpu } from "../../gpu/kernels/conv2d.ts";
-import { needsGrad, record } from "../autograd.ts";
+import { needsGrad, record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import {
   conv2dCpu,
@@ -15,9 +15,9 @@ import {
   conv2dWeightGradCpu,
 } from "../cpu/conv2d.ts";
 import { reduceCpu } from "../cpu/reduce.ts";
-import { planReduce } from "../reduce_plan.ts";
-import { sameShape } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { planReduce } from "../layout/reduce_plan.ts";
+import { sameShape } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { sum } from "./reduce.ts";
 import { reshape } from "./reshape.ts";
@@ -176,7 +176,7 @@ export function conv2dWeightGrad(
  * @returns y [N, Cout, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { conv2d } from "./conv2d.ts";
  * const be = cpuBackend();
  * const x = be.fromArray([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]);

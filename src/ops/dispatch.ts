@@ -5,9 +5,9 @@
  * @module
  */
 import type { WebGpuBackend } from "../../gpu/backend.ts";
-import type { BackendKind } from "../backend.ts";
+import type { BackendKind } from "../core/backend.ts";
 import type { CpuBackend } from "../cpu/backend.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /** The backend class of each kind: an op's implementation for a kind receives this class. */
 export interface BackendOf {
@@ -30,7 +30,7 @@ export type Implementations<R> = { readonly [K in BackendKind]?: (b: BackendOf[K
  * @example
  * ```ts
  * import { onBackend } from "./dispatch.ts";
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * const x = cpuBackend().fromArray([1, 2], [2]);
  * const where = onBackend("where", [x], { cpu: () => "cpu", webgpu: () => "webgpu" });
  * ```

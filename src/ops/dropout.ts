@@ -6,11 +6,11 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { dropoutGpu } from "../../gpu/kernels/dropout.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { dropoutCpu } from "../cpu/dropout.ts";
 import { bernoulliThreshold, philoxKey, philoxStream } from "../cpu/philox.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 function applyMask(
@@ -67,7 +67,7 @@ function applyMask(
  * @returns a new tensor, or `x` itself when p = 0
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { dropout } from "./dropout.ts";
  * const x = cpuBackend().full([4, 8], 1);
  * const y = dropout(x, 0.1, 1234, 0); // entries 0 or 1/0.9

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { record } from "../autograd.ts";
-import type { Tensor } from "../tensor.ts";
+import { record } from "./autograd.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { map } from "./map.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -121,7 +121,7 @@ function binary(
  * @returns the sum
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { add } from "./elementwise.ts";
  * const b = cpuBackend();
  * const y = add(b.fromArray([1, 2, 3, 4], [2, 2]), b.fromArray([10, 20], [1, 2]));

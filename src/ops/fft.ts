@@ -6,10 +6,10 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { fft2Gpu } from "../../gpu/kernels/fft.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { fft2Cpu } from "../cpu/fft.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
 /** Options of {@link fft2}. */
@@ -31,7 +31,7 @@ export interface Fft2Options {
  * @returns the transform, same shape
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { fft2 } from "./fft.ts";
  * // A constant image has all its energy at the centre of centred k-space.
  * const x = cpuBackend().full([1, 2, 4, 4], 0);

@@ -7,10 +7,10 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { groupNormBackwardGpu, groupNormGpu } from "../../gpu/kernels/group_norm.ts";
-import { needsGrad, record } from "../autograd.ts";
+import { needsGrad, record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { groupNormBackwardCpu, groupNormCpu, type GroupNormDims } from "../cpu/group_norm.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { reshape } from "./reshape.ts";
 
@@ -69,7 +69,7 @@ function dimsOf(x: Tensor, groups: number, gamma: Tensor, beta: Tensor): GroupNo
  * @returns y, the shape of x
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { groupNorm } from "./group_norm.ts";
  * const b = cpuBackend();
  * const x = b.fromArray([1, 2, 3, 4, 5, 6, 7, 8], [1, 4, 2, 1]);

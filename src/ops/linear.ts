@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { add } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
 import { reshape } from "./reshape.ts";
@@ -17,7 +17,7 @@ import { reshape } from "./reshape.ts";
  * @returns [N, out] ([..., out])
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { linear } from "./linear.ts";
  * const be = cpuBackend();
  * const x = be.fromArray([1, 2], [1, 2]);

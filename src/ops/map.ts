@@ -7,8 +7,8 @@ import { gpuBuffer } from "../../gpu/backend.ts";
 import { mapGpu } from "../../gpu/kernels/map.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { mapCpu } from "../cpu/map.ts";
-import { broadcastShapes, broadcastStrides, coalesce } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { broadcastShapes, broadcastStrides, coalesce } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 /**

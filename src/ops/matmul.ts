@@ -5,11 +5,11 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { matmulGpu } from "../../gpu/kernels/matmul.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { matmulCpu } from "../cpu/matmul.ts";
-import { planMatmul } from "../matmul_layout.ts";
-import type { Tensor } from "../tensor.ts";
+import { planMatmul } from "../layout/matmul_layout.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -32,7 +32,7 @@ export interface MatmulOptions {
  * @returns [..., M, N]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { matmul } from "./matmul.ts";
  * const be = cpuBackend();
  * const a = be.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);

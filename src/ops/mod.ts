@@ -15,10 +15,17 @@
  *
  * @module
  */
-export { grad, type GradResult } from "../autograd.ts";
-export { keep, tidy } from "../scope.ts";
-export { Tensor } from "../tensor.ts";
-export type { Arr, Backend, BackendKind, CpuStorage, GpuStorage, Storage } from "../backend.ts";
+export { grad, type GradResult } from "./autograd.ts";
+export { keep, tidy } from "../core/scope.ts";
+export { Tensor } from "../core/tensor.ts";
+export type {
+  Arr,
+  Backend,
+  BackendKind,
+  CpuStorage,
+  GpuStorage,
+  Storage,
+} from "../core/backend.ts";
 export {
   add,
   addScalar,

@@ -5,11 +5,11 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { permuteGpu } from "../../gpu/kernels/permute.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { permuteCpu } from "../cpu/permute.ts";
-import { coalesce, MAX_DIMS } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { coalesce, MAX_DIMS } from "../core/shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 /**
@@ -20,7 +20,7 @@ import { onBackend } from "./dispatch.ts";
  * @returns a contiguous tensor of shape axes.map((a) => x.shape[a])
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { permute } from "./permute.ts";
  * const x = cpuBackend().fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
  * const y = permute(x, [1, 0]); // [[1, 4], [2, 5], [3, 6]]

@@ -9,13 +9,13 @@ import {
   positionalEmbeddingBackwardGpu,
   positionalEmbeddingGpu,
 } from "../../gpu/kernels/positional_embedding.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import {
   positionalEmbeddingBackwardCpu,
   positionalEmbeddingCpu,
 } from "../cpu/positional_embedding.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
 /** Options of positionalEmbedding (EDM's defaults). */
@@ -56,7 +56,7 @@ export function positionalFrequencies(
  * @returns the embedding [N, channels]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { positionalEmbedding } from "./positional_embedding.ts";
  * const labels = cpuBackend().fromArray([0, 0.5, -1.2], [3]);
  * const emb = positionalEmbedding(labels, 8, { endpoint: true }); // [3, 8]

@@ -8,11 +8,11 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { randomGpu, type RandomKind } from "../../gpu/kernels/random.ts";
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { bernoulliThreshold, philoxKey, philoxStream } from "../cpu/philox.ts";
 import { randomCpu } from "../cpu/random.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onKind } from "./dispatch.ts";
 
 function draw(
@@ -76,7 +76,7 @@ export function randomUniform(
  * @returns the samples
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { randomNormal } from "./random.ts";
  * const noise = randomNormal(cpuBackend(), [2, 3, 8, 8], 1234, 0);
  * ```

@@ -6,11 +6,11 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { reduceGpu } from "../../gpu/kernels/reduce.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { reduceCpu } from "../cpu/reduce.ts";
-import { planReduce } from "../reduce_plan.ts";
-import type { Tensor } from "../tensor.ts";
+import { planReduce } from "../layout/reduce_plan.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 import { scale, sqrt } from "./elementwise.ts";
 import { map } from "./map.ts";
@@ -56,7 +56,7 @@ function rawReduce(x: Tensor, axes: readonly number[], keepDims: boolean, square
  * @returns the sums
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { sum } from "./reduce.ts";
  * const s = sum(cpuBackend().fromArray([1, 2, 3, 4], [2, 2]), [1]); // [3, 7]
  * ```

@@ -6,10 +6,10 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { downsample2xGpu, upsample2xGpu } from "../../gpu/kernels/resample.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { downsample2xCpu, upsample2xCpu } from "../cpu/resample.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
 /** Up: y = f·nearest2x(x). Down: y = f·sumPool2x2(x). */
@@ -57,7 +57,7 @@ function resample(kind: Kind, x: Tensor, f: number): Tensor {
  * @returns [N, C, 2H, 2W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { downsample2x, upsample2x } from "./resample.ts";
  * const x = cpuBackend().fromArray([1, 2, 3, 4], [1, 1, 2, 2]);
  * const up = upsample2x(x); // [1, 1, 4, 4]

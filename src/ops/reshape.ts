@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { record } from "../autograd.ts";
-import { shapeSize, type Tensor } from "../tensor.ts";
+import { record } from "./autograd.ts";
+import { shapeSize, type Tensor } from "../core/tensor.ts";
 
 /**
  * A tensor sharing `x`'s storage with another shape of the same size (one dimension may be
@@ -16,7 +16,7 @@ import { shapeSize, type Tensor } from "../tensor.ts";
  * @example
  * ```ts
  * import { reshape } from "./reshape.ts";
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * const x = cpuBackend().fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
  * const y = reshape(x, [3, -1]); // shape [3, 2]
  * ```

@@ -5,10 +5,10 @@
  */
 import { gpuBuffer } from "../../gpu/backend.ts";
 import { softmaxBackwardGpu, softmaxGpu } from "../../gpu/kernels/softmax.ts";
-import { record } from "../autograd.ts";
+import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { softmaxBackwardCpu, softmaxCpu } from "../cpu/softmax.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
 function rowsOf(x: Tensor): [number, number] {
@@ -45,7 +45,7 @@ function softmaxBackward(y: Tensor, g: Tensor): Tensor {
  * @returns the row-normalised probabilities, same shape
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { softmax } from "./softmax.ts";
  * const y = softmax(cpuBackend().fromArray([0, Math.log(3)], [1, 2])); // [[0.25, 0.75]]
  * ```

@@ -11,8 +11,8 @@ import { adamGpu, type AdamScalars } from "../../gpu/kernels/adam.ts";
 import { adamCpu } from "../cpu/adam.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { onBackend } from "../ops/dispatch.ts";
-import { keep } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { clipScale } from "./clip.ts";
 
 /** Options of one Adam step. */
@@ -135,7 +135,7 @@ export interface AdamOptions {
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { Adam } from "./adam.ts";
  * const b = cpuBackend();
  * const w = b.full([4], 1);

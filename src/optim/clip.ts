@@ -10,7 +10,7 @@ import { cpuData } from "../cpu/backend.ts";
 import { clipScaleCpu } from "../cpu/clip.ts";
 import { onBackend } from "../ops/dispatch.ts";
 import { sumSquares } from "../ops/reduce.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /** Added to the norm before dividing, as in torch.nn.utils.clip_grad_norm_. */
 export const CLIP_EPS = 1e-6;
@@ -24,7 +24,7 @@ export const CLIP_EPS = 1e-6;
  * @returns a one-element tensor (shape []) holding the factor; dispose it after use
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { clipScale } from "./clip.ts";
  * const b = cpuBackend();
  * const s = clipScale([b.full([3], 2), b.full([1], 4)], 1); // ‖g‖ = √28: s = 1/(√28 + 1e-6)

@@ -8,7 +8,7 @@ import { emaGpu } from "../../gpu/kernels/ema.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { emaCpu } from "../cpu/ema.ts";
 import { onBackend } from "../ops/dispatch.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /**
  * ema ← β·ema + (1 − β)·param, written into `ema`'s storage (no autograd, no await).
@@ -18,7 +18,7 @@ import type { Tensor } from "../tensor.ts";
  * @param beta decay in [0, 1], e.g. 0.999
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { emaUpdate } from "./ema.ts";
  * const b = cpuBackend();
  * const ema = b.full([3], 0);

@@ -7,7 +7,7 @@
  */
 import { concat, slice } from "../ops/concat.ts";
 import { addScaled, scale, sub } from "../ops/elementwise.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { reshape } from "../ops/reshape.ts";
 
 /** Haar coefficients: the coarse approximation and, finest level first, three details each. */
@@ -69,7 +69,7 @@ export function haarLevels(h: number, w: number, max: number, minSide = 1): numb
  * @returns the coefficients (‖Ψx‖ = ‖x‖)
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { haar, haarInverse } from "./haar.ts";
  * const x = cpuBackend().fromArray([1, 2, 3, 4], [1, 1, 2, 2]);
  * const c = haar(x, 1); // approx [[5]], details [[-1]], [[-2]], [[0]]

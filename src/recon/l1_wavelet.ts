@@ -8,8 +8,8 @@
 import { add, mul, scale, sub } from "../ops/elementwise.ts";
 import { map } from "../ops/map.ts";
 import { slice } from "../ops/concat.ts";
-import { keep, tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep, tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
 import { haar, haarInverse, haarLevels } from "./haar.ts";
 
@@ -56,7 +56,7 @@ export function softThreshold(z: Tensor, tau: number): Tensor {
  * @returns the images [N, 2, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
  * import { l1WaveletCs } from "./l1_wavelet.ts";
  * const b = cpuBackend();

@@ -7,8 +7,8 @@
  */
 import { add, addScalar, div, mul, scale, sub } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
-import { keep, tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { keep, tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
 
 /**
@@ -48,7 +48,7 @@ export function batchDot(a: Tensor, b: Tensor): Tensor {
  * @returns the images [N, 2, H, W]
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { MultiCoilFourier } from "../operators/multi_coil_fourier.ts";
  * import { senseCg } from "./sense.ts";
  * const b = cpuBackend();

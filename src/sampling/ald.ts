@@ -6,12 +6,12 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { add, scale, sub } from "../ops/elementwise.ts";
 import { randomNormal } from "../ops/random.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Denoiser } from "./edm_sampler.ts";
 
 /** Options of `ald`. */
@@ -95,7 +95,7 @@ export function geometricSigmas(levels: number, sigmaMax: number, sigmaMin: numb
  * @returns the reconstructions and the NFE
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { scale } from "../ops/elementwise.ts";
  * import { RandomInpainting } from "../operators/random_inpainting.ts";
  * import { ald } from "./ald.ts";

@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { grad } from "../autograd.ts";
-import type { Backend } from "../backend.ts";
+import { grad } from "../ops/autograd.ts";
+import type { Backend } from "../core/backend.ts";
 import { add, addScalar, clip, scale, sqrt, sub } from "../ops/elementwise.ts";
 import { sum, sumSquares } from "../ops/reduce.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Denoiser } from "./edm_sampler.ts";
 import { eulerHeunStep, walkLevels } from "./ode_steps.ts";
 import { edmSchedule, type EdmScheduleOptions } from "./schedule.ts";
@@ -71,7 +71,7 @@ export interface DpsResult {
  * @returns the reconstructions and the NFE / VJP counts
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { scale } from "../ops/elementwise.ts";
  * import { RandomInpainting } from "../operators/random_inpainting.ts";
  * import { dps } from "./dps.ts";

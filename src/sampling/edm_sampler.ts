@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Backend } from "../core/backend.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { eulerHeunStep, walkLevels } from "./ode_steps.ts";
 import { edmSchedule, type EdmScheduleOptions } from "./schedule.ts";
 
@@ -61,7 +61,7 @@ export interface EdmSampleResult {
  * @returns the samples and the NFE (2·steps − 1 with Heun, steps with Euler)
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { scale } from "../ops/elementwise.ts";
  * import { type Denoiser, edmSample } from "./edm_sampler.ts";
  * // The exact denoiser of N(0, 0.25 I) data.

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { add, scale, sub } from "../ops/elementwise.ts";
 import { randomNormal } from "../ops/random.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /**
  * Walks x from σ_0·z (z ~ N(0, I) drawn with `seed`) down the levels `tSteps`: step i maps

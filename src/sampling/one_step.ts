@@ -8,8 +8,8 @@
  */
 import { ambientInput } from "../ambient/input.ts";
 import { MaskOperator } from "../operators/mask_operator.ts";
-import { tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /**
  * An ambient network h(input, σ): input [N, 2C, H, W] = concat[M ⊙ x, M repeated over the
@@ -30,7 +30,7 @@ export const ONE_STEP_SIGMA = 0.003;
  * @returns the reconstructions [N, C, H, W] (caller disposes)
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { slice } from "../ops/concat.ts";
  * import { RandomInpainting } from "../operators/random_inpainting.ts";
  * import { ambientOneStep } from "./one_step.ts";

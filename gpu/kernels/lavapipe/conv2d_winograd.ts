@@ -19,12 +19,12 @@
  *
  * @module
  */
-import { type MatmulLayout, planMatmul } from "../../src/matmul_layout.ts";
-import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
-import type { Conv2dGpuDims } from "./conv2d.ts";
+import { type MatmulLayout, planMatmul } from "../../../src/layout/matmul_layout.ts";
+import type { Engine } from "../../engine.ts";
+import { groups1d, INDEX } from "../common.ts";
+import type { Conv2dGpuDims } from "../conv2d.ts";
 import type { GatherDims } from "./conv2d_texture.ts";
-import { sumChunksGpu } from "./reduce.ts";
+import { sumChunksGpu } from "../reduce.ts";
 import { matmulTexture, matmulTextureFits, type MatmulTile } from "./matmul_texture.ts";
 import { RAW_LOAD, stageRaw } from "./texture_stage.ts";
 
@@ -371,7 +371,7 @@ export function winogradFits(engine: Engine, s: GatherDims): boolean {
 
 /**
  * Whether Winograd should beat the direct gather at these sizes, from measurements on
- * lavapipe (docs/perf-notes.md, scripts/bench_winograd.ts): 1.1–1.4× at 64 channels,
+ * lavapipe (docs/perf-notes.md, bench/kernels/winograd.ts): 1.1–1.4× at 64 channels,
  * 1.3–1.5× at 96–128 → 64, 1.5–2× at 128–256 channels, but 0.8–1.05× with 32 channels on
  * either side, where the transforms (a cost per channel and tile) outweigh the 4× fewer
  * multiplications.

@@ -4,16 +4,16 @@
  *
  * @module
  */
-import type { Backend } from "../backend.ts";
-import { grad } from "../autograd.ts";
-import { add, scale, sub } from "../ops/elementwise.ts";
-import { randomNormal } from "../ops/random.ts";
-import { sumSquares } from "../ops/reduce.ts";
-import { Adam } from "../optim/adam.ts";
-import { keep, tidy } from "../scope.ts";
-import type { Tensor } from "../tensor.ts";
-import { Conv2d, GroupNorm } from "./layers.ts";
-import { type Params, Registry } from "./module.ts";
+import type { Backend } from "../src/core/backend.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { add, scale, sub } from "../src/ops/elementwise.ts";
+import { randomNormal } from "../src/ops/random.ts";
+import { sumSquares } from "../src/ops/reduce.ts";
+import { Adam } from "../src/optim/adam.ts";
+import { keep, tidy } from "../src/core/scope.ts";
+import type { Tensor } from "../src/core/tensor.ts";
+import { Conv2d, GroupNorm } from "../src/nn/layers.ts";
+import { type Params, Registry } from "../src/nn/module.ts";
 
 /** Size of the denoiser. */
 export interface ConvDenoiserConfig {
@@ -30,7 +30,7 @@ export interface ConvDenoiserConfig {
  *
  * @example
  * ```ts
- * import { cpuBackend } from "../backends.ts";
+ * import { cpuBackend } from "../src/core/select_backend.ts";
  * import { ConvDenoiser } from "./conv_denoiser.ts";
  * const net = new ConvDenoiser({ channels: 1, width: 8, depth: 2 }, cpuBackend(), 0);
  * ```

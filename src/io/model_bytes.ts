@@ -9,16 +9,16 @@
  *
  * @module
  */
-import type { Model } from "./api.ts";
-import type { Backend } from "./backend.ts";
-import { selectBackend } from "./backends.ts";
-import { dataShape } from "./data/dataset.ts";
-import { loadParams } from "./io/params_io.ts";
-import { decodeSafetensors } from "./io/safetensors.ts";
-import type { Params } from "./nn/module.ts";
-import { buildNetwork } from "./train.ts";
-import type { TrainConfig } from "./train_config.ts";
-import { UsageError } from "./usage_error.ts";
+import type { Model } from "../api.ts";
+import type { Backend } from "../core/backend.ts";
+import { selectBackend } from "../core/select_backend.ts";
+import { dataShape } from "../data/dataset.ts";
+import { loadParams } from "./params_io.ts";
+import { decodeSafetensors } from "./safetensors.ts";
+import type { Params } from "../nn/module.ts";
+import { buildNetwork } from "../train/train.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { UsageError } from "../core/usage_error.ts";
 
 /** Options of `modelFromBytes`. */
 export interface ModelBytesOptions {

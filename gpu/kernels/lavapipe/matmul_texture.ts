@@ -20,9 +20,9 @@
  *
  * @module
  */
-import type { MatmulLayout } from "../../src/matmul_layout.ts";
-import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
+import type { MatmulLayout } from "../../../src/layout/matmul_layout.ts";
+import type { Engine } from "../../engine.ts";
+import { groups1d, INDEX } from "../common.ts";
 import { RAW_TO_TEXTURE, stageRaw } from "./texture_stage.ts";
 
 /** Outputs per invocation: rows of C (along m) × columns (along n), both multiples of 4. */

@@ -2,17 +2,17 @@
  * conv2d benchmark: the buffer kernels against the texture kernels (engine.preferTextures
  * off/on) at the bench shapes and the U-Net's shapes, rounds interleaved so a noisy machine
  * slows both alike; prints the median GFLOP/s of each and checks both paths agree.
- * `deno run -A scripts/bench_conv.ts [--rounds 5] [--min-ms 300] [--only fwd,dgrad,wgrad]
+ * `deno run -A bench/kernels/conv.ts [--rounds 5] [--min-ms 300] [--only fwd,dgrad,wgrad]
  * [--shapes bench,unet,8-64-64-16-3]` (groups, or N-Cin-Cout-H-k).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { gpuBuffer } from "../gpu/backend.ts";
-import { conv2dGpu, conv2dInputGradGpu, conv2dWeightGradGpu } from "../gpu/kernels/conv2d.ts";
-import { webgpuBackend } from "../src/backends.ts";
-import { Rng } from "../src/rng.ts";
-import type { Tensor } from "../src/tensor.ts";
-import { median } from "../bench/stats.ts";
+import { gpuBuffer } from "../../gpu/backend.ts";
+import { conv2dGpu, conv2dInputGradGpu, conv2dWeightGradGpu } from "../../gpu/kernels/conv2d.ts";
+import { webgpuBackend } from "../../src/core/select_backend.ts";
+import { Rng } from "../../src/core/rng.ts";
+import type { Tensor } from "../../src/core/tensor.ts";
+import { median } from "../stats.ts";
 
 const { values: args } = parseArgs({
   options: {

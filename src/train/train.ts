@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { WebGpuBackend } from "../gpu/backend.ts";
-import { ambientLoss, edmLoss } from "./ambient/loss.ts";
-import { furtherCorrupt } from "./ambient/masks.ts";
-import { grad } from "./autograd.ts";
-import type { Backend } from "./backend.ts";
+import { WebGpuBackend } from "../../gpu/backend.ts";
+import { ambientLoss, edmLoss } from "../ambient/loss.ts";
+import { furtherCorrupt } from "../ambient/masks.ts";
+import { grad } from "../ops/autograd.ts";
+import type { Backend } from "../core/backend.ts";
 import {
   CheckpointError,
   DivergenceError,
@@ -19,27 +19,27 @@ import {
   saveNetwork,
   type TrainState,
 } from "./checkpoint.ts";
-import { UsageError } from "./usage_error.ts";
-import { batchIndices, gatherBatch, type ImageDataset } from "./data/dataset.ts";
-import type { Params } from "./nn/module.ts";
-import { EDMPrecond } from "./nn/precond.ts";
-import { SongUNet } from "./nn/song_unet.ts";
-import { concat } from "./ops/concat.ts";
-import { add, scale } from "./ops/elementwise.ts";
-import { Adam } from "./optim/adam.ts";
-import { emaUpdateMany } from "./optim/ema.ts";
-import { keep, tidy } from "./scope.ts";
-import type { Tensor } from "./tensor.ts";
+import { UsageError } from "../core/usage_error.ts";
+import { batchIndices, gatherBatch, type ImageDataset } from "../data/dataset.ts";
+import type { Params } from "../nn/module.ts";
+import { EDMPrecond } from "../nn/precond.ts";
+import { SongUNet } from "../nn/song_unet.ts";
+import { concat } from "../ops/concat.ts";
+import { add, scale } from "../ops/elementwise.ts";
+import { Adam } from "../optim/adam.ts";
+import { emaUpdateMany } from "../optim/ema.ts";
+import { keep, tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 import {
   type ConfigDifference,
   configDifferences,
   RESUME_OVERRIDES,
   type TrainConfig,
   validateConfig,
-} from "./train_config.ts";
-import { writePriorGrid } from "./ambient/prior_grid.ts";
-import { trainingContext } from "./ambient/streams.ts";
-import { writeFileAtomic } from "./io/safetensors.ts";
+} from "./config.ts";
+import { writePriorGrid } from "../ambient/prior_grid.ts";
+import { trainingContext } from "../ambient/streams.ts";
+import { writeFileAtomic } from "./io/atomic.ts";
 
 export { CheckpointError, DivergenceError };
 
@@ -135,9 +135,9 @@ export function stepSeed(c: TrainConfig, step: number): number {
  * @returns the state; free it with `disposeTrainState`
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { buildNetwork, disposeTrainState, initTrainState } from "./train.ts";
- * import { EDM_DEFAULTS, type TrainConfig } from "./train_config.ts";
+ * import { EDM_DEFAULTS, type TrainConfig } from "./config.ts";
  * const network = { modelChannels: 8, channelMult: [1], numBlocks: 1, attnResolutions: [], dropout: 0 };
  * const config: TrainConfig = {
  *   ...EDM_DEFAULTS, name: "x", data: { kind: "fmnist" }, network, ambient: false,

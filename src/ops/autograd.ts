@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Tensor } from "./tensor.ts";
-import { add } from "./ops/elementwise.ts";
-import { retainAll, tidy } from "./scope.ts";
-import { reshape } from "./ops/reshape.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { add } from "./elementwise.ts";
+import { retainAll, tidy } from "../core/scope.ts";
+import { reshape } from "./reshape.ts";
 
 /** Given the gradient of an op's output, returns the gradients of its inputs (null: none). */
 export type Backward = (gOut: Tensor) => readonly (Tensor | null)[];
@@ -70,9 +70,9 @@ export interface GradResult {
  * @example
  * ```ts
  * import { grad } from "./autograd.ts";
- * import { cpuBackend } from "./backends.ts";
- * import { mul } from "./ops/elementwise.ts";
- * import { sum } from "./ops/reduce.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
+ * import { mul } from "./elementwise.ts";
+ * import { sum } from "./reduce.ts";
  * const x = cpuBackend().fromArray([1, 2, 3], [3]);
  * const { grads } = grad(() => sum(mul(x, x)), [x]); // 2x
  * ```

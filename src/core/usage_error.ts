@@ -1,5 +1,5 @@
 /**
- * The error of a user's mistake, kept apart from the command-line helpers (src/cli.ts) so the
+ * The error of a user's mistake, kept apart from the command-line helpers (scripts/cli.ts) so the
  * library raises it without importing `node:util` (a browser has none).
  *
  * @module

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { adps, fsDps, type Model, type PosteriorOptions } from "./api.ts";
-import { add, clip, mul, scale, sqrt, sub } from "./ops/elementwise.ts";
-import type { LinearOperator } from "./operators/linear_operator.ts";
-import { tidy } from "./scope.ts";
-import type { Tensor } from "./tensor.ts";
+import { adps, fsDps, type Model, type PosteriorOptions } from "../api.ts";
+import { add, clip, mul, scale, sqrt, sub } from "../ops/elementwise.ts";
+import type { LinearOperator } from "../operators/linear_operator.ts";
+import { tidy } from "../core/scope.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /** Options of `posteriorSamples`: those of `adps` / `fsDps`, plus K. */
 export interface PosteriorSamplesOptions extends PosteriorOptions {

@@ -3,19 +3,19 @@
  * off/on) at the bench shape and the shapes the fmnist-inpaint U-Net's attention and linear
  * layers use (forward and backward products), rounds interleaved so a noisy machine slows both
  * alike; prints the median GFLOP/s of each, per wall and per CPU second, and checks both paths
- * agree. `deno run -A scripts/bench_matmul.ts [--rounds 5] [--min-ms 300]
+ * agree. `deno run -A bench/kernels/matmul.ts [--rounds 5] [--min-ms 300]
  * [--shapes bench,unet,odd,1-1000-1000-1000-nn] [--tiles 8x4,8x8]` (groups, or
  * B-M-N-K-{n|t}{n|t}; several tiles are timed interleaved, the first one against buffers).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { gpuBuffer } from "../gpu/backend.ts";
-import { matmulGpu } from "../gpu/kernels/matmul.ts";
-import { matmulTexture } from "../gpu/kernels/matmul_texture.ts";
-import { webgpuBackend } from "../src/backends.ts";
-import { planMatmul } from "../src/matmul_layout.ts";
-import { Rng } from "../src/rng.ts";
-import { median } from "../bench/stats.ts";
+import { gpuBuffer } from "../../gpu/backend.ts";
+import { matmulGpu } from "../../gpu/kernels/matmul.ts";
+import { matmulTexture } from "../../gpu/kernels/lavapipe/matmul_texture.ts";
+import { webgpuBackend } from "../../src/core/select_backend.ts";
+import { planMatmul } from "../../src/layout/matmul_layout.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { median } from "../stats.ts";
 
 const { values: args } = parseArgs({
   options: {

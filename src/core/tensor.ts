@@ -16,7 +16,7 @@ let nextId = 1;
  *
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "./select_backend.ts";
  * using t = cpuBackend().fromArray([1, 2, 3, 4], [2, 2]);
  * console.log(t.shape, await t.toArray());
  * ```

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "../src/core/usage_error.ts";
 
 export { UsageError };
 

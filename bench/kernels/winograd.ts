@@ -1,27 +1,27 @@
 /**
- * Winograd F(4×4, 3×3) (gpu/kernels/conv2d_winograd.ts) against the direct texture kernels
+ * Winograd F(4×4, 3×3) (gpu/kernels/lavapipe/conv2d_winograd.ts) against the direct texture kernels
  * (conv2d_texture.ts) for 3×3 forward, input and weight gradients, interleaved rounds in one
  * process, CPU ms a call (llvmpipe runs kernels on this process's threads), both paths'
  * outputs compared; marks the shapes where `winogradPays` picks Winograd, so the rule can be
  * checked against the measurement. docs/perf-notes.md has the numbers behind that rule.
- * `deno run -A scripts/bench_winograd.ts [--rounds 5] [--shapes 16-64-64-32,32-32-32-32]`
+ * `deno run -A bench/kernels/winograd.ts [--rounds 5] [--shapes 16-64-64-32,32-32-32-32]`
  * (N-Cin-Cout-H).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { gpuBuffer } from "../gpu/backend.ts";
-import { gatherTexture, weightGradTexture } from "../gpu/kernels/conv2d_texture.ts";
+import { gpuBuffer } from "../../gpu/backend.ts";
+import { gatherTexture, weightGradTexture } from "../../gpu/kernels/lavapipe/conv2d_texture.ts";
 import {
   winogradFits,
   winogradPays,
   winogradTexture,
   winogradWeightGrad,
   winogradWeightGradFits,
-} from "../gpu/kernels/conv2d_winograd.ts";
-import { webgpuBackend } from "../src/backends.ts";
-import { Rng } from "../src/rng.ts";
-import type { Tensor } from "../src/tensor.ts";
-import { median } from "../bench/stats.ts";
+} from "../../gpu/kernels/lavapipe/conv2d_winograd.ts";
+import { webgpuBackend } from "../../src/core/select_backend.ts";
+import { Rng } from "../../src/core/rng.ts";
+import type { Tensor } from "../../src/core/tensor.ts";
+import { median } from "../stats.ts";
 
 const { values: args } = parseArgs({
   options: {

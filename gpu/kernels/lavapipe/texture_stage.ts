@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { Engine } from "../engine.ts";
-import { groups1d, INDEX } from "./common.ts";
+import type { Engine } from "../../engine.ts";
+import { groups1d, INDEX } from "../common.ts";
 
 /** Where each float of a [planes, h, w] tensor sits in a staged texture. */
 export interface PlaneLayout {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { coalesce } from "./shape.ts";
+import { coalesce } from "../core/shape.ts";
 
 /** Most dimensions per group (kept / reduced) after coalescing. */
 export const MAX_GROUP_DIMS = 4;

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { getGpuDevice } from "../gpu/device.ts";
-import { WebGpuBackend } from "../gpu/backend.ts";
+import { getGpuDevice } from "../../gpu/device.ts";
+import { WebGpuBackend } from "../../gpu/backend.ts";
 import type { Backend, BackendName } from "./backend.ts";
 import { envGet, hostOs } from "./env.ts";
 import { UsageError } from "./usage_error.ts";
-import { CpuBackend, type CpuDtype } from "./cpu/backend.ts";
+import { CpuBackend, type CpuDtype } from "../cpu/backend.ts";
 
 const cpu = new Map<CpuDtype, CpuBackend>();
 let webgpu: Promise<WebGpuBackend | null> | undefined;
@@ -21,7 +21,7 @@ let webgpu: Promise<WebGpuBackend | null> | undefined;
  * @returns the backend
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "./select_backend.ts";
  * const t = cpuBackend().fromArray([1, 2], [2]);
  * ```
  */
@@ -56,7 +56,7 @@ function glHint(): string {
  * @returns the checked name
  * @example
  * ```ts
- * import { backendName } from "./backends.ts";
+ * import { backendName } from "./select_backend.ts";
  * backendName("cpu"); // "cpu"; backendName("cuda") throws a UsageError
  * ```
  */
@@ -75,7 +75,7 @@ export function backendName(name?: string): BackendName | undefined {
  * @returns the backend
  * @example
  * ```ts
- * import { selectBackend } from "./backends.ts";
+ * import { selectBackend } from "./select_backend.ts";
  * const backend = await selectBackend(); // WebGPU where an adapter exists
  * console.log(backend.name);
  * ```

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { Corruption } from "./ambient/masks.ts";
-import { UsageError } from "./usage_error.ts";
-import { dataShape, type DataSpec } from "./data/dataset.ts";
-import type { SongUNetConfig } from "./nn/song_unet.ts";
+import type { Corruption } from "../ambient/masks.ts";
+import { UsageError } from "../core/usage_error.ts";
+import { dataShape, type DataSpec } from "../data/dataset.ts";
+import type { SongUNetConfig } from "../nn/song_unet.ts";
 
 /** Everything that defines a training run. */
 export interface TrainConfig {
@@ -89,7 +89,7 @@ export const EDM_DEFAULTS: Omit<
  * @param c the configuration
  * @example
  * ```ts
- * import { EDM_DEFAULTS, type TrainConfig, validateConfig } from "./train_config.ts";
+ * import { EDM_DEFAULTS, type TrainConfig, validateConfig } from "./config.ts";
  * const config: TrainConfig = {
  *   ...EDM_DEFAULTS,
  *   name: "tiny",
@@ -207,8 +207,8 @@ export interface ConfigDifference {
  * @returns the differences, in field order
  * @example
  * ```ts
- * import { configDifferences } from "./train_config.ts";
- * import { config } from "../tasks/tiny-inpaint.ts";
+ * import { configDifferences } from "./config.ts";
+ * import { config } from "../../tasks/tiny-inpaint.ts";
  * configDifferences(config, { ...config, batch: 4 }); // [{ field: "batch", recorded: 8, wanted: 4 }]
  * ```
  */

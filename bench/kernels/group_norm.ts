@@ -3,17 +3,17 @@
  * off/on), forward and backward, at the bench shapes and the U-Net's shapes, rounds
  * interleaved so a noisy machine slows both alike; prints the median ms and GB/s (minimum
  * bytes: x read and y written; x, gy read and dx written) of each, per wall and per CPU
- * second, and checks both paths agree. `deno run -A scripts/bench_group_norm.ts [--rounds 5]
+ * second, and checks both paths agree. `deno run -A bench/kernels/group_norm.ts [--rounds 5]
  * [--min-ms 300] [--only fwd,bwd] [--shapes bench,unet,8-32-32-8]` (groups, or N-C-H-G).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { gpuBuffer } from "../gpu/backend.ts";
-import { groupNormBackwardGpu, groupNormGpu } from "../gpu/kernels/group_norm.ts";
-import { webgpuBackend } from "../src/backends.ts";
-import { Rng } from "../src/rng.ts";
-import type { Tensor } from "../src/tensor.ts";
-import { median } from "../bench/stats.ts";
+import { gpuBuffer } from "../../gpu/backend.ts";
+import { groupNormBackwardGpu, groupNormGpu } from "../../gpu/kernels/group_norm.ts";
+import { webgpuBackend } from "../../src/core/select_backend.ts";
+import { Rng } from "../../src/core/rng.ts";
+import type { Tensor } from "../../src/core/tensor.ts";
+import { median } from "../stats.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -5,18 +5,14 @@
  *
  * @module
  */
-import type { Backend } from "./backend.ts";
-import { UsageError } from "./usage_error.ts";
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  type NamedArray,
-  writeFileAtomic,
-} from "./io/safetensors.ts";
-import type { Params } from "./nn/module.ts";
-import type { Adam } from "./optim/adam.ts";
-import type { Tensor } from "./tensor.ts";
-import type { TrainConfig } from "./train_config.ts";
+import type { Backend } from "../core/backend.ts";
+import { UsageError } from "../core/usage_error.ts";
+import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../io/safetensors.ts";
+import { writeFileAtomic } from "./io/atomic.ts";
+import type { Params } from "../nn/module.ts";
+import type { Adam } from "../optim/adam.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { TrainConfig } from "./config.ts";
 
 /** The mutable state of a run. */
 export interface TrainState {
@@ -64,10 +60,10 @@ function groups(s: TrainState): Record<(typeof GROUPS)[number], Tensor[]> {
  * @param config the run's configuration (stored as JSON metadata)
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.ts";
- * import { Adam } from "./optim/adam.ts";
- * import { EDM_DEFAULTS, type TrainConfig } from "./train_config.ts";
+ * import { Adam } from "../optim/adam.ts";
+ * import { EDM_DEFAULTS, type TrainConfig } from "./config.ts";
  * const config: TrainConfig = {
  *   ...EDM_DEFAULTS,
  *   name: "tiny",
@@ -228,7 +224,7 @@ async function readFull(f: Deno.FsFile, into: Uint8Array): Promise<number> {
  * @param metadata strings to store (config, step, …)
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "../core/select_backend.ts";
  * import { saveNetwork } from "./checkpoint.ts";
  * const ema = new Map([["model.map_noise.weight", cpuBackend().full([4, 4], 0.1)]]);
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });

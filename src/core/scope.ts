@@ -38,7 +38,7 @@ export function track(t: Tensor): void {
  * @returns t
  * @example
  * ```ts
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "./select_backend.ts";
  * import { keep, tidy } from "./scope.ts";
  * const b = cpuBackend();
  * let cache = b.full([1], 0);
@@ -62,7 +62,7 @@ export function keep<T extends Tensor>(t: T): T {
  * @example
  * ```ts
  * import { tidy } from "./scope.ts";
- * import { cpuBackend } from "./backends.ts";
+ * import { cpuBackend } from "./select_backend.ts";
  * const b = cpuBackend();
  * const kept = tidy(() => {
  *   const tmp = b.full([2], 1);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { broadcastShapes } from "./shape.ts";
+import { broadcastShapes } from "../core/shape.ts";
 
 /** C[b] = op(A)[b] · op(B)[b], with op(A) of shape [M, K] and op(B) of shape [K, N]. */
 export interface MatmulLayout {

@@ -17,9 +17,9 @@
  *
  * @module
  */
-import type { Engine } from "../engine.ts";
-import { groups1d, INDEX, siluBackwardInPlace, siluInPlace } from "./common.ts";
-import type { GroupNormBackwardGpuArgs, GroupNormGpuArgs } from "./group_norm.ts";
+import type { Engine } from "../../engine.ts";
+import { groups1d, INDEX, siluBackwardInPlace, siluInPlace } from "../common.ts";
+import type { GroupNormBackwardGpuArgs, GroupNormGpuArgs } from "../group_norm.ts";
 import { stageRaw } from "./texture_stage.ts";
 
 /** Strips we aim for per pass: enough 64-wide workgroups to keep every core busy. */

@@ -15,10 +15,10 @@
  *
  * @module
  */
-import type { Engine } from "../engine.ts";
-import type { Conv2dGpuDims } from "./conv2d.ts";
-import { groups1d, INDEX } from "./common.ts";
-import { sumChunksGpu } from "./reduce.ts";
+import type { Engine } from "../../engine.ts";
+import type { Conv2dGpuDims } from "../conv2d.ts";
+import { groups1d, INDEX } from "../common.ts";
+import { sumChunksGpu } from "../reduce.ts";
 import {
   type PlaneLayout,
   planeLayout,
