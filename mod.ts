@@ -154,6 +154,20 @@ export {
   readModelFiles,
   sample,
 } from "./src/api.ts";
+export {
+  drawSeed,
+  posteriorSamples,
+  type PosteriorSamplesOptions,
+  type PosteriorSpread,
+} from "./src/sampling/posterior_samples.ts";
+export {
+  type BytesModel,
+  checkConfig,
+  configFromMetadata,
+  type ModelBytesOptions,
+  modelFromBytes,
+  modelFromUrl,
+} from "./src/io/model_bytes.ts";
 export { MultiCoilFourier } from "./src/operators/multi_coil_fourier.ts";
 export { complexMul } from "./src/mri/complex.ts";
 export {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { envDefault, hostOs } from "../src/core/env.ts";
 
 /** The adapter limits we ask for: as much as the adapter allows of what our kernels bind. */
 const WANTED_LIMITS = [
@@ -42,15 +43,6 @@ export function getGpuDevice(): Promise<GpuDevice | null> {
   return pending;
 }
 
-/** Sets `name` to `value` unless the user set it; without --allow-env, leaves it alone. */
-function defaultEnv(name: string, value: string): void {
-  try {
-    if (!Deno.env.get(name)) Deno.env.set(name, value);
-  } catch {
-    // No --allow-env: both defaults below are remedies, not requirements.
-  }
-}
-
 /**
  * Environment defaults read when wgpu creates its instance (on the first adapter request).
  *
@@ -60,8 +52,8 @@ function defaultEnv(name: string, value: string): void {
  * Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset; point it at the temp dir.
  */
 function ensureEnvironment(): void {
-  if (Deno.build.os === "linux") defaultEnv("DENO_WEBGPU_BACKEND", "vulkan");
-  defaultEnv("XDG_RUNTIME_DIR", "/tmp");
+  if (hostOs() === "linux") envDefault("DENO_WEBGPU_BACKEND", "vulkan");
+  envDefault("XDG_RUNTIME_DIR", "/tmp");
 }
 
 async function acquire(): Promise<GpuDevice | null> {

@@ -6,11 +6,17 @@
  * @module
  */
 
+import { envGet } from "../src/core/env.ts";
+
+// The usages are read when a buffer is made, not at import: a page without WebGPU has no
+// GPUBufferUsage global and must still load the core (and run it on the CPU).
 /** Storage usage every tensor buffer gets: kernels read/write it, copies move it. */
-const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const storageUsage = () =>
+  GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 /** Usage every pooled texture gets: kernels read or write it as storage, copies fill it. */
-const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST |
-  GPUTextureUsage.COPY_SRC | GPUTextureUsage.TEXTURE_BINDING;
+const textureUsage = () =>
+  GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST | GPUTextureUsage.COPY_SRC |
+  GPUTextureUsage.TEXTURE_BINDING;
 /** Bytes per rgba32float texel. */
 const TEXEL_BYTES = 16;
 /** Dispatches in one submit before we flush; bounds the uniform arena size. */
@@ -74,13 +80,8 @@ export interface BufferRange {
 
 /** `ADPS_TRANSFER_BYTES` from the environment (tests lower the chunk size), else undefined. */
 function transferBytesFromEnv(): number | undefined {
-  let v: string | undefined;
-  try {
-    v = Deno.env.get("ADPS_TRANSFER_BYTES");
-  } catch {
-    return undefined; // No --allow-env: the device's limits apply.
-  }
-  return parseTransferBytes(v);
+  // Unset, no --allow-env or no Deno: the device's limits apply.
+  return parseTransferBytes(envGet("ADPS_TRANSFER_BYTES"));
 }
 
 /**
@@ -168,7 +169,7 @@ export class Engine {
     this.device = device;
     // Deno's GPU type omits wgslLanguageFeatures, which its wgpu does report.
     const gpu =
-      (globalThis.navigator as { gpu?: { wgslLanguageFeatures?: Set<string> } } | undefined)
+      (globalThis.navigator as unknown as { gpu?: { wgslLanguageFeatures?: ReadonlySet<string> } })
         ?.gpu;
     const features = gpu?.wgslLanguageFeatures;
     this.canReadTextures = features?.has("readonly_and_readwrite_storage_textures") ?? false;
@@ -251,7 +252,7 @@ export class Engine {
       );
     }
     this.pooledBytes += size;
-    return this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    return this.device.createBuffer({ size, usage: storageUsage() });
   }
 
   /**
@@ -310,7 +311,7 @@ export class Engine {
       label: `pool ${key}`,
       size: [width, height],
       format: "rgba32float",
-      usage: TEXTURE_USAGE,
+      usage: textureUsage(),
     });
   }
 

@@ -10,7 +10,7 @@
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
 import { dataShape } from "../src/data/dataset.ts";
-import { exitOnUsageError, parseFlags, UsageError } from "../src/core/usage_error.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { Progress } from "./progress.ts";
 import { disposeModel, loadModel, readModelInfo } from "./transfer/models.ts";
 

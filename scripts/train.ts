@@ -7,7 +7,7 @@
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
 import { readCheckpointRecord } from "../src/train/checkpoint.ts";
-import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "../src/core/usage_error.ts";
+import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";

@@ -11,7 +11,7 @@
  * ```
  */
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
-import { exitOnUsageError, parseFlags, UsageError } from "../src/core/usage_error.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import {
@@ -26,10 +26,19 @@ import {
   type StudySettings,
 } from "./transfer/cells.ts";
 import { writeLabelledGrid } from "./figures/mod.ts";
+import {
+  readSpread,
+  runSpread,
+  spreadGridRows,
+  type SpreadMaps,
+  spreadMarkdown,
+  type SpreadRow,
+} from "./transfer/spread.ts";
 import { measurementImages } from "./transfer/grids.ts";
 import { Progress } from "./progress.ts";
 import {
   disposeModel,
+  type LoadedModel,
   loadModel,
   methodLabel,
   type ModelInfo,
@@ -75,6 +84,8 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
   --seeds LIST       experiment seeds (0)
   --batch N          images per DPS batch (16)
   --grid N           images per row of the image grids (8)
+  --posterior-samples K  also K posterior draws per measurement (main steps, first seed): mean,
+                     std and |error| grids and how well the std predicts the error (0: none)
   --backend B        cpu | webgpu (default: WebGPU where available)
   --out DIR          output folder (out/transfer-cs)`;
 
@@ -101,6 +112,7 @@ const a = parseFlags({
   seeds: { type: "string", default: "0" },
   batch: { type: "string", default: "16" },
   grid: { type: "string", default: "8" },
+  "posterior-samples": { type: "string", default: "0" },
   backend: { type: "string" },
   out: { type: "string", default: "out/transfer-cs" },
   help: { type: "boolean", short: "h", default: false },
@@ -219,6 +231,8 @@ if (!(settings.sigmaMin > 0 && settings.sigmaMin < 80)) {
   throw new UsageError(`--sigma-min must be in (0, 80), got ${a["sigma-min"]}`);
 }
 const gridCount = Math.min(one(a.grid, "grid"), count);
+const draws = one(a["posterior-samples"], "posterior-samples", 0);
+if (draws === 1) throw new UsageError("--posterior-samples must be 0 (none) or ≥ 2 for a std");
 for (const p of nfeProblem ? [...problems, nfeProblem] : problems) {
   const side = Math.min(shape[1], shape[2]);
   const bad = p.kind === "cs"
@@ -350,19 +364,66 @@ for (const p of problems) {
   grids.push({ problem: problemId(p), file });
 }
 
+// Posterior spread: K draws of each main-table cell of the first seed (cached like the cells).
+const spreadRows: SpreadRow[] = [];
+const spreadGrids = new Map<string, string>();
+if (draws > 0) {
+  const spreads = new Map<string, SpreadMaps>();
+  for (const info of infos) {
+    let model: LoadedModel | null = null;
+    try {
+      for (const p of problems) {
+        const spec = cellSpec(info, p, seeds[0], steps, settings);
+        let r = await readSpread(cellsDir, spec, draws);
+        if (r) console.log(`spread ${describe(spec)} K=${draws}: cached`);
+        else {
+          model ??= await loadModel(info, shape, backend);
+          r = await runSpread(cellsDir, spec, draws, model, images, settings, backend);
+          console.log(`spread ${describe(spec)} K=${draws}: ${fmtTime(r.seconds)}`);
+        }
+        spreads.set(`${info.name} ${problemId(p)}`, r);
+        spreadRows.push({
+          model: info.name,
+          problem: problemId(p),
+          spread: r,
+          cellPsnr: results.get(cellKey(spec))!.perImage.map((m) => m.psnr),
+        });
+      }
+    } finally {
+      if (model) disposeModel(model);
+    }
+  }
+  for (const p of problems) {
+    const file = `spread-${problemId(p)}.png`;
+    const models = infos.map((m) => ({
+      name: m.name,
+      maps: spreads.get(`${m.name} ${problemId(p)}`)!,
+    }));
+    await writeLabelledGrid(
+      `${out}/${file}`,
+      spreadGridRows(images, models, per, gridCount),
+      shape,
+      { scale: 2 },
+    );
+    spreadGrids.set(problemId(p), file);
+  }
+}
+
 const command = ["deno run -A scripts/transfer-cs.ts", ...Deno.args].join(" ");
 await writeFileAtomic(
   `${out}/report.md`,
-  enc.encode(reportMarkdown({
-    view,
-    settings,
-    command,
-    imagesPath,
-    seeds,
-    backend: backend.name,
-    figures: { psnrVsM, psnrVsNfe, paired, grids },
-    computed,
-  })),
+  enc.encode(
+    reportMarkdown({
+      view,
+      settings,
+      command,
+      imagesPath,
+      seeds,
+      backend: backend.name,
+      figures: { psnrVsM, psnrVsNfe, paired, grids },
+      computed,
+    }) + (draws > 0 ? "\n" + spreadMarkdown(spreadRows, draws, spreadGrids) : ""),
+  ),
 );
 console.log(
   `done: ${plan.length} cells (${plan.length - computed.length} cached, ${computed.length} ` +
@@ -372,6 +433,7 @@ console.log(
       psnrVsNfe && "psnr-vs-nfe.svg",
       paired && "paired-difference.svg",
       ...grids.map((g) => g.file),
+      ...spreadGrids.values(),
     ]
       .filter(Boolean).join(", "),
 );

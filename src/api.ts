@@ -15,15 +15,13 @@ import { inferenceMasks, samplingMask } from "./ambient/masks.ts";
 import { priorDenoiser } from "./ambient/prior_denoiser.ts";
 import { PRIOR_MASK_SEED } from "./ambient/prior_grid.ts";
 import type { Backend } from "./core/backend.ts";
-import { selectBackend } from "./core/select_backend.ts";
 import { UsageError } from "./core/usage_error.ts";
-import { dataShape } from "./data/dataset.ts";
-import { loadParams } from "./io/params_io.ts";
 import { decodeSafetensors } from "./io/safetensors.ts";
 import type { Params } from "./nn/module.ts";
 import type { EDMPrecond } from "./nn/precond.ts";
 import type { LinearOperator } from "./operators/linear_operator.ts";
 import type { MaskOperator } from "./operators/mask_operator.ts";
+import { checkConfig, configFromMetadata, modelFromBytes } from "./io/model_bytes.ts";
 import { dps, type DpsOptions, type DpsResult } from "./sampling/dps.ts";
 import { edmSample, type EdmSampleOptions, type EdmSampleResult } from "./sampling/edm_sampler.ts";
 import { ambientOneStep, ONE_STEP_SIGMA } from "./sampling/one_step.ts";
@@ -31,7 +29,6 @@ import type { Tensor } from "./core/tensor.ts";
 import { columnMasks } from "./mri/masks.ts";
 import type { MultiCoilFourier } from "./operators/multi_coil_fourier.ts";
 import { mriAmbientDenoiser, mriDps, mriOneStep, withColumns } from "./sampling/mri.ts";
-import { buildNetwork } from "./train/train.ts";
 import type { TrainConfig } from "./train/config.ts";
 
 /** A trained prior: the network, its (EMA) weights and the configuration it was trained with. */
@@ -107,23 +104,13 @@ export async function readModelFiles(path: string, given?: TrainConfig): Promise
     } else if (stat.isDirectory) {
       config = JSON.parse(await Deno.readTextFile(`${path}/config.json`));
     } else {
-      const meta = decodeSafetensors(bytes).metadata;
-      if (!meta.config) {
-        throw new UsageError(
-          `${weights} has no "config" metadata: convert it again with ` +
-            `scripts/convert-state-dict.py (with --p P --delta D for an ambient network), or ` +
-            `give its configuration (--config FILE.json in the scripts)`,
-        );
-      }
-      config = JSON.parse(meta.config);
+      config = configFromMetadata(decodeSafetensors(bytes).metadata, weights);
     }
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${path}: not a model of this package (${(e as Error).message})`);
   }
-  if (typeof config.ambient !== "boolean" || !config.network) {
-    throw new UsageError(`${path}: its config lacks "ambient" or "network"`);
-  }
+  checkConfig(config, path);
   return { weights, bytes, config };
 }
 
@@ -147,22 +134,8 @@ export async function loadModel(
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
   const { weights, bytes, config } = await readModelFiles(path, options.config);
-  const shape = options.shape ?? (config.data ? dataShape(config.data) : null);
-  if (!shape) throw new Error(`loadModel: give options.shape ([C, H, W]) for ${path}`);
-  const backend = options.backend ?? await selectBackend();
-  const net = buildNetwork(config, shape);
-  let params: Params;
-  try {
-    params = loadParams(decodeSafetensors(bytes), net.model.registry, backend);
-  } catch (e) {
-    throw new UsageError(
-      `${weights} does not fit ${shape.join("×")} images: ${(e as Error).message}`,
-    );
-  }
-  const dispose = () => {
-    for (const t of params.values()) t.dispose();
-  };
-  return { net, params, config, shape, backend, weights, dispose, [Symbol.dispose]: dispose };
+  const model = await modelFromBytes(bytes, { ...options, config, name: weights });
+  return { ...model, weights };
 }
 
 /** Options of `adps` and `fsDps`: those of `dps` (steps, ζ, Heun, schedule, seed, …). */

@@ -4,7 +4,7 @@
  * progress display (a bar on a terminal, one line per window elsewhere, ETA from the start).
  */
 import assert from "node:assert/strict";
-import { numberFlag, parseFlags, UsageError } from "../src/core/usage_error.ts";
+import { numberFlag, parseFlags, UsageError } from "../scripts/cli.ts";
 import { Progress } from "../scripts/progress.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -60,7 +60,7 @@ Deno.test("exitOnUsageError: a UsageError is one line and status 2; a bug keeps 
     const script = `${dir}/s.ts`;
     await Deno.writeTextFile(
       script,
-      `import { exitOnUsageError, UsageError } from "${ROOT}src/core/usage_error.ts";
+      `import { exitOnUsageError, UsageError } from "${ROOT}scripts/cli.ts";
 exitOnUsageError();
 await Promise.resolve();
 if (Deno.args[0] === "usage") throw new UsageError("--x must be 1, got 2");

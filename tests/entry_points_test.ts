@@ -25,8 +25,8 @@ async function graphOf(entry: string): Promise<string[]> {
 
 const usesSharp = (graph: string[]) => graph.some((s) => /^npm:\/?sharp@/.test(s));
 
-Deno.test("deno.json exports the method and four sub-paths, each an existing file", async () => {
-  assert.deepEqual(Object.keys(exportsMap), [".", "./ops", "./nn", "./data", "./gpu"]);
+Deno.test("deno.json exports the method and five sub-paths, each an existing file", async () => {
+  assert.deepEqual(Object.keys(exportsMap), [".", "./ops", "./nn", "./data", "./gpu", "./web"]);
   for (const path of Object.values(exportsMap)) {
     assert.ok((await Deno.stat(`${ROOT}${path}`)).isFile, `${path} missing`);
   }
@@ -38,4 +38,9 @@ Deno.test("only ./data loads sharp: the method, ops, nn and gpu import without i
     assert.ok(graph.length > 1, `${name}: empty graph`);
     assert.equal(usesSharp(graph), name === "./data", `${name} (${path}) and npm:sharp`);
   }
+});
+
+Deno.test("./web (the browser entry) imports no npm: or node: module at all", async () => {
+  const graph = await graphOf(exportsMap["./web"]);
+  assert.deepEqual(graph.filter((s) => /^(npm|node):/.test(s)), []);
 });

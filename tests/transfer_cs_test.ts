@@ -13,6 +13,7 @@ import type { TrainConfig } from "../src/train/config.ts";
 import { config as tinyInpaint } from "../tasks/tiny-inpaint.ts";
 import type { CellResult } from "../scripts/transfer/cells.ts";
 import { pairedDifference } from "../scripts/transfer/report.ts";
+import { spreadCalibration } from "../scripts/transfer/spread.ts";
 import { gpuOrSkip, hasGpu } from "./harness.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -181,6 +182,27 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
     assert.match(third, /8 cells \(4 cached, 4 computed\)/);
     const rows3 = parseCsv(await Deno.readTextFile(`${out}/results.csv`));
     for (const r of rows3) assert.equal(r.zeta, r.kind === "cs" ? "2" : "4", r.key);
+
+    // Posterior spread on the cached cells: K = 2 draws per main cell, cached like the cells.
+    const fourth = await study([...args, "--posterior-samples", "2"]);
+    assert.match(fourth, /8 cells \(8 cached, 0 computed\)/);
+    assert.equal(fourth.match(/^spread .* K=2: [\d.ms]+$/gm)?.length, 6, fourth);
+    const spreadReport = await Deno.readTextFile(`${out}/report.md`);
+    assert.match(spreadReport, /## Posterior spread \(K = 2 draws\)/);
+    for (const p of ["cs-m20", "sr-x2", "box-0.25"]) {
+      const bytes = await Deno.readFile(`${out}/spread-${p}.png`);
+      assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `spread-${p}.png`);
+      assert.ok(spreadReport.includes(`(spread-${p}.png)`), `report.md does not link ${p}`);
+      for (const m of ["amb", "clean"]) {
+        const row = spreadReport.match(new RegExp(`^\\| ${m} \\| ${p} \\| (.*) \\|$`, "m"));
+        assert.ok(row, `no spread row for ${m} ${p}`);
+        const [one, mean, corr, cover] = row[1].split(" | ").map((c) => Number(c.split(" ± ")[0]));
+        assert.ok(Number.isFinite(one) && Number.isFinite(mean), row[0]);
+        assert.ok(corr >= -1 && corr <= 1 && cover >= 0 && cover <= 1, row[0]);
+      }
+    }
+    const fifth = await study([...args, "--posterior-samples", "2"]);
+    assert.equal(fifth.match(/^spread .* K=2: cached$/gm)?.length, 6, fifth);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -203,4 +225,19 @@ Deno.test("transfer-cs: paired differences pair images by seed and index", () =>
   assert.equal(d.wins, 2);
   assert.equal(d.n, 4);
   assert.equal(pairedDifference([cell(0, [1, 2])], [cell(0, [1])]), null);
+});
+
+Deno.test("transfer-cs: spread calibration is the per-image correlation and ±2 std coverage", () => {
+  // Image 0: errors 1, 2, 3, 4 against stds 0.5, 1, 1.5, 2 → corr 1, all inside 2 std.
+  // Image 1: errors 1, 0, 1, 0 against stds 0, 1, 0, 1 → corr −1, half inside; constant std → NaN.
+  const truth = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const mean = [1, -2, 3, 4, 1, 0, -1, 0, 1, 1, 1, 1];
+  const std = [0.5, 1, 1.5, 2, 0, 1, 0, 1, 1, 1, 1, 1];
+  const [a, b, c] = spreadCalibration(truth, mean, std, 4);
+  assert.ok(Math.abs(a.corr - 1) < 1e-12, `corr ${a.corr}`);
+  assert.equal(a.coverage, 1);
+  assert.ok(Math.abs(b.corr + 1) < 1e-12, `corr ${b.corr}`);
+  assert.equal(b.coverage, 0.5);
+  assert.ok(Number.isNaN(c.corr));
+  assert.equal(c.coverage, 1);
 });

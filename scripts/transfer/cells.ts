@@ -6,13 +6,15 @@
  *
  * @module
  */
-import { adps, fsDps } from "../../src/api.ts";
+import { adps, fsDps, type PosteriorOptions } from "../../src/api.ts";
 import type { Backend } from "../../src/core/backend.ts";
 import { writeFileAtomic } from "../../src/io/atomic.ts";
 import { batchMetricsFromArrays, type ImageMetrics } from "../../src/metrics/batch.ts";
 import { clip } from "../../src/ops/elementwise.ts";
+import type { LinearOperator } from "../../src/operators/linear_operator.ts";
 import type { NoiseSpace } from "../../src/operators/measure.ts";
 import { tidy } from "../../src/core/scope.ts";
+import type { Tensor } from "../../src/core/tensor.ts";
 import type { LoadedModel, ModelInfo } from "./models.ts";
 import { buildOperator, measure, type Problem, problemId, seedOf } from "./problems.ts";
 
@@ -209,6 +211,59 @@ export async function readReconstructions(dir: string, key: string): Promise<Flo
   }
 }
 
+/** One batch of a cell: its operator and measurements (caller disposes) and DPS options. */
+export interface CellBatch {
+  /** The forward operator of the batch. */
+  op: LinearOperator;
+  /** Its measurements of the held-out images. */
+  y: Tensor;
+  /** The sampler's options, M̃ included (adps reads them all, fsDps ignores the masks). */
+  options: PosteriorOptions;
+}
+
+/**
+ * Batch b of a cell exactly as the cell measures and samples it: the operator, noise, DPS
+ * seed and M̃ all follow from the experiment seed and the batch (so other runs over the same
+ * cell, e.g. posterior draws, see the same y).
+ *
+ * @param spec the cell
+ * @param s shared settings
+ * @param images held-out images [count, C, H, W]
+ * @param backend where to compute
+ * @param b the batch
+ * @returns the operator, measurements and options
+ */
+export function cellBatch(
+  spec: CellSpec,
+  s: StudySettings,
+  images: Float32Array,
+  backend: Backend,
+  b: number,
+): CellBatch {
+  const [c, h, w] = s.shape;
+  const per = c * h * w;
+  const start = b * spec.batch;
+  const n = Math.min(spec.batch, spec.count - start);
+  const { method } = spec;
+  const op = buildOperator(backend, spec.problem, s.shape, spec.seed, b, n, method.boxPlacement);
+  const y = tidy(() => {
+    const x = backend.fromArray(images.subarray(start * per, (start + n) * per), [n, c, h, w]);
+    return measure(op, spec.problem, x, spec.sigmaY, spec.seed, b, method.noise);
+  });
+  const options: PosteriorOptions = {
+    steps: spec.steps,
+    zeta: spec.zeta,
+    sigmaMin: spec.sigmaMin,
+    secondStageLikelihood: method.secondStageLikelihood,
+    norm: method.norm,
+    seed: seedOf(`dps/${spec.seed}/${b}`),
+    mask: method.mask,
+    maskSeed: seedOf(`mask/${spec.seed}`),
+    images: Array.from({ length: n }, (_, i) => start + i),
+  };
+  return { op, y, options };
+}
+
 /**
  * Runs a cell: measurements of the held-out images, DPS with the model's prior (A-DPS with
  * fixed masks M̃ ~ Bernoulli((1 − p)(1 − δ)) for ambient models, one per image by default;
@@ -237,29 +292,11 @@ export async function runCell(
   const recon = new Float32Array(spec.count * per);
   let nfe = 0, vjps = 0;
   for (let start = 0, b = 0; start < spec.count; start += spec.batch, b++) {
-    const n = Math.min(spec.batch, spec.count - start);
-    const shape = [n, c, h, w];
-    const { method } = spec;
-    using op = buildOperator(backend, spec.problem, s.shape, spec.seed, b, n, method.boxPlacement);
-    using x = backend.fromArray(images.subarray(start * per, (start + n) * per), shape);
-    using y = measure(op, spec.problem, x, spec.sigmaY, spec.seed, b, method.noise);
-    const options = {
-      steps: spec.steps,
-      zeta: spec.zeta,
-      sigmaMin: spec.sigmaMin,
-      secondStageLikelihood: method.secondStageLikelihood,
-      norm: method.norm,
-      seed: seedOf(`dps/${spec.seed}/${b}`),
-    };
+    const batch = cellBatch(spec, s, images, backend, b);
+    using op = batch.op, y = batch.y;
+    const { options } = batch;
     const out = tidy(() => {
-      const r = model.config.ambient
-        ? adps(model, op, y, {
-          ...options,
-          mask: method.mask,
-          maskSeed: seedOf(`mask/${spec.seed}`),
-          images: Array.from({ length: n }, (_, i) => start + i),
-        })
-        : fsDps(model, op, y, options);
+      const r = model.config.ambient ? adps(model, op, y, options) : fsDps(model, op, y, options);
       return { ...r, x: clip(r.x, -1, 1) };
     });
     nfe = out.nfe;

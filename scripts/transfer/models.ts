@@ -9,7 +9,7 @@
  */
 import { loadModel as loadPrior, type Model, readModelFiles } from "../../src/api.ts";
 import type { Backend } from "../../src/core/backend.ts";
-import { UsageError } from "../../src/core/usage_error.ts";
+import { UsageError } from "../cli.ts";
 import type { TrainConfig } from "../../src/train/config.ts";
 
 /** A model as named on the command line. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsageError } from "../../src/core/usage_error.ts";
+import { UsageError } from "../cli.ts";
 import type { Backend } from "../../src/core/backend.ts";
 import { BoxInpainting } from "../../src/operators/box_inpainting.ts";
 import { GaussianCompressedSensing } from "../../src/operators/compressed_sensing.ts";

@@ -7,6 +7,7 @@
 import { getGpuDevice } from "../../gpu/device.ts";
 import { WebGpuBackend } from "../../gpu/backend.ts";
 import type { Backend, BackendName } from "./backend.ts";
+import { envGet, hostOs } from "./env.ts";
 import { UsageError } from "./usage_error.ts";
 import { CpuBackend, type CpuDtype } from "../cpu/backend.ts";
 
@@ -42,7 +43,7 @@ export function webgpuBackend(): Promise<WebGpuBackend | null> {
 
 /** On Linux gpu/device.ts asks wgpu for Vulkan alone; say how to try OpenGL instead. */
 function glHint(): string {
-  return Deno.build.os === "linux" && Deno.env.get("DENO_WEBGPU_BACKEND") === "vulkan"
+  return hostOs() === "linux" && envGet("DENO_WEBGPU_BACKEND") === "vulkan"
     ? " (only Vulkan was tried: DENO_WEBGPU_BACKEND=gl tries OpenGL)"
     : "";
 }
@@ -60,7 +61,7 @@ function glHint(): string {
  * ```
  */
 export function backendName(name?: string): BackendName | undefined {
-  const wanted = name ?? Deno.env.get("ADPS_BACKEND");
+  const wanted = name ?? envGet("ADPS_BACKEND");
   if (wanted !== undefined && wanted !== "cpu" && wanted !== "webgpu") {
     throw new UsageError(`unknown backend "${wanted}": use --backend cpu or --backend webgpu`);
   }
