@@ -5,6 +5,7 @@
 import type { Tensor } from "../src/core/tensor.ts";
 import { cpuBackend } from "../src/core/select_backend.ts";
 import { OnnxBackend } from "../src/onnx/backend.ts";
+import { encodeModel } from "../src/onnx/proto.ts";
 import { openSession } from "../src/onnx/runtime.ts";
 import { Rng } from "../src/core/rng.ts";
 import { assertClose, F32, type Tol } from "./harness.ts";
@@ -41,7 +42,7 @@ export async function checkOnnx(c: OnnxCase): Promise<void> {
   const b = new OnnxBackend();
   const y = c.f(...c.shapes.map((s, k) => b.input(`x${k}`, s)));
   b.output("y", y);
-  const session = await openSession(b.graph.encode());
+  const session = await openSession(encodeModel(b.graph.spec()));
   try {
     const feeds = Object.fromEntries(
       data.map((d, k) => [`x${k}`, [d, c.shapes[k]] as [Float32Array, number[]]]),

@@ -8,12 +8,11 @@ import {
   type Attribute,
   AttributeType,
   DataType,
-  encodeModel,
   type InitializerSpec,
   type ModelSpec,
   type NodeSpec,
   type ValueInfo,
-} from "./proto.ts";
+} from "./model_spec.ts";
 
 /** The default-domain opset the lowerings are written against (ReduceMean takes axes attributes). */
 export const OPSET = 17;
@@ -106,10 +105,5 @@ export class OnnxGraph {
       outputs: this.outputs,
       opset: OPSET,
     };
-  }
-
-  /** The serialised model. */
-  encode(): Uint8Array {
-    return encodeModel(this.spec());
   }
 }
