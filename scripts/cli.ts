@@ -16,7 +16,7 @@ export { UsageError };
  *
  * @example
  * ```ts ignore
- * import { exitOnUsageError, UsageError } from "./usage_error.ts";
+ * import { exitOnUsageError, UsageError } from "./cli.ts";
  * exitOnUsageError();
  * throw new UsageError("--steps must be a positive integer, got 0");
  * ```
@@ -44,7 +44,7 @@ const NEGATIVE = /^-(\d|\.\d|Infinity$)/;
  * @returns the flags' values
  * @example
  * ```ts
- * import { parseFlags } from "./usage_error.ts";
+ * import { parseFlags } from "./cli.ts";
  * const v = parseFlags({ p: { type: "string" } }, ["--p", "-0.1"]);
  * console.log(v.p); // "-0.1"
  * ```
@@ -80,7 +80,7 @@ export function parseFlags<T extends ParseArgsOptionsConfig>(
  * @returns the number
  * @example
  * ```ts
- * import { numberFlag } from "./usage_error.ts";
+ * import { numberFlag } from "./cli.ts";
  * numberFlag("32", "batch", "positive"); // 32
  * ```
  */

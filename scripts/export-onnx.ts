@@ -8,31 +8,23 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { loadModel } from "../src/api.ts";
 import { cpuBackend } from "../src/core/select_backend.ts";
-import { UsageError } from "../src/core/usage_error.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { exportDenoiser } from "../src/onnx/export.ts";
+import { exitOnUsageError, parseFlags } from "./cli.ts";
 
-const { values: a } = parseArgs({
-  options: { model: { type: "string" }, out: { type: "string" } },
-});
+exitOnUsageError();
+const a = parseFlags({ model: { type: "string" }, out: { type: "string" } });
 if (!a.model || !a.out) {
   console.error("usage: deno task export:onnx --model MODEL_DIR --out denoiser.onnx");
   Deno.exit(2);
 }
-try {
-  using model = await loadModel(a.model, { backend: cpuBackend() });
-  const bytes = exportDenoiser(model);
-  await writeFileAtomic(a.out, bytes);
-  const [C, H, W] = model.shape;
-  const inputs = `x [N, ${C}, ${H}, ${W}], sigma [N]${
-    model.config.ambient ? `, mask [N, 1, ${H}, ${W}]` : ""
-  }`;
-  console.log(`wrote ${a.out} (${(bytes.length / 1e6).toFixed(2)} MB): ${inputs} → denoised`);
-} catch (e) {
-  if (!(e instanceof UsageError)) throw e;
-  console.error(`error: ${e.message}`);
-  Deno.exit(2);
-}
+using model = await loadModel(a.model, { backend: cpuBackend() });
+const bytes = exportDenoiser(model);
+await writeFileAtomic(a.out, bytes);
+const [C, H, W] = model.shape;
+const inputs = `x [N, ${C}, ${H}, ${W}], sigma [N]${
+  model.config.ambient ? `, mask [N, 1, ${H}, ${W}]` : ""
+}`;
+console.log(`wrote ${a.out} (${(bytes.length / 1e6).toFixed(2)} MB): ${inputs} → denoised`);

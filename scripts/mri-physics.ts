@@ -9,7 +9,6 @@
  * deno run -A scripts/mri-physics.ts --data out/mri-sim --out docs/mri-physics
  * ```
  */
-import { parseArgs } from "node:util";
 import { cpuBackend } from "../src/core/select_backend.ts";
 import {
   interleavedFromPlanar,
@@ -28,16 +27,16 @@ import { l1WaveletCs } from "../src/recon/l1_wavelet.ts";
 import { senseCg, zeroFilled } from "../src/recon/sense.ts";
 import { tidy } from "../src/core/scope.ts";
 import type { Tensor } from "../src/core/tensor.ts";
+import { exitOnUsageError, parseFlags } from "./cli.ts";
 
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: "out/mri-sim" },
-    out: { type: "string", default: "docs/mri-physics" },
-    slice: { type: "string", default: "8" },
-    acs: { type: "string", default: "8" },
-    lambda: { type: "string", default: "0.005" },
-    seed: { type: "string", default: "0" },
-  },
+exitOnUsageError();
+const a = parseFlags({
+  data: { type: "string", default: "out/mri-sim" },
+  out: { type: "string", default: "docs/mri-physics" },
+  slice: { type: "string", default: "8" },
+  acs: { type: "string", default: "8" },
+  lambda: { type: "string", default: "0.005" },
+  seed: { type: "string", default: "0" },
 });
 const slice = Number(a.slice);
 const acs = Number(a.acs);

@@ -9,13 +9,13 @@
  * deno task mri:simulate --out out/mri-sim [--size 128x112 --coils 4 --slices 160 --held-out 16 --snr 30]
  * ```
  */
-import { parseArgs } from "node:util";
 import { writeFastMri } from "../src/data/fastmri.ts";
 import { readNifti } from "../src/data/nifti.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { birdcageMaps, resizeArea } from "../src/mri/phantom.ts";
 import { simulateSlice } from "../src/mri/simulate.ts";
 import { Rng } from "../src/core/rng.ts";
+import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 
 const USAGE = `usage: deno task mri:simulate --out DIR [options]   (writes simulated k-space)
   --size HxW       image size (128x112)
@@ -26,23 +26,22 @@ const USAGE = `usage: deno task mri:simulate --out DIR [options]   (writes simul
   --seed S         seed of phases, coil placement and noise (0)
   --source FILE    NIfTI volume (${"/usr/share/mricron/templates/ch2better.nii.gz"})`;
 
-const { values: a } = parseArgs({
-  options: {
-    out: { type: "string" },
-    size: { type: "string", default: "128x112" },
-    coils: { type: "string", default: "4" },
-    slices: { type: "string", default: "160" },
-    "held-out": { type: "string", default: "16" },
-    snr: { type: "string", default: "30" },
-    seed: { type: "string", default: "0" },
-    source: { type: "string", default: "/usr/share/mricron/templates/ch2better.nii.gz" },
-    help: { type: "boolean" },
-  },
+exitOnUsageError();
+const a = parseFlags({
+  out: { type: "string" },
+  size: { type: "string", default: "128x112" },
+  coils: { type: "string", default: "4" },
+  slices: { type: "string", default: "160" },
+  "held-out": { type: "string", default: "16" },
+  snr: { type: "string", default: "30" },
+  seed: { type: "string", default: "0" },
+  source: { type: "string", default: "/usr/share/mricron/templates/ch2better.nii.gz" },
+  help: { type: "boolean" },
 });
 
+/** A user's mistake: one line and status 2 (exitOnUsageError). */
 function fail(msg: string): never {
-  console.error(`mri:simulate: ${msg}\n${USAGE}`);
-  Deno.exit(2);
+  throw new UsageError(`mri:simulate: ${msg} (--help lists the flags)`);
 }
 
 if (a.help) {

@@ -5,25 +5,10 @@
  * @module
  */
 import protobuf from "protobufjs";
-import {
-  type Attribute,
-  AttributeType,
-  DataType,
-  type InitializerSpec,
-  type ModelSpec,
-  type NodeSpec,
-  type ValueInfo,
-} from "./model_spec.ts";
+import { DataType, type ModelSpec, type ValueInfo } from "./model_spec.ts";
 
-export {
-  type Attribute,
-  AttributeType,
-  DataType,
-  type InitializerSpec,
-  type ModelSpec,
-  type NodeSpec,
-  type ValueInfo,
-};
+// The model's plain data lives in model_spec.ts; this module adds only its encoding.
+export * from "./model_spec.ts";
 
 const repeated = (type: string, id: number) => ({ rule: "repeated", type, id });
 
