@@ -44,6 +44,21 @@ function draw(canvas: HTMLCanvasElement, v: ArrayLike<number>): void {
   });
 }
 
+/** Draws a measurement: erased pixels (0 in `observed`) in blue, so they read as missing. */
+function drawMeasured(
+  canvas: HTMLCanvasElement,
+  v: ArrayLike<number>,
+  observed: ArrayLike<number> | null,
+) {
+  draw(canvas, v);
+  if (!observed) return;
+  const ctx = canvas.getContext("2d")!;
+  ctx.fillStyle = "#3a6fd8";
+  for (let i = 0; i < PER; i++) {
+    if (observed[i] === 0) ctx.fillRect(i % SIZE, Math.floor(i / SIZE), 1, 1);
+  }
+}
+
 /** Draws a [H·W] map of values in [0, top] as heat: black, red, yellow, white. */
 function drawHeat(canvas: HTMLCanvasElement, v: ArrayLike<number>, top: number): void {
   paint(canvas, v, (x) => {
@@ -60,6 +75,20 @@ function paint(canvas: HTMLCanvasElement, v: ArrayLike<number>, rgb: (x: number)
   ctx.putImageData(img, 0, 0);
 }
 
+/** The adapter's vendor, architecture and device as the browser reports them. */
+async function adapterDetails(): Promise<string> {
+  const info = (await navigator.gpu.requestAdapter())?.info;
+  const said = info
+    ? Object.entries({
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+    }).filter(([, v]) => v)
+    : [];
+  return said.length ? `; adapter: ${said.map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
+}
+
 /** The backend: WebGPU where the browser has an adapter, else the CPU and a visible notice. */
 async function chooseBackend(query: URLSearchParams): Promise<Backend> {
   if (query.get("gpu") === "off") {
@@ -70,7 +99,7 @@ async function chooseBackend(query: URLSearchParams): Promise<Backend> {
   try {
     const backend = await selectBackend(query.get("backend") === "cpu" ? "cpu" : undefined);
     if (backend.kind === "webgpu") {
-      $("adapter").textContent = backend.name;
+      $("adapter").textContent = `${backend.name}${await adapterDetails()}`;
       return backend;
     }
   } catch (e) {
@@ -156,7 +185,7 @@ async function main(): Promise<void> {
     const s = settings(form);
     const truth = truthOf(s.image);
     draw($("truth"), truth);
-    if (s.operator === "brush") draw($("measured"), truth.map((v, i) => v * painted[i]));
+    if (s.operator === "brush") drawMeasured($("measured"), truth, painted);
   };
   let brushing = false;
   const brush = (e: PointerEvent) => {
@@ -223,7 +252,7 @@ async function main(): Promise<void> {
         { every: EVERY, onProgress },
         painted,
       );
-      draw($("measured"), r.measured);
+      drawMeasured($("measured"), r.measured, r.observed);
       const top = Math.max(...PRIORS.map((p) => Math.max(...r.priors[p].std)));
       for (const p of PRIORS) {
         const got = r.priors[p];

@@ -99,7 +99,14 @@ export function makeOperator(model: Model, s: Settings, painted?: ArrayLike<numb
     case "random":
       return new RandomInpainting(backend, { height: h, width: w, p: s.density, seed });
     case "box":
-      return new BoxInpainting(backend, { height: h, width: w, p: s.box, seed });
+      // Inside the image: a box that crosses the border hides less than the slider says.
+      return new BoxInpainting(backend, {
+        height: h,
+        width: w,
+        p: s.box,
+        seed,
+        placement: "inside",
+      });
     case "brush": {
       if (painted?.length !== h * w) throw new Error(`paint a ${h}×${w} mask first`);
       return new PaintedMask(backend.fromArray(Float32Array.from(painted), [1, 1, h, w]));
@@ -160,6 +167,8 @@ export interface PriorResult {
 export interface Reconstruction {
   /** The measurement as an image (Aᴴy; nearest up-sampling for super-resolution), [C·H·W]. */
   measured: Float32Array;
+  /** An inpainting operator's mask [H·W] (1: observed); null for the others. */
+  observed: Float32Array | null;
   /** Each prior's mean, std and scores. */
   priors: Record<Prior, PriorResult>;
 }
@@ -200,6 +209,7 @@ export async function reconstruct(
   using y = measure(op, x, s.sigmaY, s.seed + 1);
   using shown = measurementView(op, y);
   const measured = (await shown.toArray()) as Float32Array;
+  const observed = op instanceof MaskOperator ? (await op.mask.toArray()) as Float32Array : null;
   const sampler = { steps: s.steps, zeta: s.zeta, sigmaMin: s.sigmaMin };
   const base = s.seed + 2;
   const sums = Object.fromEntries(
@@ -264,5 +274,5 @@ export async function reconstruct(
     };
     return [prior, { mean, std, ...scores }];
   })) as Record<Prior, PriorResult>;
-  return { measured, priors };
+  return { measured, observed, priors };
 }
