@@ -26,6 +26,10 @@ const MODELS: Record<Prior, string> = {
   ambient: "/fixtures/models/fmnist-inpaint/network-ema.safetensors",
   clean: "/fixtures/models/fmnist-clean/network-ema.safetensors",
 };
+const TITLES: Record<Prior, string> = {
+  ambient: "A-DPS, ambient prior",
+  clean: "FS-DPS, clean prior",
+};
 const IMAGES = "/fixtures/fmnist/t10k-images-idx3-ubyte.gz";
 const SIZE = 32;
 const PER = SIZE * SIZE;
@@ -163,6 +167,13 @@ async function main(): Promise<void> {
     if (input) input.value = query.get(k) ?? String(v);
   }
   showOperator(form);
+  for (const p of PRIORS) {
+    const column = $<HTMLTemplateElement>("prior").content.firstElementChild!.cloneNode(true);
+    const div = column as HTMLElement;
+    div.id = p;
+    div.querySelector("h2")!.textContent = TITLES[p];
+    $("priors").append(div);
+  }
   const backend = await chooseBackend(query);
   const models = Object.fromEntries(
     await Promise.all(PRIORS.map(async (p) => [p, await modelFromUrl(MODELS[p], { backend })])),

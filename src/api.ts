@@ -232,15 +232,8 @@ export function* adpsSteps(
   const shape = sampleShape(model, y, "adps");
   const made = furtherMasks(model, shape[0], options, y.backend);
   try {
-    const further = made ?? (options.mask as Tensor);
-    return yield* dpsSteps(
-      priorDenoiser(model.net, model.params, true, further),
-      op,
-      y,
-      y.backend,
-      shape,
-      options,
-    );
+    const denoise = priorDenoiser(model.net, model.params, true, made ?? (options.mask as Tensor));
+    return yield* dpsSteps(denoise, op, y, y.backend, shape, options);
   } finally {
     made?.dispose();
   }
@@ -295,14 +288,8 @@ export function* fsDpsSteps(
     throw new Error("fsDps: the model is ambient (mask channels): use adps");
   }
   const shape = sampleShape(model, y, "fsDps");
-  return yield* dpsSteps(
-    priorDenoiser(model.net, model.params, false, null),
-    op,
-    y,
-    y.backend,
-    shape,
-    options,
-  );
+  const denoise = priorDenoiser(model.net, model.params, false, null);
+  return yield* dpsSteps(denoise, op, y, y.backend, shape, options);
 }
 
 /**
