@@ -218,3 +218,5 @@ export {
 export { mriAdps, mriAos, mriFsDps, type MriPosteriorOptions } from "./src/api.ts";
 export { type LossBatch } from "./src/train/train.ts";
 export { mriLossBatch, type MriMasking, type MriTrainSlice } from "./src/mri/train_batch.ts";
+export { adpsSteps, fsDpsSteps } from "./src/api.ts";
+export { type DpsStep, dpsSteps, runSteps } from "./src/sampling/dps.ts";

@@ -22,7 +22,13 @@ import type { EDMPrecond } from "./nn/precond.ts";
 import type { LinearOperator } from "./operators/linear_operator.ts";
 import type { MaskOperator } from "./operators/mask_operator.ts";
 import { checkConfig, configFromMetadata, modelFromBytes } from "./io/model_bytes.ts";
-import { dps, type DpsOptions, type DpsResult } from "./sampling/dps.ts";
+import {
+  type DpsOptions,
+  type DpsResult,
+  type DpsStep,
+  dpsSteps,
+  runSteps,
+} from "./sampling/dps.ts";
 import { edmSample, type EdmSampleOptions, type EdmSampleResult } from "./sampling/edm_sampler.ts";
 import { ambientOneStep, ONE_STEP_SIGMA } from "./sampling/one_step.ts";
 import type { Tensor } from "./core/tensor.ts";
@@ -194,21 +200,40 @@ export function adps(
   y: Tensor,
   options: PosteriorOptions,
 ): DpsResult {
+  return runSteps(adpsSteps(model, op, y, options), options.onStep);
+}
+
+/**
+ * `adps` one step per `next()` (`dpsSteps`): each yields the current x, so a caller may pause
+ * between steps, e.g. a web page that redraws the estimate. Run it to the end or close it.
+ *
+ * @param model an ambient model
+ * @param op the forward operator A
+ * @param y the measurements [N, …]
+ * @param options as `adps`'s (`onStep` is not called: the caller sees each step)
+ * @returns a generator of the steps, returning `adps`'s result
+ * @example
+ * ```ts ignore
+ * const steps = adpsSteps(model, op, y, { steps: 50, seed: 0 });
+ * let r = steps.next();
+ * for (; !r.done; r = steps.next()) await redraw(r.value.x); // valid until the next step
+ * using x = r.value.x;
+ * ```
+ */
+export function* adpsSteps(
+  model: Model,
+  op: LinearOperator,
+  y: Tensor,
+  options: PosteriorOptions,
+): Generator<DpsStep, DpsResult, void> {
   if (!model.config.ambient) {
     throw new Error("adps: the model was trained on clean data: use fsDps");
   }
   const shape = sampleShape(model, y, "adps");
   const made = furtherMasks(model, shape[0], options, y.backend);
   try {
-    const further = made ?? (options.mask as Tensor);
-    return dps(
-      priorDenoiser(model.net, model.params, true, further),
-      op,
-      y,
-      y.backend,
-      shape,
-      options,
-    );
+    const denoise = priorDenoiser(model.net, model.params, true, made ?? (options.mask as Tensor));
+    return yield* dpsSteps(denoise, op, y, y.backend, shape, options);
   } finally {
     made?.dispose();
   }
@@ -234,11 +259,37 @@ export function fsDps(
   y: Tensor,
   options: DpsOptions,
 ): DpsResult {
+  return runSteps(fsDpsSteps(model, op, y, options), options.onStep);
+}
+
+/**
+ * `fsDps` one step per `next()` (`dpsSteps`): each yields the current x.
+ *
+ * @param model a clean model
+ * @param op the forward operator A
+ * @param y the measurements [N, …]
+ * @param options as `fsDps`'s (`onStep` is not called: the caller sees each step)
+ * @returns a generator of the steps, returning `fsDps`'s result
+ * @example
+ * ```ts ignore
+ * const steps = fsDpsSteps(model, op, y, { steps: 50, seed: 0 });
+ * let r = steps.next();
+ * for (; !r.done; r = steps.next()) await redraw(r.value.x);
+ * using x = r.value.x;
+ * ```
+ */
+export function* fsDpsSteps(
+  model: Model,
+  op: LinearOperator,
+  y: Tensor,
+  options: DpsOptions,
+): Generator<DpsStep, DpsResult, void> {
   if (model.config.ambient) {
     throw new Error("fsDps: the model is ambient (mask channels): use adps");
   }
   const shape = sampleShape(model, y, "fsDps");
-  return dps(priorDenoiser(model.net, model.params, false, null), op, y, y.backend, shape, options);
+  const denoise = priorDenoiser(model.net, model.params, false, null);
+  return yield* dpsSteps(denoise, op, y, y.backend, shape, options);
 }
 
 /**

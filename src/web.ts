@@ -16,8 +16,11 @@ export { Tensor } from "./core/tensor.ts";
 export type { Backend, BackendName } from "./core/backend.ts";
 export { backendName, cpuBackend, selectBackend } from "./core/select_backend.ts";
 export { keep, tidy } from "./core/scope.ts";
-export { clip } from "./ops/elementwise.ts";
+export { clip, scale } from "./ops/elementwise.ts";
 export { adps, fsDps, type Model, oneStep, type PosteriorOptions, sample } from "./api.ts";
+export { adpsSteps, fsDpsSteps } from "./api.ts";
+export type { DpsResult, DpsStep } from "./sampling/dps.ts";
+export { MaskOperator } from "./operators/mask_operator.ts";
 export {
   type BytesModel,
   checkConfig,

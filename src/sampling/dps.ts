@@ -14,7 +14,7 @@ import type { LinearOperator } from "../operators/linear_operator.ts";
 import { tidy } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Denoiser } from "./edm_sampler.ts";
-import { eulerHeunStep, walkLevels } from "./ode_steps.ts";
+import { eulerHeunStep, levelSteps } from "./ode_steps.ts";
 import { edmSchedule, type EdmScheduleOptions } from "./schedule.ts";
 
 /** Options of `dps`. */
@@ -42,8 +42,22 @@ export interface DpsOptions extends EdmScheduleOptions {
   clipDenoised?: boolean;
   /** Seed of the initial noise. */
   seed: number;
-  /** Called after each step with the step index and the running counts. */
-  onStep?: (info: { i: number; steps: number; nfe: number; vjps: number }) => void;
+  /** Called after each step with the step index, the running counts and the current x. */
+  onStep?: (info: DpsStep) => void;
+}
+
+/** Where a posterior sampler is after step i (what `dpsSteps` yields and `onStep` sees). */
+export interface DpsStep {
+  /** Index of the step just taken, 0 … steps − 1. */
+  i: number;
+  /** Number of steps. */
+  steps: number;
+  /** Network evaluations so far. */
+  nfe: number;
+  /** VJPs so far. */
+  vjps: number;
+  /** The current iterate x; valid until the next step frees it. */
+  x: Tensor;
 }
 
 /** What `dps` returns. */
@@ -92,7 +106,68 @@ export function dps(
   shape: readonly number[],
   options: DpsOptions,
 ): DpsResult {
-  const { steps = 300, heun = true, zeta = 4, clipDenoised = true, seed, onStep } = options;
+  return runSteps(dpsSteps(denoise, op, y, backend, shape, options), options.onStep);
+}
+
+/**
+ * Runs a posterior sampler's steps (`dpsSteps`, `adpsSteps`, `fsDpsSteps`) to the end inside
+ * one scope, so its temporaries are freed; `onStep` sees each step.
+ *
+ * @param steps the sampler's steps
+ * @param onStep called after each step
+ * @returns what the sampler returns (x: caller disposes)
+ */
+export function runSteps(
+  steps: Generator<DpsStep, DpsResult, void>,
+  onStep?: (info: DpsStep) => void,
+): DpsResult {
+  return tidy(() => {
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      onStep?.(r.value);
+    }
+  });
+}
+
+/**
+ * `dps` one step per `next()`: each yields the current x (valid until the next step), so a
+ * caller may pause between steps, e.g. a web page that redraws the estimate. Run it to the end
+ * (its return value is `dps`'s), or close it (`return()`) to free the current x. Call it
+ * outside a `tidy` that would end between steps.
+ *
+ * @param denoise D(x, σ), differentiable w.r.t. x
+ * @param op the forward operator A
+ * @param y the measurements, batched like the samples
+ * @param backend where to compute
+ * @param shape sample shape [N, C, H, W]
+ * @param options as `dps`'s (`onStep` is not called: the caller sees each step)
+ * @returns a generator of the steps, returning the reconstructions and the NFE / VJP counts
+ * @example
+ * ```ts
+ * import { cpuBackend } from "../core/select_backend.ts";
+ * import { scale } from "../ops/elementwise.ts";
+ * import { RandomInpainting } from "../operators/random_inpainting.ts";
+ * import { dpsSteps } from "./dps.ts";
+ * const b = cpuBackend();
+ * using op = new RandomInpainting(b, { height: 8, width: 8, p: 0.5, seed: 1 });
+ * using y = op.forward(b.full([1, 1, 8, 8], 0.5));
+ * const prior = (x: Parameters<typeof scale>[0], s: number) => scale(x, 0.25 / (0.25 + s * s));
+ * const steps = dpsSteps(prior, op, y, b, [1, 1, 8, 8], { steps: 4, zeta: 0.5, seed: 0 });
+ * let r = steps.next();
+ * for (; !r.done; r = steps.next()) console.log(`step ${r.value.i + 1} of ${r.value.steps}`);
+ * r.value.x.dispose();
+ * ```
+ */
+export function* dpsSteps(
+  denoise: Denoiser,
+  op: LinearOperator,
+  y: Tensor,
+  backend: Backend,
+  shape: readonly number[],
+  options: DpsOptions,
+): Generator<DpsStep, DpsResult, void> {
+  const { steps = 300, heun = true, zeta = 4, clipDenoised = true, seed } = options;
   const { secondStageLikelihood = true, norm = "sample" } = options;
   if (norm !== "sample" && norm !== "batch") {
     throw new Error(`dps: norm must be "sample" or "batch", got "${norm}"`);
@@ -122,19 +197,26 @@ export function dps(
     return { denoised, pull: scale(g, zeta) };
   };
 
-  return tidy(() => {
-    const x = walkLevels(backend, shape, seed, tSteps, (xCur, tCur, tNext) => {
-      const first = denoiseAndPull(xCur, tCur);
-      if (!heun || tNext === 0 || !secondStageLikelihood) {
-        return sub(eulerHeunStep(xCur, first.denoised, tCur, tNext, heun, net), first.pull);
-      }
-      const dCur = scale(sub(xCur, first.denoised), 1 / tCur);
-      const xPrime = sub(add(xCur, scale(dCur, tNext - tCur)), first.pull);
-      const second = denoiseAndPull(xPrime, tNext);
-      const dPrime = scale(sub(xPrime, second.denoised), 1 / tNext);
-      const xOde = add(xCur, scale(add(dCur, dPrime), 0.5 * (tNext - tCur)));
-      return sub(xOde, scale(add(first.pull, second.pull), 0.5));
-    }, (i) => onStep?.({ i, steps, nfe, vjps }));
-    return { x, nfe, vjps };
+  const levels = levelSteps(backend, shape, seed, tSteps, (xCur, tCur, tNext) => {
+    const first = denoiseAndPull(xCur, tCur);
+    if (!heun || tNext === 0 || !secondStageLikelihood) {
+      return sub(eulerHeunStep(xCur, first.denoised, tCur, tNext, heun, net), first.pull);
+    }
+    const dCur = scale(sub(xCur, first.denoised), 1 / tCur);
+    const xPrime = sub(add(xCur, scale(dCur, tNext - tCur)), first.pull);
+    const second = denoiseAndPull(xPrime, tNext);
+    const dPrime = scale(sub(xPrime, second.denoised), 1 / tNext);
+    const xOde = add(xCur, scale(add(dCur, dPrime), 0.5 * (tNext - tCur)));
+    return sub(xOde, scale(add(first.pull, second.pull), 0.5));
   });
+  try {
+    for (;;) {
+      const r = levels.next();
+      if (r.done) return { x: r.value, nfe, vjps };
+      yield { i: r.value.i, steps, nfe, vjps, x: r.value.x };
+    }
+  } finally {
+    // Closed early: the walk frees its current x (a finished walk ignores this).
+    levels.return(undefined as never);
+  }
 }

@@ -11,10 +11,59 @@ import { randomNormal } from "../ops/random.ts";
 import { tidy } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
 
+/** Where `levelSteps` is after step i. */
+export interface Level {
+  /** Index of the step just taken. */
+  i: number;
+  /** x at tNext; valid until the next step frees it. */
+  x: Tensor;
+  /** The level the step started from. */
+  tCur: number;
+  /** The level x is now at. */
+  tNext: number;
+}
+
 /**
- * Walks x from σ_0·z (z ~ N(0, I) drawn with `seed`) down the levels `tSteps`: step i maps
- * x at tSteps[i] to x at tSteps[i + 1]. Each step's temporaries and the previous x are freed
- * before `after` sees the new x. Call inside a `tidy` that returns the result.
+ * Walks x from σ_0·z (z ~ N(0, I) drawn with `seed`) down the levels `tSteps`, one step per
+ * `next()`: step i maps x at tSteps[i] to x at tSteps[i + 1], frees its temporaries and the
+ * previous x, and yields the new x, so a caller may pause between steps (a web page redraws).
+ * Returns x at the last level; closing the walk early frees the current x.
+ *
+ * @param backend where x lives
+ * @param shape sample shape
+ * @param seed seed of z (a u32)
+ * @param tSteps the noise levels, N + 1 of them
+ * @param step x at tCur → x at tNext (its temporaries are freed)
+ * @returns a generator of the levels, returning x at the last one (caller disposes)
+ */
+export function* levelSteps(
+  backend: Backend,
+  shape: readonly number[],
+  seed: number,
+  tSteps: ArrayLike<number>,
+  step: (xCur: Tensor, tCur: number, tNext: number) => Tensor,
+): Generator<Level, Tensor, void> {
+  let xNext = tidy(() => scale(randomNormal(backend, shape, seed), tSteps[0]));
+  let finished = false;
+  try {
+    for (let i = 0; i < tSteps.length - 1; i++) {
+      const xCur = xNext;
+      const tCur = tSteps[i];
+      const tNext = tSteps[i + 1];
+      xNext = tidy(() => step(xCur, tCur, tNext));
+      xCur.dispose();
+      yield { i, x: xNext, tCur, tNext };
+    }
+    finished = true;
+    return xNext;
+  } finally {
+    if (!finished) xNext.dispose();
+  }
+}
+
+/**
+ * `levelSteps` run to the end, `after` called after each step. Call inside a `tidy` that
+ * returns the result.
  *
  * @param backend where x lives
  * @param shape sample shape
@@ -32,16 +81,12 @@ export function walkLevels(
   step: (xCur: Tensor, tCur: number, tNext: number) => Tensor,
   after: (i: number, x: Tensor, tCur: number, tNext: number) => void,
 ): Tensor {
-  let xNext = tidy(() => scale(randomNormal(backend, shape, seed), tSteps[0]));
-  for (let i = 0; i < tSteps.length - 1; i++) {
-    const xCur = xNext;
-    const tCur = tSteps[i];
-    const tNext = tSteps[i + 1];
-    xNext = tidy(() => step(xCur, tCur, tNext));
-    xCur.dispose();
-    after(i, xNext, tCur, tNext);
+  const levels = levelSteps(backend, shape, seed, tSteps, step);
+  for (;;) {
+    const r = levels.next();
+    if (r.done) return r.value;
+    after(r.value.i, r.value.x, r.value.tCur, r.value.tNext);
   }
-  return xNext;
 }
 
 /**
