@@ -374,7 +374,7 @@ if (draws > 0) {
     try {
       for (const p of problems) {
         const spec = cellSpec(info, p, seeds[0], steps, settings);
-        let r = await readSpread(cellsDir, spec, draws);
+        let r = await readSpread(cellsDir, spec, draws, images);
         if (r) console.log(`spread ${describe(spec)} K=${draws}: cached`);
         else {
           model ??= await loadModel(info, shape, backend);

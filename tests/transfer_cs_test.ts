@@ -230,14 +230,19 @@ Deno.test("transfer-cs: paired differences pair images by seed and index", () =>
 Deno.test("transfer-cs: spread calibration is the per-image correlation and ±2 std coverage", () => {
   // Image 0: errors 1, 2, 3, 4 against stds 0.5, 1, 1.5, 2 → corr 1, all inside 2 std.
   // Image 1: errors 1, 0, 1, 0 against stds 0, 1, 0, 1 → corr −1, half inside; constant std → NaN.
-  const truth = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  // Image 2: background truth (−1) with errors 2.5 outside 2 std; its foreground all inside.
+  const truth = [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, 0, 0];
   const mean = [1, -2, 3, 4, 1, 0, -1, 0, 1, 1, 1, 1];
+  mean[8] = mean[9] = 1.5;
   const std = [0.5, 1, 1.5, 2, 0, 1, 0, 1, 1, 1, 1, 1];
   const [a, b, c] = spreadCalibration(truth, mean, std, 4);
   assert.ok(Math.abs(a.corr - 1) < 1e-12, `corr ${a.corr}`);
   assert.equal(a.coverage, 1);
   assert.ok(Math.abs(b.corr + 1) < 1e-12, `corr ${b.corr}`);
   assert.equal(b.coverage, 0.5);
-  assert.ok(Number.isNaN(c.corr));
-  assert.equal(c.coverage, 1);
+  assert.ok(Number.isNaN(c.corr), `corr ${c.corr}`);
+  assert.equal(c.coverage, 0.5);
+  assert.equal(c.foregroundCoverage, 1);
+  assert.equal(a.foregroundCoverage, 1);
+  assert.equal(b.foregroundCoverage, 0.5);
 });

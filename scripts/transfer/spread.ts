@@ -13,12 +13,17 @@ import { posteriorSamples } from "../../src/sampling/posterior_samples.ts";
 import { cellBatch, cellKey, type CellSpec, type StudySettings } from "./cells.ts";
 import type { LoadedModel } from "./models.ts";
 
+/** Truth values at or below this are the data range's floor (−1, the images' background). */
+const FLOOR = -1 + 1e-6;
+
 /** How well one image's std predicts its error. */
 export interface SpreadCalibration {
   /** Pearson correlation of std and |mean − x| over the pixels (NaN if either is constant). */
   corr: number;
   /** Fraction of pixels with |mean − x| ≤ 2 std. */
   coverage: number;
+  /** The same over the foreground: pixels whose truth is above the data range's floor (−1). */
+  foregroundCoverage: number;
 }
 
 /** A cell's posterior spread. */
@@ -67,11 +72,17 @@ export function spreadCalibration(
 ): SpreadCalibration[] {
   const out: SpreadCalibration[] = [];
   for (let o = 0; o < truth.length; o += per) {
-    let se = 0, sd = 0, inside = 0;
+    let se = 0, sd = 0, inside = 0, fore = 0, foreInside = 0;
     for (let i = o; i < o + per; i++) {
       se += std[i];
       sd += Math.abs(mean[i] - truth[i]);
-      if (Math.abs(mean[i] - truth[i]) <= 2 * std[i]) inside++;
+      const covered = Math.abs(mean[i] - truth[i]) <= 2 * std[i];
+      if (covered) inside++;
+      // A background every draw and the truth share (−1) is covered trivially: report it apart.
+      if (truth[i] > FLOOR) {
+        fore++;
+        if (covered) foreInside++;
+      }
     }
     const ms = se / per, me = sd / per;
     let cov = 0, vs = 0, ve = 0;
@@ -81,7 +92,11 @@ export function spreadCalibration(
       vs += a * a;
       ve += b * b;
     }
-    out.push({ corr: vs > 0 && ve > 0 ? cov / Math.sqrt(vs * ve) : NaN, coverage: inside / per });
+    out.push({
+      corr: vs > 0 && ve > 0 ? cov / Math.sqrt(vs * ve) : NaN,
+      coverage: inside / per,
+      foregroundCoverage: fore > 0 ? foreInside / fore : NaN,
+    });
   }
   return out;
 }
@@ -89,17 +104,20 @@ export function spreadCalibration(
 const files = (dir: string, key: string, k: number) => `${dir}/${key}_k${k}`;
 
 /**
- * The cached spread of a cell, or null.
+ * The cached spread of a cell, or null; its calibration is recomputed from the cached maps, so
+ * a report always uses the current definition.
  *
  * @param dir the cells folder
  * @param spec the cell
  * @param k number of draws
+ * @param images held-out images [count, C, H, W] (the truth of the calibration)
  * @returns the spread with its maps, or null if missing
  */
 export async function readSpread(
   dir: string,
   spec: CellSpec,
   k: number,
+  images: Float32Array,
 ): Promise<SpreadMaps | null> {
   const base = files(dir, cellKey(spec), k);
   try {
@@ -111,7 +129,9 @@ export async function readSpread(
     const b = await Deno.readFile(`${base}.f32`);
     const maps = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
     const half = maps.length / 2;
-    return { ...r, mean: maps.subarray(0, half), std: maps.subarray(half) };
+    const mean = maps.subarray(0, half), std = maps.subarray(half);
+    const calibration = spreadCalibration(images.subarray(0, half), mean, std, half / spec.count);
+    return { ...r, calibration, mean, std };
   } catch {
     return null;
   }
@@ -215,15 +235,17 @@ export function spreadMarkdown(
     `seeds (draw 0 is the table's reconstruction), each draw clipped to [−1, 1]. ` +
     `"corr" is the Pearson correlation, per image, of the per-pixel std with the error ` +
     `|mean − x| of the posterior mean; "coverage" is the fraction of pixels with ` +
-    `|mean − x| ≤ 2 std (a calibrated Gaussian posterior gives about 0.95). Mean ± SD over ` +
-    `the images.`,
+    `|mean − x| ≤ 2 std (a calibrated Gaussian posterior gives about 0.95), "foreground" the ` +
+    `same over the pixels whose truth is above −1 (the background every draw agrees on is ` +
+    `covered trivially). Mean ± SD over the images.`,
     ``,
-    `| model | problem | PSNR of one draw | PSNR of the mean | corr(std, error) | coverage ±2 std |`,
-    `|---|---|---|---|---|---|`,
+    `| model | problem | PSNR of one draw | PSNR of the mean | corr(std, error) | coverage ±2 std | foreground coverage |`,
+    `|---|---|---|---|---|---|---|`,
     ...rows.map((r) =>
       `| ${r.model} | ${r.problem} | ${meanSd(r.cellPsnr, 2)} | ${meanSd(r.spread.psnr, 2)} | ` +
       `${meanSd(r.spread.calibration.map((c) => c.corr), 3)} | ` +
-      `${meanSd(r.spread.calibration.map((c) => c.coverage), 3)} |`
+      `${meanSd(r.spread.calibration.map((c) => c.coverage), 3)} | ` +
+      `${meanSd(r.spread.calibration.map((c) => c.foregroundCoverage), 3)} |`
     ),
     ``,
     `Grids: ground truth, then per model the posterior mean, the std and |mean − x|, the last ` +
