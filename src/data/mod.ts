@@ -20,6 +20,7 @@ export {
   type DataSpec,
   gatherBatch,
   type ImageDataset,
+  type MriDataSpec,
 } from "./dataset.ts";
 export { loadDataset, type LoadOptions } from "./load_dataset.ts";
 export {
