@@ -177,6 +177,7 @@ export {
   type ColumnMaskOptions,
   columnMasks,
   furtherCorruptColumns,
+  scaledAcs,
   TRAIN_ACS,
 } from "./src/mri/masks.ts";
 export { birdcageMaps, type BirdcageOptions, resizeArea, smoothPhase } from "./src/mri/phantom.ts";
@@ -220,3 +221,4 @@ export { type LossBatch } from "./src/train/train.ts";
 export { mriLossBatch, type MriMasking, type MriTrainSlice } from "./src/mri/train_batch.ts";
 export { adpsSteps, fsDpsSteps } from "./src/api.ts";
 export { type DpsStep, dpsSteps, runSteps } from "./src/sampling/dps.ts";
+export { type StreamedDataset } from "./src/train/train.ts";

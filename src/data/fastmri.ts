@@ -45,6 +45,8 @@ export interface FastMriContents {
   groundTruth?: Float32Array;
   /** String attributes of the file. */
   attrs?: Record<string, string>;
+  /** gzip level 1–9 of the arrays, chunked per slice (committed fixtures); default none. */
+  gzip?: number;
 }
 
 type H5File = InstanceType<typeof h5wasm.File>;
@@ -244,8 +246,10 @@ export async function writeFastMri(path: string, c: FastMriContents): Promise<vo
   const tmp = `${path}.${Deno.pid}.tmp`;
   const f = new h5wasm.File(tmp, "w");
   try {
+    const packed = (shape: number[]) =>
+      c.gzip ? { chunks: [1, ...shape.slice(1)], compression: c.gzip } : {};
     const put = (name: string, data: Float32Array, shape: number[]) =>
-      f.create_dataset({ name, data, shape, dtype: "<f" });
+      f.create_dataset({ name, data, shape, dtype: "<f", ...packed(shape) });
     put("kspace", interleavedFromPlanar(c.kspace, s * coils, h * w), [s, coils, h, w, 2]);
     put("reconstruction_rss", c.rss, [s, h, w]);
     if (c.maps) put("maps", interleavedFromPlanar(c.maps, s * coils, h * w), [s, coils, h, w, 2]);
