@@ -159,6 +159,8 @@ export {
   posteriorSamples,
   type PosteriorSamplesOptions,
   type PosteriorSpread,
+  spreadOfDraws,
+  type SpreadOptions,
 } from "./src/sampling/posterior_samples.ts";
 export {
   type BytesModel,
