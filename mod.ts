@@ -220,3 +220,4 @@ export {
 export { mriAdps, mriAos, mriFsDps, type MriPosteriorOptions } from "./src/api.ts";
 export { type LossBatch } from "./src/train/train.ts";
 export { mriLossBatch, type MriMasking, type MriTrainSlice } from "./src/mri/train_batch.ts";
+export { type StreamedDataset } from "./src/train/train.ts";

@@ -11,6 +11,8 @@ import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
+import { mriTrainFile, openMriTrainData } from "../src/mri/train_data.ts";
+import { paperPreset } from "../tasks/mri.ts";
 import {
   buildNetwork,
   CheckpointError,
@@ -45,25 +47,33 @@ const a = parseFlags({
   blocks: { type: "string" },
   attn: { type: "string" },
   dropout: { type: "string" },
+  acs: { type: "string" },
+  preset: { type: "string" },
   backend: { type: "string" },
   resume: { type: "boolean", default: false },
   "dry-run": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 });
-const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint"];
+const MRI_TASKS = ["mri-r1", "mri-r2", "mri-r4", "mri-r6", "mri-r8"];
+const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint", ...MRI_TASKS];
 if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
   [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu]
   [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--sample-sigma-min S] [--resume] [--dry-run]
-  network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]`,
+  network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]
+  MRI tasks: [--preset paper] (the reference: 384×320, ACS 20, 36 768 644 parameters) [--acs N]`,
   );
   Deno.exit(a.task ? 0 : 2);
 }
 if (!TASKS.includes(a.task)) {
   throw new UsageError(`unknown task ${a.task}: one of ${TASKS.join(", ")}`);
 }
-const task: TrainConfig = (await import(`../tasks/${a.task}.ts`)).config;
+if (a.preset !== undefined && (a.preset !== "paper" || !MRI_TASKS.includes(a.task))) {
+  throw new UsageError(`--preset ${a.preset}: the one preset is "paper", for the MRI tasks`);
+}
+const taskConfig: TrainConfig = (await import(`../tasks/${a.task}.ts`)).config;
+const task = a.preset ? paperPreset(taskConfig) : taskConfig;
 const out = a.out ?? `runs/${task.name}`;
 const ckpt = `${out}/checkpoint.safetensors`;
 const resuming = a.resume && await Deno.stat(ckpt).then(() => true, () => false);
@@ -97,6 +107,10 @@ net0.numBlocks = num(a.blocks, "blocks", "int") ?? net0.numBlocks;
 net0.attnResolutions = list(a.attn, "attn") ?? net0.attnResolutions;
 net0.dropout = num(a.dropout, "dropout") ?? net0.dropout;
 if (a.data !== undefined) (config.data as { dir: string }).dir = a.data;
+if (a.acs !== undefined) {
+  if (config.data.kind !== "mri") throw new UsageError("--acs is for the MRI tasks");
+  config.data.acs = num(a.acs, "acs", "int")!;
+}
 if (a.limit !== undefined) {
   (config.data as DataSpec & { limit?: number }).limit = num(a.limit, "limit", "int");
 }
@@ -111,10 +125,13 @@ if (config.data.kind === "celeba" && !config.data.dir) {
   );
 }
 const dir = config.data.dir ?? FASHION_MNIST_DIR;
-if (await Deno.stat(dir).then((s) => s.isFile, () => false)) {
+if (config.data.kind !== "mri" && await Deno.stat(dir).then((s) => s.isFile, () => false)) {
   throw new UsageError(`--data ${dir} is a file: pass the folder that holds the images`);
 }
-if (config.data.kind !== "fmnist" && !await Deno.stat(dir).then(() => true, () => false)) {
+if (
+  !["fmnist", "mri"].includes(config.data.kind) &&
+  !await Deno.stat(dir).then(() => true, () => false)
+) {
   throw new UsageError(`--data ${dir} does not exist: pass the folder that holds the images`);
 }
 if (config.data.kind === "fmnist") {
@@ -137,11 +154,25 @@ if (a["dry-run"]) {
   );
   Deno.exit(0);
 }
+if (config.data.kind === "mri") {
+  const file = mriTrainFile(config.data);
+  if (!await Deno.stat(file).then(() => true, () => false)) {
+    const [h, w] = config.data.size;
+    throw new UsageError(
+      `no k-space at ${file}: simulate it with 'deno task mri:simulate --out ${config.data.dir} ` +
+        `--size ${h}x${w}' (needs apt-get install -y mricron-data), or pass --data <folder with ` +
+        `train.h5, or an .h5 file> in the fastMRI layout with coil maps`,
+    );
+  }
+}
 const backend = await selectBackend(a.backend);
 let reading: Progress | undefined;
-const data = await loadDataset(config.data, {
-  onProgress: (done, total) => (reading ??= new Progress({ label: "data", total })).update(done),
-});
+const data = config.data.kind === "mri" ? await openMriTrainData(config) : await loadDataset(
+  config.data,
+  {
+    onProgress: (done, total) => (reading ??= new Progress({ label: "data", total })).update(done),
+  },
+);
 reading?.finish();
 const net = buildNetwork(config, data.shape);
 console.log(

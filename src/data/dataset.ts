@@ -12,7 +12,28 @@ import { Rng } from "../core/rng.ts";
 export type DataSpec =
   | { kind: "fmnist"; dir?: string; split?: "train" | "t10k"; limit?: number }
   | { kind: "celeba"; dir: string; limit?: number }
-  | { kind: "folder"; dir: string; size: number; channels: 1 | 3; limit?: number };
+  | { kind: "folder"; dir: string; size: number; channels: 1 | 3; limit?: number }
+  | MriDataSpec;
+
+/**
+ * Multi-coil k-space slices (Aali et al. 2024, §4): a fastMRI-layout file with coil maps,
+ * streamed a batch at a time (src/mri/train_data.ts), each slice under its fixed training
+ * mask M at acceleration R (R = 1: fully sampled) with `acs` central columns.
+ */
+export interface MriDataSpec {
+  /** Data kind. */
+  kind: "mri";
+  /** A folder holding train.h5 (as `deno task mri:simulate` writes it), or an .h5 file. */
+  dir: string;
+  /** Training acceleration R (1: the fully sampled baseline). */
+  r: number;
+  /** Central ACS columns of every training mask. */
+  acs: number;
+  /** [H, W] of the slices. */
+  size: [number, number];
+  /** Slices to train on (the first ones; default all). */
+  limit?: number;
+}
 
 /** Images in memory. */
 export interface ImageDataset {
@@ -40,6 +61,7 @@ export interface ImageDataset {
 export function dataShape(spec: DataSpec): [number, number, number] {
   if (spec.kind === "fmnist") return [1, 32, 32];
   if (spec.kind === "celeba") return [3, 64, 64];
+  if (spec.kind === "mri") return [2, ...spec.size]; // complex images (Re, Im)
   return [spec.channels, spec.size, spec.size];
 }
 

@@ -51,6 +51,9 @@ export async function loadDataset(spec: DataSpec, opts: LoadOptions = {}): Promi
       data,
     };
   }
+  if (spec.kind === "mri") {
+    throw new Error("loadDataset: k-space slices stream through openMriTrainData (src/mri)");
+  }
   const skips: string[] = [];
   const onSkip = (file: string, why: string) => skips.push(`${file} (${why})`);
   const { onProgress } = opts;

@@ -20,6 +20,7 @@ export {
   type DataSpec,
   gatherBatch,
   type ImageDataset,
+  type MriDataSpec,
 } from "./dataset.ts";
 export { loadDataset, type LoadOptions } from "./load_dataset.ts";
 export {
@@ -47,3 +48,4 @@ export {
 } from "./cfl.ts";
 export { type FastMriContents, FastMriFile, type FastMriInfo, writeFastMri } from "./fastmri.ts";
 export { type MriMasking, type MriTrainSlice, readMriSlices } from "../mri/train_batch.ts";
+export { mriTrainFile, openMriTrainData, scaledAcs, writeMriPriorGrid } from "../mri/train_data.ts";

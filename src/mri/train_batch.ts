@@ -27,10 +27,12 @@ export interface MriTrainSlice {
   further: Uint8Array;
 }
 
-/** How slices are masked: acceleration R (1: fully sampled) and the mask seed. */
+/** How slices are masked: acceleration R (1: fully sampled), the ACS width and the mask seed. */
 export interface MriMasking {
   /** Training acceleration R ≥ 1. */
   r: number;
+  /** Central ACS columns (default the paper's 20; narrower images keep the fraction 20/320). */
+  acs?: number;
   /** Seed of the per-slice masks. */
   seed: number;
 }
@@ -59,7 +61,7 @@ export function readMriSlices(
   }
   const w = file.info.width;
   return indices.map((slice) => {
-    const opts = { r: masking.r, seed: masking.seed, slice };
+    const opts = { r: masking.r, acs: masking.acs, seed: masking.seed, slice };
     const mask = masking.r === 1 ? new Uint8Array(w).fill(1) : columnMask(w, opts);
     const further = masking.r === 1 ? mask : furtherCorruptColumns(mask, opts);
     return { kspace: file.kspace(slice), maps: file.maps(slice), mask, further };

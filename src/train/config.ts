@@ -6,7 +6,7 @@
  */
 import type { Corruption } from "../ambient/masks.ts";
 import { UsageError } from "../core/usage_error.ts";
-import { dataShape, type DataSpec } from "../data/dataset.ts";
+import { dataShape, type DataSpec, type MriDataSpec } from "../data/dataset.ts";
 import type { SongUNetConfig } from "../nn/song_unet.ts";
 
 /** Everything that defines a training run. */
@@ -144,7 +144,36 @@ export function validateConfig(c: TrainConfig): void {
   if (limit !== undefined && !positive(limit)) {
     bad(`data.limit must be a positive integer (images to train on), got ${limit}`);
   }
+  if (c.data.kind === "mri") validateMri(c, c.data, bad);
   validateNetwork(c, bad);
+}
+
+/**
+ * k-space training (Aali et al. 2024, §4): ambient exactly when R > 1, and M̃ (⌊W/(R+1)⌋
+ * columns) must still hold the ACS block.
+ */
+function validateMri(c: TrainConfig, d: MriDataSpec, bad: (what: string) => never): void {
+  const [h, w] = d.size;
+  if (![h, w].every((v) => Number.isInteger(v) && v >= 1)) bad(`data.size must be [H, W]`);
+  if (!(d.r >= 1)) bad(`data.r (the training R) must be ≥ 1, got ${d.r}`);
+  if (c.ambient !== d.r > 1) {
+    bad(
+      `R = ${d.r} trains ${
+        d.r > 1 ? "an ambient" : "a clean (fully sampled)"
+      } model: ambient must be ${d.r > 1}`,
+    );
+  }
+  if (!(Number.isInteger(d.acs) && d.acs >= 0)) {
+    bad(`data.acs must be an integer ≥ 0, got ${d.acs}`);
+  }
+  if (d.r > 1 && Math.floor(w / (d.r + 1)) < d.acs) {
+    bad(
+      `M̃ at R + 1 = ${d.r + 1} keeps ⌊${w}/${d.r + 1}⌋ columns, fewer than the ${d.acs} ACS ` +
+        `columns: lower the ACS (round(20·W/320) = ${
+          Math.round((20 * w) / 320)
+        } keeps the paper's fraction)`,
+    );
+  }
 }
 
 /** Sizes of the U-Net: nothing zero-sized may reach the GPU, no attention resolution ignored. */
@@ -164,10 +193,10 @@ function validateNetwork(c: TrainConfig, bad: (what: string) => never): void {
       bad(`network: ${ch} channels do not split into GroupNorm's min(32, C/4) groups`);
     }
   }
-  const side = dataShape(c.data)[1];
+  const [, side, width] = dataShape(c.data);
   const resolutions = channelMult.map((_, level) => side >> level);
-  if (side % 2 ** (channelMult.length - 1) !== 0) {
-    bad(`network: ${channelMult.length} levels halve ${side}×${side} images to a fraction`);
+  if (side % 2 ** (channelMult.length - 1) !== 0 || width % 2 ** (channelMult.length - 1) !== 0) {
+    bad(`network: ${channelMult.length} levels halve ${side}×${width} images to a fraction`);
   }
   const unknown = attnResolutions.filter((r) => !resolutions.includes(r));
   if (unknown.length > 0) {

@@ -89,15 +89,20 @@ export interface TrainOptions {
   onStep?: (step: number) => void;
 }
 
-/** The network a config trains: channels from the data, doubled input for ambient masks. */
+/**
+ * The network a config trains: channels from the data, doubled input for ambient masks; MRI
+ * as the reference (Aali et al. 2024, §4): ambient 4 in / 4 out ([ÃᴴÃ x_t, M̃, ones] in, the
+ * first two outputs used), the fully sampled baseline 2 / 2.
+ */
 export function buildNetwork(c: TrainConfig, shape: readonly number[]): EDMPrecond {
   const [ch, h] = shape;
+  const mri = c.data.kind === "mri" ? (c.ambient ? 4 : 2) : 0;
   return new EDMPrecond(
     new SongUNet({
       ...c.network,
       imgResolution: h,
-      inChannels: c.ambient ? 2 * ch : ch,
-      outChannels: ch,
+      inChannels: mri || (c.ambient ? 2 * ch : ch),
+      outChannels: mri || ch,
     }),
   );
 }
@@ -237,6 +242,43 @@ function imageLossBatch(batch: StepBatch, config: TrainConfig, backend: Backend)
 }
 
 /**
+ * Training data read a batch at a time that builds each step's loss and the sample grids
+ * itself: k-space slices (src/mri/train_data.ts), where no copy of the data set is held.
+ */
+export interface StreamedDataset {
+  /** Human-readable description for logs. */
+  description: string;
+  /** Number of items (slices); batches index them. */
+  count: number;
+  /** [C, H, W] of the network's images. */
+  shape: [number, number, number];
+  /**
+   * Reads items `indices` as one step's batch.
+   *
+   * @param indices the step's items
+   * @param backend where to compute
+   * @returns the batch; disposed after the step
+   */
+  lossBatch(indices: readonly number[], backend: Backend): LossBatch & Disposable;
+  /**
+   * Writes a sample grid of the EMA network.
+   *
+   * @param path output PNG
+   * @param net the network
+   * @param ema its EMA weights
+   * @param config the run (sample count, steps, seed)
+   * @param backend where to compute
+   */
+  writeGrid(
+    path: string,
+    net: EDMPrecond,
+    ema: Params,
+    config: TrainConfig,
+    backend: Backend,
+  ): Promise<void>;
+}
+
+/**
  * One training step (EDM's training loop, Section 3 of Aali et al. 2024 for the ambient
  * loss): per round of at most `config.batchGpu` images, upload, masks, loss and backward;
  * the gradients summed over rounds (each round's mean loss weighted by its share of the
@@ -318,7 +360,7 @@ function saveEma(out: string, ema: Params, step: number, config: TrainConfig): P
  * Trains (or resumes) a run to `config.steps` steps.
  *
  * @param config the experiment
- * @param data training images
+ * @param data training images, or streamed k-space slices
  * @param opts where and how
  * @returns the final state (caller disposes params, ema and adam)
  * @example
@@ -329,7 +371,7 @@ function saveEma(out: string, ema: Params, step: number, config: TrainConfig): P
  */
 export async function train(
   config: TrainConfig,
-  data: ImageDataset,
+  data: ImageDataset | StreamedDataset,
   opts: TrainOptions,
 ): Promise<TrainState> {
   validateConfig(config);
@@ -372,9 +414,11 @@ export async function train(
   }
   // The grid the checkpoint's step promised may be lost to a kill right after the checkpoint.
   const grid = samplesPath(out, state.step);
-  if (run && sampleDue(run.recorded, state.step) && !await exists(grid)) {
-    await writePriorGrid(grid, net, ema, config, data.shape, backend);
-  }
+  const writeGrid = (path: string) =>
+    "data" in data
+      ? writePriorGrid(path, net, ema, config, data.shape, backend)
+      : data.writeGrid(path, net, ema, config, backend);
+  if (run && sampleDue(run.recorded, state.step) && !await exists(grid)) await writeGrid(grid);
 
   let pending: Tensor[] = [];
   const engine = backend instanceof WebGpuBackend ? backend.engine : null;
@@ -388,8 +432,13 @@ export async function train(
       const images = step * config.batch;
       const lr = learningRate(config, images);
       const indices = batchIndices(data.count, config.batch, config.seed, step);
-      const batch = { images: gatherBatch(data, indices), indices, shape: data.shape };
-      pending.push(trainStep(net, state, config, batch, step));
+      if ("data" in data) {
+        const batch = { images: gatherBatch(data, indices), indices, shape: data.shape };
+        pending.push(trainStep(net, state, config, batch, step));
+      } else {
+        using batch = data.lossBatch(indices, backend);
+        pending.push(trainStep(net, state, config, batch, step));
+      }
       state.step = step;
       windowSteps++;
       opts.onStep?.(step);
@@ -434,16 +483,7 @@ export async function train(
         saved = step;
         await orStop(() => saveEma(out, ema, step, config), `${what}'s EMA network`, kept);
       }
-      if (sampleNow) {
-        await writePriorGrid(
-          samplesPath(out, step),
-          net,
-          ema,
-          config,
-          data.shape,
-          backend,
-        );
-      }
+      if (sampleNow) await writeGrid(samplesPath(out, step));
     }
   } finally {
     for (const t of pending) t.dispose();
