@@ -16,7 +16,6 @@ import {
   type HeldOut,
   type MriMethod,
   mriTraining,
-  PRIOR_METHODS,
   type ReconSettings,
   reconstruct,
 } from "./recon.ts";
@@ -99,7 +98,8 @@ export function mriCellSpec(
     seed: s.seed,
     acs: s.acs,
     lambda: method === "L1-wavelet" ? s.lambda : 0,
-    batch: PRIOR_METHODS.includes(method) ? s.batch : data.slices.length,
+    // Only DPS draws its initial noise per batch; the other methods' results do not depend on it.
+    batch: dps ? s.batch : data.slices.length,
     slices: data.slices,
     dataDigest: data.digest,
   };

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { scaledAcs } from "../../src/mri/train_data.ts";
 import { UsageError } from "../cli.ts";
 import { type ModelInfo, type ModelSpec, parseModels } from "../transfer/models.ts";
 import { type MriCellSpec, mriCellSpec } from "./cells.ts";
@@ -60,7 +61,7 @@ export function studyAcs(infos: readonly ModelInfo[], width: number): number {
   if (acs.length > 1) {
     throw new UsageError(`the priors were trained with different ACS widths (${acs}); give --acs`);
   }
-  return acs[0] ?? Math.max(1, Math.round((20 * width) / 320));
+  return acs[0] ?? scaledAcs(width);
 }
 
 /** One cell of the plan and the prior it needs. */

@@ -12,7 +12,7 @@ import type { Backend } from "../../src/core/backend.ts";
 import { tidy } from "../../src/core/scope.ts";
 import type { Tensor } from "../../src/core/tensor.ts";
 import { FastMriFile } from "../../src/data/fastmri.ts";
-import { columnMasks, TRAIN_ACS } from "../../src/mri/masks.ts";
+import { columnMasks } from "../../src/mri/masks.ts";
 import { MultiCoilFourier } from "../../src/operators/multi_coil_fourier.ts";
 import { l1WaveletCs } from "../../src/recon/l1_wavelet.ts";
 import { senseCg, zeroFilled } from "../../src/recon/sense.ts";
@@ -110,11 +110,11 @@ export async function readHeldOut(data: string, slices?: readonly number[]): Pro
  * @returns R_train and the ACS width of its masks
  */
 export function mriTraining(config: TrainConfig): { r: number; acs: number } {
-  const data = config.data as { kind: string; r?: number; acs?: number };
-  if (data.kind !== "mri" || data.r === undefined) {
-    throw new UsageError(`${config.name}: not an MRI prior (its data is ${data.kind})`);
+  const { data } = config;
+  if (data.kind !== "mri") {
+    throw new UsageError(`${config.name}: not an MRI prior (it was trained on ${data.kind} data)`);
   }
-  return { r: data.r, acs: data.acs ?? TRAIN_ACS };
+  return { r: data.r, acs: data.acs };
 }
 
 /** How the slices are reconstructed. */
