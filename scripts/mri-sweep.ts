@@ -220,7 +220,15 @@ await writeFileAtomic(
   `${out}/run.json`,
   new TextEncoder().encode(
     JSON.stringify(
-      { command: `deno task mri:sweep ${Deno.args.join(" ")}`, grids, cells: seconds },
+      {
+        command: `deno task mri:sweep ${Deno.args.join(" ")}`.trim(),
+        data: a.data,
+        slices: data.slices,
+        rs,
+        settings,
+        grids,
+        cells: seconds,
+      },
       null,
       1,
     ) + "\n",

@@ -117,7 +117,8 @@ export function mriCellKey(spec: MriCellSpec): string {
 }
 
 /**
- * The cached result of a cell, or null if it has not finished (or was computed otherwise).
+ * The cached result of a cell, or null if it has not finished (or was computed otherwise, or
+ * its reconstructions are missing).
  *
  * @param dir the cells folder
  * @param spec the spec
@@ -134,7 +135,11 @@ export async function readMriCell(dir: string, spec: MriCellSpec): Promise<MriCe
   } catch {
     return null;
   }
-  return JSON.stringify(r.spec) === JSON.stringify(spec) ? r : null;
+  if (JSON.stringify(r.spec) !== JSON.stringify(spec)) return null;
+  // A cell is done only with its reconstructions (the grids need them; a clone without the
+  // ignored .f32 files recomputes).
+  const f32 = await Deno.stat(`${dir}/${r.key}.f32`).catch(() => null);
+  return f32?.isFile ? r : null;
 }
 
 /**
