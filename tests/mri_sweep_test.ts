@@ -14,7 +14,8 @@ import { Rng } from "../src/core/rng.ts";
 import { writeFastMri } from "../src/data/fastmri.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
 import { saveNetwork } from "../src/train/checkpoint.ts";
-import { EDM_DEFAULTS, type TrainConfig } from "../src/train/config.ts";
+import type { TrainConfig } from "../src/train/config.ts";
+import { mriTask } from "../tasks/mri.ts";
 import { buildNetwork } from "../src/train/train.ts";
 import { meanSe } from "../scripts/mri/report.ts";
 import { parseShard, shardCells } from "../scripts/mri/plan.ts";
@@ -53,29 +54,12 @@ async function writeHeldOut(path: string) {
 
 /** A run folder holding a randomly initialised MRI prior trained (nominally) at R. */
 async function writePrior(dir: string, r: number) {
+  // The task's network made smaller (4 in / 4 out ambient, 2 / 2 fully sampled).
+  const task = mriTask(r);
   const config: TrainConfig = {
-    ...EDM_DEFAULTS,
-    name: `mri-r${r}`,
+    ...task,
     data: { kind: "mri", dir: "unused", r, acs: ACS, size: [H, W] },
-    network: {
-      modelChannels: 8,
-      channelMult: [1, 1],
-      numBlocks: 1,
-      attnResolutions: [],
-      dropout: 0,
-      gated: true,
-    },
-    ambient: r > 1,
-    corruption: { p: 0, delta: 0 },
-    batch: 2,
-    lr: 1e-3,
-    lrRampupImages: 0,
-    steps: 1,
-    logEvery: 1,
-    checkpointEvery: 1,
-    sampleEvery: 0,
-    sampleCount: 1,
-    sampleSteps: 1,
+    network: { ...task.network, modelChannels: 8, channelMult: [1, 1] },
   };
   await Deno.mkdir(dir, { recursive: true });
   const params = buildNetwork(config, [2, H, W]).model.registry.materialize(cpuBackend(), r);
