@@ -139,9 +139,14 @@ Deno.test("mri-sweep: table, plot, grids; resumes from its cache; shards merge t
     // FS-DPS, A-DPS, A-OS, L1-wavelet, zero-filled × R_inf 2, 4.
     assert.equal(csv.length, 1 + 5 * 2, csv.join("\n"));
     const md = await Deno.readTextFile(`${full}/results.md`);
-    assert.match(md, /\| A-DPS \(R_train 2\) \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \|/);
+    assert.match(md, /\| A-DPS \(R_train 2\)\s+\| [\d.]+ ± [\d.]+\s+\| [\d.]+ ± [\d.]+\s+\|/);
     assert.match(md, /## Against FS-DPS \(fully sampled\), slice by slice/);
     assert.match(md, /simulated k-space, 4 held-out slices/);
+    // Written as `deno fmt` leaves them, so a committed report passes `deno fmt --check`.
+    const fmt = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--check", "--no-config", "--line-width", "100", `${full}/results.md`],
+    }).output();
+    assert.equal(fmt.code, 0, "results.md is formatted");
     const cells = await mtimes(`${full}/cells`);
     assert.equal(cells.size, 2 * 10, "a .json and a .f32 per cell");
 
