@@ -179,6 +179,7 @@ export {
   type ColumnMaskOptions,
   columnMasks,
   furtherCorruptColumns,
+  scaledAcs,
   TRAIN_ACS,
 } from "./src/mri/masks.ts";
 export { birdcageMaps, type BirdcageOptions, resizeArea, smoothPhase } from "./src/mri/phantom.ts";

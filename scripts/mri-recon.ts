@@ -7,7 +7,7 @@
  * per-slice correlation of std with the error and the coverage of mean ± 2 std.
  *
  * ```
- * deno run -A scripts/mri-recon.ts --model fixtures/models/mri-r4 --data fixtures/mri/held-out.h5 --r 6
+ * deno run -A scripts/mri-recon.ts --model fixtures/models/mri-r4 --data fixtures/mri/sim-64x56-held-out.h5 --r 6
  * ```
  */
 import { selectBackend } from "../src/core/select_backend.ts";

@@ -40,7 +40,7 @@ import { fmtTime } from "./transfer/report_page.ts";
 
 // The five priors shipped in fixtures/models and the committed held-out slices.
 const DEFAULT_MODELS = [1, 2, 4, 6, 8].map((r) => `fixtures/models/mri-r${r}`).join(",");
-const DEFAULT_DATA = "fixtures/mri/held-out.h5";
+const DEFAULT_DATA = "fixtures/mri/sim-64x56-held-out.h5";
 
 const USAGE = `usage: deno task mri:sweep [options]   (every prior × R_inf on held-out slices)
   --models LIST      priors: paths (or name=path), comma separated (${DEFAULT_MODELS})

@@ -11,7 +11,6 @@ import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";
 import { loadDataset } from "../src/data/load_dataset.ts";
 import { FASHION_MNIST_DIR } from "../src/data/idx.ts";
-import { mriTrainFile, openMriTrainData } from "../src/mri/train_data.ts";
 import { paperPreset } from "../tasks/mri.ts";
 import {
   buildNetwork,
@@ -154,8 +153,10 @@ if (a["dry-run"]) {
   );
   Deno.exit(0);
 }
-if (config.data.kind === "mri") {
-  const file = mriTrainFile(config.data);
+// The k-space reader loads HDF5 (WebAssembly): imported only by the MRI tasks.
+const mri = config.data.kind === "mri" ? await import("../src/mri/train_data.ts") : null;
+if (mri && config.data.kind === "mri") {
+  const file = mri.mriTrainFile(config.data);
   if (!await Deno.stat(file).then(() => true, () => false)) {
     const [h, w] = config.data.size;
     throw new UsageError(
@@ -167,7 +168,7 @@ if (config.data.kind === "mri") {
 }
 const backend = await selectBackend(a.backend);
 let reading: Progress | undefined;
-const data = config.data.kind === "mri" ? await openMriTrainData(config) : await loadDataset(
+const data = mri ? await mri.openMriTrainData(config) : await loadDataset(
   config.data,
   {
     onProgress: (done, total) => (reading ??= new Progress({ label: "data", total })).update(done),

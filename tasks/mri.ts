@@ -11,7 +11,7 @@
  * @module
  */
 import { EDM_DEFAULTS, type TrainConfig } from "../src/train/config.ts";
-import { scaledAcs } from "../src/mri/train_data.ts";
+import { scaledAcs } from "../src/mri/masks.ts";
 
 /** [H, W] of the tasks' slices. */
 export const MRI_TASK_SIZE: [number, number] = [64, 56];
@@ -42,7 +42,7 @@ export function mriTask(r: number): TrainConfig {
     lr: 1e-3,
     lrRampupImages: 400,
     emaHalfLifeImages: 500_000,
-    steps: 600,
+    steps: 500,
     logEvery: 10,
     checkpointEvery: 50,
     sampleEvery: 300,

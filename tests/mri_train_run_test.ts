@@ -9,54 +9,29 @@ import assert from "node:assert/strict";
 import type { Backend } from "../src/core/backend.ts";
 import { cpuBackend } from "../src/core/select_backend.ts";
 import { UsageError } from "../src/core/usage_error.ts";
-import { writeFastMri } from "../src/data/fastmri.ts";
+import { FastMriFile } from "../src/data/fastmri.ts";
 import { decodeSafetensors } from "../src/io/safetensors.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { Rng } from "../src/core/rng.ts";
-import { tidy } from "../src/core/scope.ts";
-import { openMriTrainData, scaledAcs } from "../src/mri/train_data.ts";
+import { openMriTrainData } from "../src/mri/train_data.ts";
+import { scaledAcs } from "../src/mri/masks.ts";
 import { buildNetwork, type LogRecord, train } from "../src/train/train.ts";
-import { EDM_DEFAULTS, type TrainConfig, validateConfig } from "../src/train/config.ts";
+import { type TrainConfig, validateConfig } from "../src/train/config.ts";
 import type { TrainState } from "../src/train/checkpoint.ts";
 import { mriTask } from "../tasks/mri.ts";
 import { gpuOrSkip } from "./harness.ts";
+import { writeRandomSlices } from "./mri_fixture.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const [S, C, H, W] = [6, 2, 8, 16];
 
-/** Random maps and complex images; fully sampled k-space k = F S x (maps included). */
-async function writeSlices(path: string) {
-  const b = cpuBackend("f64");
-  const rng = new Rng(3);
-  const maps = rng.normals(S * C * 2 * H * W, 0.5);
-  using op = new MultiCoilFourier(b.fromArray(maps, [S, C, 2, H, W]), b.full([1, W], 1));
-  using k = tidy(() => op.forward(b.fromArray(rng.normals(S * 2 * H * W, 0.5), [S, 2, H, W])));
-  await writeFastMri(path, {
-    kspace: Float32Array.from(await k.toArray()),
-    dims: [S, C, H, W],
-    rss: new Float32Array(S * H * W),
-    header: "<ismrmrdHeader/>",
-    maps: Float32Array.from(maps),
-  });
-}
-
+/** The task's configuration on the test's slices, with a tiny network and short schedule. */
 function mriConfig(file: string, r: number, steps: number): TrainConfig {
+  const task = mriTask(r);
   return {
-    ...EDM_DEFAULTS,
-    name: `mri-test-r${r}`,
+    ...task,
     data: { kind: "mri", dir: file, r, acs: 2, size: [H, W] },
-    network: {
-      modelChannels: 8,
-      channelMult: [1, 1],
-      numBlocks: 1,
-      attnResolutions: [],
-      dropout: 0,
-      gated: true,
-    },
-    ambient: r > 1,
-    corruption: { p: 0, delta: 0 },
+    network: { ...task.network, modelChannels: 8, channelMult: [1, 1] },
     batch: 3,
-    lr: 1e-3,
     lrRampupImages: 0,
     steps,
     logEvery: 1,
@@ -90,7 +65,7 @@ for (const [name, make] of backends) {
       const dir = await Deno.makeTempDir({ prefix: "adps-mri-train-" });
       try {
         const file = `${dir}/slices.h5`;
-        await writeSlices(file);
+        await writeRandomSlices(file, [S, C, H, W], 3, 0.5);
         const full = mriConfig(file, r, 4);
         using data = await openMriTrainData(full);
         assert.deepEqual([data.count, data.shape], [S, [2, H, W]]);
@@ -184,5 +159,26 @@ Deno.test("train:mri-* script: --preset paper --dry-run prints 36 768 644 parame
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fixtures/mri/sim-64x56-held-out.h5: 4 held-out slices of the tasks' size whose k-space is F S x of their ground truth at SNR 30 dB", async () => {
+  using f = await FastMriFile.open(`${ROOT}fixtures/mri/sim-64x56-held-out.h5`);
+  const { slices, coils, height, width, has } = f.info;
+  assert.deepEqual([slices, coils, height, width], [4, 4, 64, 56]);
+  assert.ok(has.maps && has.groundTruth);
+  const b = cpuBackend("f64");
+  for (let s = 0; s < slices; s++) {
+    using op = new MultiCoilFourier(
+      b.fromArray(f.maps(s), [1, coils, 2, height, width]),
+      b.full([1, width], 1),
+    );
+    using x = b.fromArray(f.groundTruth(s), [1, 2, height, width]);
+    using fx = op.forward(x);
+    const [k, m] = [f.kspace(s), await fx.toArray()];
+    const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
+    const rel = norm(k.map((v, i) => v - m[i])) / norm(k);
+    // The noise of 30 dB: ‖n‖/‖y‖ ≈ 10^(−30/20) ≈ 0.03; a mismatched slice would be ~1.
+    assert.ok(rel > 0.005 && rel < 0.1, `slice ${s}: ‖y − F S x‖/‖y‖ = ${rel}`);
   }
 });

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { mriAmbientLoss } from "../src/ambient/loss.ts";
 import { trainingContext } from "../src/ambient/streams.ts";
 import { cpuBackend } from "../src/core/select_backend.ts";
-import { FastMriFile, writeFastMri } from "../src/data/fastmri.ts";
+import { FastMriFile } from "../src/data/fastmri.ts";
+import { writeRandomSlices } from "./mri_fixture.ts";
 import { columnMask, furtherCorruptColumns } from "../src/mri/masks.ts";
 import { mriLossBatch, type MriTrainSlice, readMriSlices } from "../src/mri/train_batch.ts";
 import { mul } from "../src/ops/elementwise.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
-import { Rng } from "../src/core/rng.ts";
 import { tidy } from "../src/core/scope.ts";
 import {
   buildNetwork,
@@ -25,22 +25,6 @@ import { EDM_DEFAULTS, type TrainConfig } from "../src/train/config.ts";
 
 const [S, C, H, W] = [4, 2, 8, 64]; // W = 64 keeps ACS 20 in M̃ at R = 2 (⌊64/3⌋ = 21)
 const dims = [C, H, W] as const;
-
-/** A small fastMRI-layout file: random maps and images, fully sampled k-space. */
-async function writeFixture(path: string) {
-  const b = cpuBackend("f64");
-  const rng = new Rng(1);
-  const maps = rng.normals(S * C * 2 * H * W, 0.5);
-  using op = new MultiCoilFourier(b.fromArray(maps, [S, C, 2, H, W]), b.full([1, W], 1));
-  using k = tidy(() => op.forward(b.fromArray(rng.normals(S * 2 * H * W), [S, 2, H, W])));
-  await writeFastMri(path, {
-    kspace: Float32Array.from(await k.toArray()),
-    dims: [S, C, H, W],
-    rss: new Float32Array(S * H * W),
-    header: "<ismrmrdHeader/>",
-    maps: Float32Array.from(maps),
-  });
-}
 
 const config = (ambient: boolean, batchGpu?: number): TrainConfig => ({
   ...EDM_DEFAULTS,
@@ -57,7 +41,7 @@ const config = (ambient: boolean, batchGpu?: number): TrainConfig => ({
 Deno.test("MRI training: slices stream with their fixed masks; trainStep's loss is the MRI ambient loss", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await writeFixture(`${dir}/train.h5`);
+    await writeRandomSlices(`${dir}/train.h5`, [S, C, H, W], 1);
     using file = await FastMriFile.open(`${dir}/train.h5`);
     const idx = [3, 0, 2];
     const slices = readMriSlices(file, idx, { r: 2, seed: 5 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { scaledAcs } from "../../src/mri/train_data.ts";
+import { scaledAcs } from "../../src/mri/masks.ts";
 import { UsageError } from "../cli.ts";
 import { type ModelInfo, type ModelSpec, parseModels } from "../transfer/models.ts";
 import { type MriCellSpec, mriCellSpec } from "./cells.ts";

@@ -45,6 +45,8 @@ export interface FastMriContents {
   groundTruth?: Float32Array;
   /** String attributes of the file. */
   attrs?: Record<string, string>;
+  /** gzip level 1–9 of the arrays, chunked per slice (committed fixtures); default none. */
+  gzip?: number;
 }
 
 type H5File = InstanceType<typeof h5wasm.File>;
@@ -226,14 +228,8 @@ export class FastMriFile implements Disposable {
  *
  * @param path destination .h5
  * @param c k-space, RSS, header, optional maps and ground truth
- * @param opts `gzip`: deflate level 1–9 of every array, chunked by slice (for small committed
- *   fixtures; h5py and h5wasm read it as any HDF5 file)
  */
-export async function writeFastMri(
-  path: string,
-  c: FastMriContents,
-  opts: { gzip?: number } = {},
-): Promise<void> {
+export async function writeFastMri(path: string, c: FastMriContents): Promise<void> {
   const [s, coils, h, w] = c.dims;
   const sizes: [string, Float32Array | undefined, number][] = [
     ["kspace", c.kspace, s * coils * 2 * h * w],
@@ -246,23 +242,14 @@ export async function writeFastMri(
       throw new Error(`${path}: ${name} has ${a.length} values, dims [${c.dims}] need ${n}`);
     }
   }
-  if (
-    opts.gzip !== undefined && !(Number.isInteger(opts.gzip) && opts.gzip >= 1 && opts.gzip <= 9)
-  ) {
-    throw new Error(`writeFastMri: gzip must be a level 1–9, got ${opts.gzip}`);
-  }
   await h5wasm.ready;
   const tmp = `${path}.${Deno.pid}.tmp`;
   const f = new h5wasm.File(tmp, "w");
   try {
+    const packed = (shape: number[]) =>
+      c.gzip ? { chunks: [1, ...shape.slice(1)], compression: c.gzip } : {};
     const put = (name: string, data: Float32Array, shape: number[]) =>
-      f.create_dataset({
-        name,
-        data,
-        shape,
-        dtype: "<f",
-        ...(opts.gzip ? { compression: opts.gzip, chunks: [1, ...shape.slice(1)] } : {}),
-      });
+      f.create_dataset({ name, data, shape, dtype: "<f", ...packed(shape) });
     put("kspace", interleavedFromPlanar(c.kspace, s * coils, h * w), [s, coils, h, w, 2]);
     put("reconstruction_rss", c.rss, [s, h, w]);
     if (c.maps) put("maps", interleavedFromPlanar(c.maps, s * coils, h * w), [s, coils, h, w, 2]);

@@ -48,4 +48,4 @@ export {
 } from "./cfl.ts";
 export { type FastMriContents, FastMriFile, type FastMriInfo, writeFastMri } from "./fastmri.ts";
 export { type MriMasking, type MriTrainSlice, readMriSlices } from "../mri/train_batch.ts";
-export { mriTrainFile, openMriTrainData, scaledAcs, writeMriPriorGrid } from "../mri/train_data.ts";
+export { mriTrainFile, openMriTrainData, writeMriPriorGrid } from "../mri/train_data.ts";

@@ -25,6 +25,7 @@ export interface SafeTensors {
  * Serialises tensors and metadata.
  *
  * @param st tensors and metadata
+ * @param options dtype of the stored values: "F32" (default) or "F16" (each rounded to a half)
  * @returns the file bytes
  * @example
  * ```ts
@@ -36,7 +37,12 @@ export interface SafeTensors {
  * console.log(decodeSafetensors(bytes).metadata.step); // "3"
  * ```
  */
-export function encodeSafetensors(st: SafeTensors): Uint8Array {
+export function encodeSafetensors(
+  st: SafeTensors,
+  options: { dtype?: "F32" | "F16" } = {},
+): Uint8Array {
+  const dtype = options.dtype ?? "F32";
+  const size = dtype === "F16" ? 2 : 4;
   const header: Record<string, unknown> = { __metadata__: st.metadata };
   let offset = 0;
   for (const [name, t] of st.tensors) {
@@ -44,8 +50,8 @@ export function encodeSafetensors(st: SafeTensors): Uint8Array {
     if (n !== t.data.length) {
       throw new Error(`safetensors: ${name} has ${t.data.length} values for [${t.shape}]`);
     }
-    header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + n * 4] };
-    offset += n * 4;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n * size] };
+    offset += n * size;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -56,8 +62,10 @@ export function encodeSafetensors(st: SafeTensors): Uint8Array {
   out.set(json, 8);
   let at = 8 + json.length;
   for (const t of st.tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
+    // F16: each value rounded to the nearest half (small shipped models, half the bytes).
+    const data = dtype === "F16" ? Float16Array.from(t.data) : t.data;
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    at += data.byteLength;
   }
   return out;
 }

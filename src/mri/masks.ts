@@ -12,6 +12,23 @@ import { Rng } from "../core/rng.ts";
 /** The ACS width used for training masks in the paper. */
 export const TRAIN_ACS = 20;
 
+/**
+ * The ACS width of a training mask at W columns: the paper's 20 of 320 columns, as a fraction,
+ * so that M̃ at R + 1 still holds it on narrow images (⌊56/9⌋ = 6 columns at W = 56, R = 8).
+ *
+ * @param width W
+ * @returns round(20·W/320)
+ * @example
+ * ```ts
+ * import { scaledAcs } from "./masks.ts";
+ * scaledAcs(320); // 20
+ * scaledAcs(56); // 4
+ * ```
+ */
+export function scaledAcs(width: number): number {
+  return Math.round((20 * width) / 320);
+}
+
 /** How the non-ACS columns are chosen. */
 export type ColumnMaskKind = "random" | "equispaced";
 

@@ -23,23 +23,6 @@ import { columnMasks } from "./masks.ts";
 import { mriLossBatch, readMriSlices } from "./train_batch.ts";
 
 /**
- * The ACS width of a training mask at W columns: the paper's 20 of 320 columns, as a fraction,
- * so that M̃ at R + 1 still holds it on narrow images (⌊56/9⌋ = 6 columns at W = 56, R = 8).
- *
- * @param width W
- * @returns round(20·W/320)
- * @example
- * ```ts
- * import { scaledAcs } from "./train_data.ts";
- * scaledAcs(320); // 20
- * scaledAcs(56); // 4
- * ```
- */
-export function scaledAcs(width: number): number {
-  return Math.round((20 * width) / 320);
-}
-
-/**
  * The training file of a data spec: `dir` itself if it is an .h5 file, else `dir/train.h5`.
  *
  * @param spec the MRI data
