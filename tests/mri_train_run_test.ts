@@ -182,3 +182,26 @@ Deno.test("fixtures/mri/sim-64x56-held-out.h5: 4 held-out slices of the tasks' s
     assert.ok(rel > 0.005 && rel < 0.1, `slice ${s}: ‖y − F S x‖/‖y‖ = ${rel}`);
   }
 });
+
+Deno.test("the shipped MRI priors (fixtures/models/mri-r*): R and ACS as trained, 4 / 4 ambient and 2 / 2 fully sampled, F16 under 1.5 MB, one images-seen budget", async () => {
+  for (const r of [1, 2, 4, 6, 8]) {
+    const dir = `${ROOT}fixtures/models/mri-r${r}`;
+    const bytes = await Deno.readFile(`${dir}/network-ema.safetensors`);
+    assert.ok(bytes.length < 1.5e6, `${dir}: ${bytes.length} bytes`);
+    const config: TrainConfig = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    assert.deepEqual(config.data, { ...mriTask(r).data });
+    const provenance = JSON.parse(await Deno.readTextFile(`${dir}/provenance.json`));
+    assert.equal(provenance.imagesSeen, 4000);
+    const st = decodeSafetensors(bytes);
+    const shape = (end: string) => [...st.tensors].find(([k]) => k.endsWith(end))![1].shape;
+    const io = r > 1 ? 4 : 2;
+    assert.deepEqual([shape("enc.64x64_conv.weight")[1], shape("dec.64x64_aux_conv.weight")[0]], [
+      io,
+      io,
+    ]);
+    assert.equal(
+      buildNetwork(config, [2, 64, 56]).model.registry.count(),
+      [...st.tensors.values()].reduce((s, t) => s + t.data.length, 0),
+    );
+  }
+});
