@@ -80,7 +80,7 @@ export {
   saveNetwork,
   type TrainState,
 } from "./src/train/checkpoint.ts";
-export type { DataSpec, ImageDataset } from "./src/data/dataset.ts";
+export type { DataSpec, ImageDataset, MriDataSpec } from "./src/data/dataset.ts";
 
 export { dps, type DpsOptions, type DpsResult } from "./src/sampling/dps.ts";
 export { ald, type AldOptions, type AldResult, geometricSigmas } from "./src/sampling/ald.ts";
@@ -159,6 +159,8 @@ export {
   posteriorSamples,
   type PosteriorSamplesOptions,
   type PosteriorSpread,
+  spreadOfDraws,
+  type SpreadOptions,
 } from "./src/sampling/posterior_samples.ts";
 export {
   type BytesModel,

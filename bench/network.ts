@@ -177,16 +177,16 @@ export interface NetworkTiming {
  * Times one case: `warmup` untimed steps (pipeline compilation), then back-to-back steps
  * with one sync at the end (each GPU await costs ~11 ms), at least `minReps` and `minMs`.
  *
- * @param steps the backend's network state
+ * @param steps the backend's network state (any object that runs a case by key)
  * @param backend the same backend
  * @param key which case
  * @param opts warm-up steps, minimum timed steps and milliseconds, maximum steps
  * @returns mean ms per step and, on WebGPU, the peak and resident live bytes
  */
-export async function timeNetworkCase(
-  steps: NetworkSteps,
+export async function timeNetworkCase<K>(
+  steps: { run(key: K): void },
   backend: Backend,
-  key: NetworkCaseKey,
+  key: K,
   opts: { warmup: number; minReps: number; minMs: number; maxReps: number },
 ): Promise<NetworkTiming> {
   const engine = backend instanceof WebGpuBackend ? backend.engine : null;

@@ -6,7 +6,9 @@
  *  - network: images/s of one training step, one A-DPS step and one forward pass of the
  *    `train:fmnist-inpaint` network, and WebGPU's peak memory (bench/network.ts, peer
  *    bench/peer/torch_steps.py).
- * `deno task bench [--only kernels|network] [--no-cpu] [--no-peer] [--peer-device cpu|cuda]
+ *  - MRI: images/s of a k-space training step and seconds per A-DPS reconstruction of the
+ *    `train:mri-r4` network at 64×56, with WebGPU's peak memory (bench/mri.ts).
+ * `deno task bench [--only kernels|network|mri] [--no-cpu] [--no-peer] [--peer-device cpu|cuda]
  * [--min-ms 1000] [--batch 32] [--out BENCHMARKS.md] [--chart docs/bench-ratios]` (on a machine
  * with an NVIDIA GPU, `--peer-device cuda` times PyTorch on the same card; bench/device.sh runs
  * it there). The ratios are also drawn as a chart (bench/ratio_chart.ts) at `--chart`.svg/.png.
@@ -14,10 +16,11 @@
 import { dirname, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { measureCeiling } from "../bench/ceiling.ts";
+import { benchMri, MRI_HEADING } from "../bench/mri.ts";
 import { benchNetwork, type NetworkReport, peerDescription } from "../bench/network.ts";
 import { runPeer } from "../bench/python.ts";
 import { benchRatios, writeBenchRatioChart } from "../bench/ratio_chart.ts";
-import { section, SMOKE_HEADING } from "../bench/sections.ts";
+import { replaceSection, section, SMOKE_HEADING } from "../bench/sections.ts";
 import type { Backend } from "../src/core/backend.ts";
 import { cpuBackend, webgpuBackend } from "../src/core/select_backend.ts";
 import { multiHeadAttention } from "../src/ops/attention.ts";
@@ -41,8 +44,8 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "32" },
   },
 });
-if (args.only !== undefined && args.only !== "kernels" && args.only !== "network") {
-  throw new Error(`--only ${args.only}: expected kernels or network`);
+if (args.only !== undefined && !["kernels", "network", "mri"].includes(args.only)) {
+  throw new Error(`--only ${args.only}: expected kernels, network or mri`);
 }
 if (args["peer-device"] !== "cpu" && args["peer-device"] !== "cuda") {
   throw new Error(`--peer-device ${args["peer-device"]}: expected cpu or cuda`);
@@ -50,8 +53,9 @@ if (args["peer-device"] !== "cpu" && args["peer-device"] !== "cuda") {
 if (!(Number.isInteger(Number(args.batch)) && Number(args.batch) >= 1)) {
   throw new Error(`--batch ${args.batch}: expected a positive integer`);
 }
-const runKernels = args.only !== "network";
-const runNetwork = args.only !== "kernels";
+const runKernels = args.only === undefined || args.only === "kernels";
+const runNetwork = args.only === undefined || args.only === "network";
+const runMri = args.only === undefined || args.only === "mri";
 
 /** One benchmark case: the same op and shapes on every engine. */
 interface Case {
@@ -247,6 +251,29 @@ if (runNetwork) {
   });
 }
 
+let mri: string[] | null = null;
+if (runMri && gpu) {
+  console.log(`benchmarking the MRI network on ${gpu.name}…`);
+  mri = await benchMri(gpu, { minMs, batch: 8, slices: 8 });
+  console.log("\n" + mri.join("\n"));
+}
+const previous = await Deno.readTextFile(args.out as string).catch(() => "");
+if (args.only === "mri") {
+  // Only the MRI section is measured: the rest of the file stays as it was.
+  if (mri) {
+    await Deno.writeTextFile(
+      args.out as string,
+      replaceSection(previous, MRI_HEADING, mri.join("\n")),
+    );
+  }
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", args.out as string] })
+    .output();
+  console.log(
+    mri ? `\nwrote the MRI section of ${args.out}` : "no WebGPU adapter: nothing measured",
+  );
+  Deno.exit(0);
+}
+
 const cpuInfo = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
   /model name\s*:\s*(.*)/,
 )?.[1];
@@ -320,6 +347,9 @@ if (ceiling) {
   );
   console.log("\n" + lines.join("\n"));
 }
+// The MRI rows as measured now, or as a run with --only mri left them.
+const mriSection = mri ? mri.join("\n") : section(previous, MRI_HEADING);
+if (mriSection) report.push(...mriSection.replace(/\n+$/, "").split("\n"), "");
 // The chart of the ratios, linked under the header, where the peer ran beside us.
 const chartOf = benchRatios(report.join("\n")).length > 0;
 if (chartOf) {
@@ -328,7 +358,7 @@ if (chartOf) {
   report.splice(after, 0, `Chart of the ratios: [${svg}](${svg}).`);
 }
 // The smoke run's section is measured by `deno task smoke:paper`, not here: keep it.
-const kept = section(await Deno.readTextFile(args.out as string).catch(() => ""), SMOKE_HEADING);
+const kept = section(previous, SMOKE_HEADING);
 await Deno.writeTextFile(args.out as string, report.join("\n") + (kept ? `\n${kept}` : ""));
 // Aligned tables, so that the committed file passes `deno fmt --check`.
 await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", args.out as string] }).output();

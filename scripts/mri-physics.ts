@@ -20,6 +20,7 @@ import { FastMriFile } from "../src/data/fastmri.ts";
 import { writePngGrid } from "../src/io/png.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { magnitude, mriMetrics } from "../src/metrics/mri.ts";
+import { padImages, showMagnitudes } from "./mri/images.ts";
 import { columnMask, furtherCorruptColumns } from "../src/mri/masks.ts";
 import { coilImages } from "../src/mri/normalise.ts";
 import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
@@ -53,15 +54,7 @@ const gt = f.groundTruth(slice);
 await Deno.mkdir(a.out!, { recursive: true });
 const b = cpuBackend("f32");
 
-/** Magnitudes scaled to [−1, 1] for the PNG grids (max → white). */
-function show(planarImages: Float32Array, n: number, max: number): Float32Array {
-  const out = new Float32Array(n * HW);
-  for (let i = 0; i < n; i++) {
-    const m = magnitude(planarImages.subarray(2 * i * HW, 2 * (i + 1) * HW));
-    for (let p = 0; p < HW; p++) out[i * HW + p] = Math.min(1, (2 * m[p]) / max - 1);
-  }
-  return out;
-}
+const show = (planar: Float32Array, n: number, max: number) => showMagnitudes(planar, n, HW, max);
 const gtMax = Math.max(...magnitude(gt));
 
 // Coil images and maps.
@@ -72,7 +65,7 @@ for (let i = 0; i < C; i++) {
 }
 // Rows: ground truth, the coil images, the coil maps (white = 1).
 await writeRows(`${a.out}/coils.png`, [
-  pad(show(gt, 1, gtMax), C),
+  padImages(show(gt, 1, gtMax), C, HW),
   show(coils, C, coilMax),
   show(maps, C, 1),
 ]);
@@ -83,13 +76,6 @@ async function writeRows(path: string, rows: Float32Array[]): Promise<void> {
   const all = new Float32Array(rows.length * cols * HW);
   rows.forEach((r, i) => all.set(r, i * cols * HW));
   await writePngGrid(path, all, [rows.length * cols, 1, H, W], { cols });
-}
-
-/** Pads a row of images with blanks (NaN shows black) to `n` images. */
-function pad(images: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(n * HW).fill(NaN);
-  out.set(images);
-  return out;
 }
 
 // Masks: M at each R (white columns kept) and P̃'s further-corrupted M̃.

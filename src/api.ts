@@ -365,6 +365,8 @@ export interface MriPosteriorOptions extends Partial<DpsOptions> {
   rTrain?: number;
   /** A-DPS: seed of that one M̃, drawn once per run and shared by the batch (default `seed`). */
   maskSeed?: number;
+  /** A-DPS: the ACS width of that M̃, as in training (default the paper's 20). */
+  acs?: number;
 }
 
 /** The network of a model as h(u, σ), in eval mode. */
@@ -407,14 +409,14 @@ export function mriAdps(
   if (!model.config.ambient) {
     throw new Error("mriAdps: the model was trained on clean data: use mriFsDps");
   }
-  const { rTrain, maskSeed = options.seed } = options;
+  const { rTrain, maskSeed = options.seed, acs } = options;
   if (rTrain === undefined) {
     throw new Error("mriAdps: give rTrain, the model's training acceleration");
   }
   checkMriModel(model, op, "mriAdps");
   const w = op.maps.shape[4];
   const further = y.backend.fromArray(
-    columnMasks(w, [0], { r: rTrain, seed: maskSeed, further: true }),
+    columnMasks(w, [0], { r: rTrain, acs, seed: maskSeed, further: true }),
     [1, w],
   );
   using tilde = withColumns(op, further);

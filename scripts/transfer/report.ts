@@ -192,9 +192,28 @@ export function pairedDifference(
 ): PairedDifference | null {
   const bySeed = (cs: readonly CellResult[]) =>
     [...cs].sort((x, y) => x.spec.seed - y.spec.seed).flatMap((c) => c.perImage);
-  const [pa, pb] = [bySeed(a), bySeed(b)];
-  if (pa.length < 2 || pa.length !== pb.length) return null;
-  const d = pa.map((m, i) => m.psnr - pb[i].psnr);
+  return pairedStats(bySeed(a).map((m) => m.psnr), bySeed(b).map((m) => m.psnr));
+}
+
+/**
+ * Paired differences a − b of per-image scores (the same images, measurements and seeds).
+ *
+ * @param a one method's scores, image by image
+ * @param b the other's, in the same order
+ * @returns mean ± standard error of the differences and the wins of a, or null unless both
+ *   have the same n ≥ 2 scores
+ * @example
+ * ```ts
+ * import { pairedStats } from "./report.ts";
+ * pairedStats([30, 31, 33], [29, 30, 30]); // mean 5/3, se 2/3, wins 3, n 3
+ * ```
+ */
+export function pairedStats(
+  a: readonly number[],
+  b: readonly number[],
+): PairedDifference | null {
+  if (a.length < 2 || a.length !== b.length) return null;
+  const d = a.map((x, i) => x - b[i]);
   const mean = d.reduce((s, x) => s + x, 0) / d.length;
   const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / (d.length - 1);
   return {
@@ -205,8 +224,13 @@ export function pairedDifference(
   };
 }
 
-/** "+1.81 ± 0.63 (10/16)". */
-function fmtPaired(p: PairedDifference | null): string {
+/**
+ * A paired difference as "+1.81 ± 0.63 (10/16)" ("–" for none).
+ *
+ * @param p the difference
+ * @returns the text
+ */
+export function fmtPaired(p: PairedDifference | null): string {
   if (!p) return "–";
   return `${p.mean >= 0 ? "+" : "−"}${f2(Math.abs(p.mean))} ± ${f2(p.se)} (${p.wins}/${p.n})`;
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import { adps, fsDps, type Model, type PosteriorOptions } from "../api.ts";
+import type { DpsResult } from "./dps.ts";
 import { add, clip, mul, scale, sqrt, sub } from "../ops/elementwise.ts";
 import type { LinearOperator } from "../operators/linear_operator.ts";
 import { tidy } from "../core/scope.ts";
@@ -88,20 +89,57 @@ export function posteriorSamples(
   y: Tensor,
   options: PosteriorSamplesOptions,
 ): PosteriorSpread {
-  const { k, clip: range, onSample, ...sampler } = options;
+  const { k, clip, onSample, ...sampler } = options;
+  const maskSeed = sampler.maskSeed ?? sampler.seed;
+  const draw = (seed: number) => {
+    const opts = { ...sampler, seed, maskSeed };
+    return model.config.ambient ? adps(model, op, y, opts) : fsDps(model, op, y, opts);
+  };
+  return spreadOfDraws(draw, { k, seed: sampler.seed, clip, onSample });
+}
+
+/** Options of `spreadOfDraws`. */
+export interface SpreadOptions {
+  /** Number of draws K (≥ 1). */
+  k: number;
+  /** The run's seed: draw j gets `drawSeed(seed, j)`. */
+  seed: number;
+  /** Clip each draw to [lo, hi] before the statistics. */
+  clip?: readonly [number, number];
+  /** Called after each draw (progress): j of K done. */
+  onSample?: (done: number, k: number) => void;
+}
+
+/**
+ * The per-pixel mean and standard deviation of K draws of any posterior sampler (e.g. the
+ * MRI samplers, whose settings differ from `adps`'s), draw j with seed `drawSeed(seed, j)`,
+ * reduced as they come (Welford's update), so memory does not grow with K.
+ *
+ * @param draw one posterior draw for a sampler seed (its x is disposed here)
+ * @param options K, the run's seed, clipping, progress
+ * @returns mean and std (caller disposes), the seeds and the NFE / VJP counts
+ * @example
+ * ```ts ignore
+ * const r = spreadOfDraws((seed) => mriAdps(model, op, y, { seed, rTrain: 4 }), { k: 4, seed: 0 });
+ * using mean = r.mean, std = r.std;
+ * ```
+ */
+export function spreadOfDraws(
+  draw: (seed: number) => DpsResult,
+  options: SpreadOptions,
+): PosteriorSpread {
+  const { k, clip: range, onSample } = options;
   if (!(Number.isInteger(k) && k >= 1)) {
     throw new Error(`posteriorSamples: k must be an integer ≥ 1, got ${k}`);
   }
-  const maskSeed = sampler.maskSeed ?? sampler.seed;
-  const seeds = Array.from({ length: k }, (_, j) => drawSeed(sampler.seed, j));
+  const seeds = Array.from({ length: k }, (_, j) => drawSeed(options.seed, j));
   let mean: Tensor | null = null;
   let m2: Tensor | null = null;
   let nfe = 0, vjps = 0;
   try {
     for (let j = 0; j < k; j++) {
-      const opts = { ...sampler, seed: seeds[j], maskSeed };
       const next: [Tensor, Tensor] = tidy(() => {
-        const r = model.config.ambient ? adps(model, op, y, opts) : fsDps(model, op, y, opts);
+        const r = draw(seeds[j]);
         nfe += r.nfe;
         vjps += r.vjps;
         const x = range ? clip(r.x, range[0], range[1]) : r.x;
