@@ -18,6 +18,7 @@ import { reduceCpu } from "../cpu/reduce.ts";
 import { planReduce } from "../layout/reduce_plan.ts";
 import { sameShape } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { conv2dInputGradOnnx } from "../onnx/lower_grad.ts";
 import { conv2dOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { sum } from "./reduce.ts";
@@ -113,6 +114,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor): Tensor {
         conv2dInputGradGpu(be.engine, gpuBuffer(dy), gpuBuffer(w), gpuBuffer(dx), d);
         return dx;
       },
+      onnx: (be) => conv2dInputGradOnnx(be, dy, w),
     },
   );
 }
