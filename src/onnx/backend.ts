@@ -8,6 +8,7 @@
 import type { Arr, Backend, OnnxStorage, Storage } from "../core/backend.ts";
 import { Tensor } from "../core/tensor.ts";
 import { type Attrs, OnnxGraph } from "./graph.ts";
+import type { RandomInput } from "./random_inputs.ts";
 
 /** A Backend that records an ONNX graph. */
 export class OnnxBackend implements Backend {
@@ -19,6 +20,8 @@ export class OnnxBackend implements Backend {
   poison = false;
   /** The graph being recorded. */
   readonly graph: OnnxGraph = new OnnxGraph();
+  /** The random draws of the trace, each a graph input (fill with `fillRandomInputs`). */
+  readonly randomInputs: RandomInput[] = [];
 
   /** Wraps a graph value as a tensor. */
   value(name: string, shape: readonly number[]): Tensor {
@@ -51,6 +54,41 @@ export class OnnxBackend implements Backend {
       attribute: [],
     });
     this.graph.outputs.push({ name, shape: [...t.shape] });
+  }
+
+  /**
+   * A random draw as a graph input, one per distinct draw (the forward's dropout mask is the
+   * backward's too).
+   *
+   * @param draw what the CPU twin draws (src/onnx/random_inputs.ts)
+   * @returns the symbolic tensor
+   */
+  random(draw: Omit<RandomInput, "name">): Tensor {
+    const same = (r: RandomInput) =>
+      r.kind === draw.kind && r.seed === draw.seed && r.stream === draw.stream &&
+      r.threshold === draw.threshold && r.offset === draw.offset &&
+      r.shape.join() === draw.shape.join();
+    const known = this.randomInputs.find(same);
+    if (known) return this.value(known.name, draw.shape);
+    const name = `random_${this.randomInputs.length}`;
+    this.randomInputs.push({ ...draw, name, shape: [...draw.shape] });
+    return this.input(name, draw.shape);
+  }
+
+  /**
+   * An in-place update in the trace: `t` names `value` from now on (later ops read the new
+   * value, earlier ones keep the old), so the optimisers' in-place seam records out-of-place
+   * nodes; mark `t` as an output to get the updated value.
+   *
+   * @param t the updated tensor (a parameter, a moment, an EMA weight)
+   * @param value its new value, same size
+   */
+  assign(t: Tensor, value: Tensor): void {
+    if (t.size !== value.size) {
+      throw new Error(`onnx backend: cannot assign [${value.shape}] to [${t.shape}]`);
+    }
+    const v = value.shape.join() === t.shape.join() ? value : this.view(value, t.shape);
+    (t.storage as OnnxStorage).name = onnxName(v);
   }
 
   /**

@@ -10,6 +10,7 @@ import { gpuBuffer } from "../../gpu/backend.ts";
 import { adamGpu, type AdamScalars } from "../../gpu/kernels/adam.ts";
 import { adamCpu } from "../cpu/adam.ts";
 import { cpuData } from "../cpu/backend.ts";
+import { adamOnnx } from "../onnx/lower_optim.ts";
 import { onBackend } from "../ops/dispatch.ts";
 import { keep } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -114,6 +115,8 @@ export function adamUpdateMany(items: readonly AdamItem[], opts: AdamStepOptions
         }));
         adamGpu(b.engine, bufs, s, gradScale && gpuBuffer(gradScale));
       },
+      // A graph updates nothing in place: the tensors are reassigned to the new values.
+      onnx: (b) => items.forEach((item) => adamOnnx(b, item, s, gradScale)),
     },
   );
 }
