@@ -152,11 +152,18 @@ Deno.test("onnx optimisers: Adam with clipping, and the EMA, out of place vs the
     }
     b.output("scale", traced.gradScale);
     const session = await openSession(encodeModel(b.graph.spec()));
-    const feeds = Object.fromEntries(
+    const feeds: Record<string, [Float32Array, number[]]> = Object.fromEntries(
       kinds.flatMap((k) =>
         shapes.map((s, i) => [`${k}${i}`, [data[k][i], s] as [Float32Array, number[]]])
       ),
     );
+    // Adam's step size and bias correction and the EMA weight are inputs: their traced values.
+    assert.deepEqual([...b.scalarInputs.keys()], [
+      "adam.stepSize",
+      "adam.invBc2Sqrt",
+      "ema.weight",
+    ]);
+    for (const [k, v] of b.scalarInputs) feeds[k] = [Float32Array.of(v), []];
     const got = await session.run(feeds);
     const tol = { atol: 1e-6, rtol: 1e-5 };
     assertClose(got.scale, await want.gradScale.toArray(), tol, `clip ${maxNorm}`);

@@ -22,6 +22,8 @@ export class OnnxBackend implements Backend {
   readonly graph: OnnxGraph = new OnnxGraph();
   /** The random draws of the trace, each a graph input (fill with `fillRandomInputs`). */
   readonly randomInputs: RandomInput[] = [];
+  /** Per-step scalars as graph inputs (shape []), with the values traced: name → value. */
+  readonly scalarInputs: Map<string, number> = new Map();
 
   /** Wraps a graph value as a tensor. */
   value(name: string, shape: readonly number[]): Tensor {
@@ -73,6 +75,29 @@ export class OnnxBackend implements Backend {
     const name = `random_${this.randomInputs.length}`;
     this.randomInputs.push({ ...draw, name, shape: [...draw.shape] });
     return this.input(name, draw.shape);
+  }
+
+  /**
+   * A number that changes from step to step (learning rate, bias correction, EMA decay) as a
+   * graph input of shape [], so one trace serves every step; the traced value is recorded.
+   *
+   * @param name the input's name
+   * @param value its value in this trace
+   * @returns the symbolic scalar
+   */
+  scalar(name: string, value: number): Tensor {
+    const known = this.scalarInputs.get(name);
+    if (known === undefined) {
+      this.scalarInputs.set(name, value);
+      return this.input(name, []);
+    }
+    if (known !== value) {
+      throw new Error(
+        `onnx backend: scalar input ${name} traced as ${known} and again as ${value}; ` +
+          `one trace holds one value per name`,
+      );
+    }
+    return this.value(name, []);
   }
 
   /**

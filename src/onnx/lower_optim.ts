@@ -6,27 +6,16 @@
  *
  * @module
  */
+import type { AdamScalars } from "../../gpu/kernels/adam.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type OnnxBackend, onnxName } from "./backend.ts";
 import { lowerExpr } from "./expr.ts";
 
-/** Adam's per-step scalars (gpu/kernels/adam.ts's AdamScalars). */
-export interface AdamConstants {
-  /** lr / (1 − β₁ᵗ). */
-  stepSize: number;
-  /** β₁. */
-  beta1: number;
-  /** β₂. */
-  beta2: number;
-  /** 1 / √(1 − β₂ᵗ). */
-  invBc2Sqrt: number;
-  /** ε. */
-  eps: number;
-}
-
 /**
  * One Adam step of one parameter (src/cpu/adam.ts): with g = grad·scale,
  * m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², p ← p − stepSize·m / (√v·invBc2Sqrt + ε).
+ * stepSize and invBc2Sqrt change with the step: they are the scalar inputs `adam.stepSize`
+ * and `adam.invBc2Sqrt` (src/onnx/step_scalars.ts).
  *
  * @param b the tracing backend
  * @param item the parameter, its gradient and moments (param, m, v are reassigned)
@@ -36,7 +25,7 @@ export interface AdamConstants {
 export function adamOnnx(
   b: OnnxBackend,
   item: { param: Tensor; grad: Tensor; m: Tensor; v: Tensor },
-  s: AdamConstants,
+  s: AdamScalars,
   gradScale: Tensor | undefined,
 ): void {
   const g = b.graph;
@@ -55,8 +44,8 @@ export function adamOnnx(
     c1: c(1 - s.beta1),
     b2: c(s.beta2),
     c2: c(1 - s.beta2),
-    lr: c(s.stepSize),
-    ib: c(s.invBc2Sqrt),
+    lr: onnxName(b.scalar("adam.stepSize", s.stepSize)),
+    ib: onnxName(b.scalar("adam.invBc2Sqrt", s.invBc2Sqrt)),
     eps: c(s.eps),
   };
   vars.m1 = lowerExpr(g, "b1 * m + c1 * gr", vars);
@@ -91,7 +80,8 @@ export function clipScaleOnnx(
 }
 
 /**
- * ema ← ema + (1 − β)·(param − ema) (src/cpu/ema.ts), `ema` reassigned.
+ * ema ← ema + (1 − β)·(param − ema) (src/cpu/ema.ts), `ema` reassigned; 1 − β changes with
+ * the step: it is the scalar input `ema.weight`.
  *
  * @param b the tracing backend
  * @param ema the running average
@@ -100,6 +90,6 @@ export function clipScaleOnnx(
  */
 export function emaOnnx(b: OnnxBackend, ema: Tensor, param: Tensor, w: number): void {
   const p = param.shape.join() === ema.shape.join() ? param : b.view(param, ema.shape);
-  const vars = { e: onnxName(ema), p: onnxName(p), w: b.graph.float([w], []) };
+  const vars = { e: onnxName(ema), p: onnxName(p), w: onnxName(b.scalar("ema.weight", w)) };
   b.assign(ema, b.value(lowerExpr(b.graph, "e + w * (p - e)", vars), ema.shape));
 }

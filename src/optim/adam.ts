@@ -32,6 +32,29 @@ export interface AdamStepOptions {
   gradScale?: Tensor;
 }
 
+/**
+ * The scalars of Adam step `step`: the bias corrections folded into the step size and the
+ * second moment's scale.
+ *
+ * @param opts lr, betas, eps, step
+ * @returns stepSize = lr/(1 − β₁ᵗ), invBc2Sqrt = 1/√(1 − β₂ᵗ), and the betas and eps
+ * @example
+ * ```ts
+ * import { adamScalars } from "./adam.ts";
+ * const s = adamScalars({ lr: 1e-3, step: 1 }); // stepSize 1e-2: 1 − β₁ = 0.1 at step 1
+ * ```
+ */
+export function adamScalars(opts: Omit<AdamStepOptions, "gradScale">): AdamScalars {
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, step } = opts;
+  return {
+    stepSize: lr / (1 - beta1 ** step),
+    beta1,
+    beta2,
+    invBc2Sqrt: 1 / Math.sqrt(1 - beta2 ** step),
+    eps,
+  };
+}
+
 /** One parameter's tensors for an Adam step. */
 export interface AdamItem {
   /** Parameter (updated in place). */
@@ -88,13 +111,7 @@ export function adamUpdateMany(items: readonly AdamItem[], opts: AdamStepOptions
     throw new Error(`adamUpdate: step must be an integer ≥ 1, got ${step}`);
   }
   if (items.length === 0) return;
-  const s: AdamScalars = {
-    stepSize: lr / (1 - beta1 ** step),
-    beta1,
-    beta2,
-    invBc2Sqrt: 1 / Math.sqrt(1 - beta2 ** step),
-    eps,
-  };
+  const s = adamScalars({ lr, beta1, beta2, eps, step });
   onBackend(
     "adamUpdate",
     [...items.flatMap((t) => [t.param, t.grad, t.m, t.v]), gradScale],
