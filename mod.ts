@@ -218,3 +218,16 @@ export {
 export { mriAdps, mriAos, mriFsDps, type MriPosteriorOptions } from "./src/api.ts";
 export { type LossBatch } from "./src/train/train.ts";
 export { mriLossBatch, type MriMasking, type MriTrainSlice } from "./src/mri/train_batch.ts";
+export {
+  checkTraceSeed,
+  fillRandomInputs,
+  type RandomInput,
+  type RandomInputKind,
+} from "./src/onnx/random_inputs.ts";
+export { trainStepScalars } from "./src/onnx/step_scalars.ts";
+export {
+  outputTrainState,
+  STATE_PARTS,
+  type StatePart,
+  traceTrainState,
+} from "./src/onnx/train_state.ts";

@@ -3,8 +3,8 @@
  * provider, 2 intra-op threads), one graph per candidate, rounds interleaved so a noisy machine
  * slows all alike; prints the median ms of each and checks the candidates agree. The kept forms
  * and the numbers are in docs/perf-notes.md.
- * `deno run -A bench/onnx_lowerings.ts [--rounds 7] [--shapes 16-64-64-32-3,8-32-32-32-3]`
- * (N-Cin-Cout-H-k).
+ * `deno run -A bench/onnx_lowerings.ts [--rounds 7] [--const-w] [--shapes 16-64-64-32-3,…]`
+ * (N-Cin-Cout-H-k; --const-w: the weight as an initializer, as in a sampling graph).
  */
 import { parseArgs } from "node:util";
 import type { Tensor } from "../src/core/tensor.ts";
@@ -16,6 +16,7 @@ import {
   conv2dInputGradTransposeOnnx,
   conv2dWeightGradOnnx,
   conv2dWeightGradTransposedOnnx,
+  im2colOnnx,
 } from "../src/onnx/lower_grad.ts";
 import { encodeModel } from "../src/onnx/proto.ts";
 import { type OnnxSession, openSession } from "../src/onnx/runtime.ts";
@@ -24,31 +25,26 @@ import { median } from "./stats.ts";
 const { values: args } = parseArgs({
   options: {
     rounds: { type: "string", default: "7" },
+    "const-w": { type: "boolean", default: false },
     shapes: { type: "string", default: "16-64-64-32-3,8-32-32-32-3,8-64-64-16-3,8-64-192-8-1" },
   },
 });
 
-/** im2col with a batched MatMul and a sum over the batch (the Gemm form's layout alternative). */
-function weightGradBatched(b: OnnxBackend, x: Tensor, dy: Tensor, k: number): Tensor {
+/** im2col then one Gemm over the batch-inside layout [C, N·H·W] (the MatMul form's alternative). */
+function weightGradGemm(b: OnnxBackend, x: Tensor, dy: Tensor, k: number): Tensor {
   const g = b.graph;
   const [n, cin, h, w] = x.shape;
   const cout = dy.shape[1];
   const taps = cin * k * k;
-  const p = (k - 1) / 2;
-  const onehot = new Float32Array(taps * k * k);
-  for (let o = 0; o < taps; o++) onehot[o * k * k + (o % (k * k))] = 1;
-  const cols = k === 1 ? x : b.node("Conv", [x, g.float(onehot, [taps, 1, k, k])], [
-    n,
-    taps,
-    h,
-    w,
-  ], { kernel_shape: [k, k], pads: [p, p, p, p], group: cin });
-  const c3 = b.node("Reshape", [cols, g.int64([0, taps, -1])], [n, taps, h * w]);
-  const d3 = b.node("Reshape", [dy, g.int64([0, cout, -1])], [n, cout, h * w]);
-  const ct = b.node("Transpose", [c3], [n, h * w, taps], { perm: [0, 2, 1] });
-  const prod = b.node("MatMul", [d3, ct], [n, cout, taps]);
-  const s = b.node("ReduceSum", [prod, g.int64([0])], [cout, taps], { keepdims: 0 });
-  return b.node("Reshape", [s, g.int64([cout, cin, k, k])], [cout, cin, k, k]);
+  const rows = (t: Tensor, c: number) =>
+    b.node("Reshape", [
+      b.node("Transpose", [t], [c, n, h, w], { perm: [1, 0, 2, 3] }),
+      g.int64([c, -1]),
+    ], [c, n * h * w]);
+  const dw = b.node("Gemm", [rows(dy, cout), rows(im2colOnnx(b, x, k), taps)], [cout, taps], {
+    transB: 1,
+  });
+  return b.node("Reshape", [dw, g.int64([cout, cin, k, k])], [cout, cin, k, k]);
 }
 
 type Build = (b: OnnxBackend, x: Tensor, dy: Tensor, w: Tensor, k: number) => Tensor;
@@ -63,13 +59,13 @@ const CANDIDATES: [string, string, Build][] = [
   ["input grad", "ConvTranspose", (b, _x, dy, w) => conv2dInputGradTransposeOnnx(b, dy, w)],
   [
     "weight grad",
-    "im2col: depthwise one-hot Conv + Gemm",
+    "im2col: depthwise one-hot Conv + batched MatMul + ReduceSum",
     (b, x, dy, _w, k) => conv2dWeightGradOnnx(b, x, dy, k),
   ],
   [
     "weight grad",
-    "im2col: depthwise one-hot Conv + batched MatMul + ReduceSum",
-    (b, x, dy, _w, k) => weightGradBatched(b, x, dy, k),
+    "im2col: depthwise one-hot Conv + one Gemm, batch inside",
+    (b, x, dy, _w, k) => weightGradGemm(b, x, dy, k),
   ],
   [
     "weight grad",
@@ -89,11 +85,15 @@ for (const spec of args.shapes.split(",")) {
       [Float32Array.from({ length: s.reduce((a, c) => a * c, 1) }, () => rng.normal()), s],
     ]),
   ) as Record<string, [Float32Array, number[]]>;
+  const wData = feeds.w[0];
+  if (args["const-w"]) delete feeds.w;
   const runs: { op: string; form: string; session: OnnxSession; ms: number[]; y?: Float32Array }[] =
     [];
   for (const [op, form, build] of CANDIDATES) {
     const b = new OnnxBackend();
-    const [x, dy, w] = (["x", "dy", "w"] as const).map((v) => b.input(v, shapes[v]));
+    const [x, dy] = (["x", "dy"] as const).map((v) => b.input(v, shapes[v]));
+    // Sampling graphs hold the weights as initializers (ORT pre-packs them); training feeds them.
+    const w = args["const-w"] ? b.constant(wData, shapes.w) : b.input("w", shapes.w);
     b.output("y", build(b, x, dy, w, k));
     const session = await openSession(encodeModel(b.graph.spec()), 2);
     await session.run(feeds); // warm-up: ORT plans its kernels on the first run

@@ -8,6 +8,7 @@ import type { Tensor } from "../src/core/tensor.ts";
 import { cpuBackend } from "../src/core/select_backend.ts";
 import { OnnxBackend } from "../src/onnx/backend.ts";
 import { encodeModel } from "../src/onnx/proto.ts";
+import { checkTraceSeed, fillRandomInputs } from "../src/onnx/random_inputs.ts";
 import { openSession } from "../src/onnx/runtime.ts";
 import { Rng } from "../src/core/rng.ts";
 import { assertClose, F32, type Tol } from "./harness.ts";
@@ -30,6 +31,8 @@ export interface OnnxCase {
   grads?: number[];
   /** Tolerance of the gradients (default: `tol`). */
   gradTol?: Tol;
+  /** The seed of the op's random draws: its random inputs are checked for it and filled. */
+  drawSeed?: number;
 }
 
 /**
@@ -71,6 +74,11 @@ export async function checkOnnx(c: OnnxCase): Promise<void> {
       data.map((d, k) => [`x${k}`, [d, c.shapes[k]] as [Float32Array, number[]]]),
     );
     if (wrt.length > 0) feeds.seed = [seed, seedShape];
+    if (b.randomInputs.length > 0) {
+      if (c.drawSeed === undefined) throw new Error(`${c.name}: random inputs need drawSeed`);
+      checkTraceSeed(b.randomInputs, c.drawSeed);
+      Object.assign(feeds, fillRandomInputs(b.randomInputs, c.drawSeed));
+    }
     const got = await session.run(feeds);
     assertClose(got.y, expected[0], c.tol ?? F32, `${c.name} (onnx vs cpu)`);
     wrt.forEach((k, j) =>

@@ -213,9 +213,33 @@ export function groupNormBackwardOnnx(
 }
 
 /**
- * dw of a "same" stride-1 convolution as im2col: a depthwise Conv of x with fixed one-hot
- * k×k kernels lays out every tap as a channel, then one Gemm with dy contracts the batch and
- * pixels (faster on ONNX Runtime CPU than a Conv over transposed operands: docs/perf-notes.md).
+ * The im2col columns of x: a depthwise Conv with fixed one-hot k×k kernels lays out every tap
+ * as a channel, channel c·k² + t holding tap t of input channel c ([N, Cin·k², H, W]).
+ *
+ * @param b the tracing backend
+ * @param x [N, Cin, H, W]
+ * @param k kernel size (odd)
+ * @returns the columns (x itself for k = 1)
+ */
+export function im2colOnnx(b: OnnxBackend, x: Tensor, k: number): Tensor {
+  if (k === 1) return x;
+  const [n, cin, h, width] = x.shape;
+  const taps = cin * k * k;
+  const p = (k - 1) / 2;
+  const onehot = new Float32Array(taps * k * k);
+  for (let o = 0; o < taps; o++) onehot[o * k * k + (o % (k * k))] = 1;
+  return b.node("Conv", [x, b.graph.float(onehot, [taps, 1, k, k])], [n, taps, h, width], {
+    kernel_shape: [k, k],
+    pads: [p, p, p, p],
+    strides: [1, 1],
+    group: cin,
+  });
+}
+
+/**
+ * dw of a "same" stride-1 convolution as im2col then one batched MatMul of dy with the
+ * columns and a sum over the batch (faster on ONNX Runtime CPU than a Conv over transposed
+ * operands, and than one Gemm over the batch-inside layout: docs/perf-notes.md).
  *
  * @param b the tracing backend
  * @param x [N, Cin, H, W]
@@ -228,23 +252,12 @@ export function conv2dWeightGradOnnx(b: OnnxBackend, x: Tensor, dy: Tensor, k: n
   const [n, cin, h, width] = x.shape;
   const cout = dy.shape[1];
   const taps = cin * k * k;
-  const p = (k - 1) / 2;
-  const onehot = new Float32Array(taps * k * k);
-  // Channel c·k² + t of the columns is tap t of input channel c: kernel (c·k² + t) is e_t.
-  for (let o = 0; o < taps; o++) onehot[o * k * k + (o % (k * k))] = 1;
-  const cols = k === 1 ? x : b.node("Conv", [x, g.float(onehot, [taps, 1, k, k])], [
-    n,
-    taps,
-    h,
-    width,
-  ], { kernel_shape: [k, k], pads: [p, p, p, p], strides: [1, 1], group: cin });
-  // [C, N·H·W] rows: the batch axis goes inside, so one Gemm sums over it too.
-  const rows = (t: Tensor, c: number) =>
-    b.node("Reshape", [
-      b.node("Transpose", [t], [c, n, h, width], { perm: [1, 0, 2, 3] }),
-      g.int64([c, -1]),
-    ], [c, n * h * width]);
-  const dw = b.node("Gemm", [rows(dy, cout), rows(cols, taps)], [cout, taps], { transB: 1 });
+  const hw = h * width;
+  const cols = b.node("Reshape", [im2colOnnx(b, x, k), g.int64([0, taps, hw])], [n, taps, hw]);
+  const d3 = b.node("Reshape", [dy, g.int64([0, cout, hw])], [n, cout, hw]);
+  const ct = b.node("Transpose", [cols], [n, hw, taps], { perm: [0, 2, 1] });
+  const per = b.node("MatMul", [d3, ct], [n, cout, taps]);
+  const dw = b.node("ReduceSum", [per, g.int64([0])], [cout, taps], { keepdims: 0 });
   return b.node("Reshape", [dw, g.int64([cout, cin, k, k])], [cout, cin, k, k]);
 }
 
@@ -276,4 +289,40 @@ export function conv2dWeightGradTransposedOnnx(
     strides: [1, 1],
   });
   return b.node("Transpose", [r], [cout, cin, k, k], { perm: [1, 0, 2, 3] });
+}
+
+/**
+ * The positional embedding's backward (src/cpu/positional_embedding.ts): with φ = x·f,
+ * dx = Σⱼ fⱼ·(cos φⱼ·g_sin,ⱼ − sin φⱼ·g_cos,ⱼ).
+ *
+ * @param b the tracing backend
+ * @param x positions [N]
+ * @param freqs the frequencies
+ * @param g the gradient of [cos, sin], [N, 2·freqs.length]
+ * @returns dx [N]
+ */
+export function positionalEmbeddingBackwardOnnx(
+  b: OnnxBackend,
+  x: Tensor,
+  freqs: Float64Array,
+  g: Tensor,
+): Tensor {
+  const gr = b.graph;
+  const N = x.shape[0];
+  const half = freqs.length;
+  const f = gr.float(freqs, [1, half]);
+  const col = b.node("Reshape", [x, gr.int64([-1, 1])], [N, 1]);
+  const phase = b.node("Mul", [col, f], [N, half]);
+  const part = (k: number) =>
+    b.node("Slice", [g, gr.int64([k * half]), gr.int64([(k + 1) * half]), gr.int64([1])], [
+      N,
+      half,
+    ]);
+  const d = b.node("Sub", [
+    b.node("Mul", [b.node("Cos", [phase], [N, half]), part(1)], [N, half]),
+    b.node("Mul", [b.node("Sin", [phase], [N, half]), part(0)], [N, half]),
+  ], [N, half]);
+  return b.node("ReduceSum", [b.node("Mul", [d, f], [N, half]), gr.int64([1])], [N], {
+    keepdims: 0,
+  });
 }
