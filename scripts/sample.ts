@@ -3,7 +3,7 @@
  * ambient model sees one fixed M̃ for the run (docs/method.md §5.5), as in the training grids.
  *
  * `deno run -A scripts/sample.ts --model fixtures/models/fmnist-inpaint --out samples.png
- *  [--count 16] [--steps 18] [--sigma-min 0.002] [--seed 0] [--backend cpu|webgpu]`
+ *  [--count 16] [--steps 18] [--sigma-min 0.002] [--seed 0] [--backend cpu|webgpu|onnx|onnx-cuda]`
  *
  * @module
  */
@@ -22,7 +22,7 @@ const USAGE = `usage: deno run -A scripts/sample.ts --model RUN_OR_SAFETENSORS -
   --image-size N   side of the square images (default: the model's data, else 32)
   --channels N     image channels (default: the model's data, else 1)
   --config FILE    the model's configuration (JSON) for a bare state_dict without one
-  --backend B      cpu | webgpu (default: WebGPU where available)`;
+  --backend B      cpu | webgpu | onnx | onnx-cuda (default: WebGPU on a hardware GPU, else onnx)`;
 
 exitOnUsageError();
 const a = parseFlags({

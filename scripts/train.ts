@@ -54,7 +54,7 @@ const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint
 if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
-  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu]
+  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu|onnx|onnx-cuda]
   [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--sample-sigma-min S] [--resume] [--dry-run]
   network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]`,
   );

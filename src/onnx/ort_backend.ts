@@ -17,10 +17,25 @@ import type { Params } from "../nn/module.ts";
 import type { EDMPrecond, NetworkRunner } from "../nn/precond.ts";
 import type { ForwardContext } from "../nn/unet_block.ts";
 import { grad, record } from "../ops/autograd.ts";
+import { tidy } from "../core/scope.ts";
 import { OnnxBackend } from "./backend.ts";
 import { CompiledStep } from "./compiled_step.ts";
 import { silu } from "../ops/elementwise.ts";
 import { type Feeds, openNativeSession, type OrtProvider } from "./runtime.ts";
+import type { CpuStorage } from "../core/backend.ts";
+import type { TrainState } from "../train/checkpoint.ts";
+import type { TrainConfig } from "../train/config.ts";
+import {
+  type LossBatch,
+  type StepBatch,
+  stepSeed,
+  trainStep,
+  type TrainStepRunner,
+} from "../train/train.ts";
+import { GraphCache } from "./graph_cache.ts";
+import { fillRandomInputs } from "./random_inputs.ts";
+import { trainStepScalars } from "./step_scalars.ts";
+import { outputTrainState, STATE_PARTS, traceTrainState } from "./train_state.ts";
 import { encodeModel } from "./proto.ts";
 
 /** How to get the CUDA provider, which onnxruntime-node downloads only when asked at install. */
@@ -56,10 +71,11 @@ const EVAL: ForwardContext = { training: false, seed: 0, stream: 0 };
  * // adps(model, op, y, …) now evaluates the network in ONNX Runtime
  * ```
  */
-export class OrtBackend extends CpuBackend implements NetworkRunner {
+export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRunner {
   /** The execution provider. */
   readonly provider: OrtProvider;
   readonly #networks = new WeakMap<Params, NetworkSteps>();
+  #training?: GraphCache;
 
   /**
    * @param provider "cpu" (default) or "cuda"
@@ -102,6 +118,71 @@ export class OrtBackend extends CpuBackend implements NetworkRunner {
       return [this.wrap(gu.data as Float32Array, gu.dims)];
     });
     return d;
+  }
+
+  /**
+   * One training step (`trainStep` of src/train/train.ts, unchanged) traced with the weights,
+   * EMA weights and Adam moments as graph inputs and their updates as outputs, σ, noise and
+   * dropout masks filled from the package's Philox streams for the step's seed, and run as one
+   * session (src/onnx/graph_cache.ts: the same session every step). The state stays CPU
+   * tensors: each one takes the array ONNX Runtime returned (no copy), so checkpoints, resume
+   * and the other backends read it as ever.
+   *
+   * @param net the network
+   * @param state weights, EMA and Adam on this backend (updated)
+   * @param config the experiment
+   * @param batch the step's images (k-space batches are not compiled yet)
+   * @param step the step number (from 1)
+   * @returns the loss terms
+   */
+  runTrainStep(
+    net: EDMPrecond,
+    state: TrainState,
+    config: TrainConfig,
+    batch: StepBatch | LossBatch,
+    step: number,
+  ): Tensor {
+    if (!("images" in batch)) {
+      throw new UsageError(
+        "training on ONNX Runtime takes image batches; k-space (MRI) training runs on " +
+          "--backend webgpu or cpu",
+      );
+    }
+    const b = new OnnxBackend();
+    tidy(() => {
+      const traced = traceTrainState(b, net, config.gradClip, step);
+      b.output("terms", trainStep(net, traced, config, batch, step));
+      outputTrainState(b, traced);
+    });
+    const names = [...state.params.keys()];
+    const parts = {
+      p: [...state.params.values()],
+      ema: names.map((k) => state.ema.get(k)!),
+      m: state.adam.m,
+      v: state.adam.v,
+    };
+    const feeds: Feeds = {
+      ...fillRandomInputs(b.randomInputs, stepSeed(config, step)),
+      ...trainStepScalars(config, step),
+    };
+    for (const part of STATE_PARTS) {
+      parts[part].forEach((
+        t,
+        i,
+      ) => (feeds[`${part}.${names[i]}`] = [cpuData(t) as Float32Array, t.shape]));
+    }
+    this.#training ??= new GraphCache({ provider: this.provider });
+    const out = this.#training.run(b.graph.spec(), feeds);
+    for (const part of STATE_PARTS) {
+      parts[part].forEach((t, i) => {
+        (t.storage as CpuStorage).data = out[`new_${part}.${names[i]}`].data as Float32Array;
+      });
+    }
+    state.adam.t++;
+    // The compiled networks of these weights hold the old values as constants.
+    this.#networks.delete(state.params);
+    this.#networks.delete(state.ema);
+    return this.wrap(out.terms.data as Float32Array, out.terms.dims);
   }
 
   #steps(net: EDMPrecond, p: Params): NetworkSteps {

@@ -54,6 +54,8 @@ export function openNativeSession(
   model: Uint8Array | string,
   options: SessionOptions = {},
 ): NativeSession {
+  // Errors only as exceptions: the native logger would print a failed CUDA probe a second time.
+  ort.env.logLevel = "fatal";
   initOrt();
   // Severity 3: errors only (ORT's warnings about its own graph rewrites are noise here).
   const so: ort.InferenceSession.SessionOptions = {
