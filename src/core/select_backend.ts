@@ -99,7 +99,10 @@ const BACKENDS: readonly BackendName[] = ["cpu", "webgpu", "onnx", "onnx-cuda"];
 export function backendName(name?: string): BackendName | undefined {
   const wanted = name ?? envGet("ADPS_BACKEND");
   if (wanted !== undefined && !BACKENDS.includes(wanted as BackendName)) {
-    throw new UsageError(`unknown backend "${wanted}": use --backend ${BACKENDS.join("|")}`);
+    throw new UsageError(
+      `unknown backend "${wanted}": use --backend cpu or webgpu (this package's engines), ` +
+        `or onnx or onnx-cuda (ONNX Runtime)`,
+    );
   }
   return wanted as BackendName | undefined;
 }

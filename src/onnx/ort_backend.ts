@@ -20,6 +20,7 @@ import { grad, record } from "../ops/autograd.ts";
 import { tidy } from "../core/scope.ts";
 import { OnnxBackend } from "./backend.ts";
 import { CompiledStep } from "./compiled_step.ts";
+import { weightConstants } from "./export.ts";
 import { silu } from "../ops/elementwise.ts";
 import { type Feeds, openNativeSession, type OrtProvider } from "./runtime.ts";
 import type { CpuStorage } from "../core/backend.ts";
@@ -43,13 +44,6 @@ export const CUDA_INSTALL =
   "ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --node-modules-dir=auto " +
   "--allow-scripts=npm:onnxruntime-node (npm: npm install onnxruntime-node " +
   "--onnxruntime-node-install=cuda12); it needs CUDA 12 and cuDNN 9";
-
-/** The weights as graph constants under their state_dict names. */
-function constants(b: OnnxBackend, p: Params): Params {
-  const out: Params = new Map();
-  for (const [name, t] of p) out.set(name, b.constant(cpuData(t), t.shape, name));
-  return out;
-}
 
 /** The two compiled steps of one network with one set of weights. */
 interface NetworkSteps {
@@ -191,11 +185,11 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
     const options = { provider: this.provider };
     steps = {
       forward: new CompiledStep(
-        (b, { u, sigma }) => ({ denoised: net.forward(constants(b, p), u, sigma, EVAL) }),
+        (b, { u, sigma }) => ({ denoised: net.forward(weightConstants(b, p), u, sigma, EVAL) }),
         options,
       ),
       vjp: new CompiledStep((b, { u, sigma, g }) => {
-        const params = constants(b, p);
+        const params = weightConstants(b, p);
         const { grads: [gu] } = grad(() => net.forward(params, u, sigma, EVAL), [u], g);
         return { gu };
       }, options),
