@@ -231,3 +231,20 @@ export {
   type StatePart,
   traceTrainState,
 } from "./src/onnx/train_state.ts";
+export { type NetworkRunner } from "./src/nn/precond.ts";
+export { type TrainStepRunner } from "./src/train/train.ts";
+export { type OnnxRuntimeOpener, provideOnnxRuntime } from "./src/core/select_backend.ts";
+export { exportAdpsStep, weightConstants } from "./src/onnx/export.ts";
+export {
+  type Feeds,
+  type NativeSession,
+  type OnnxSession,
+  openNativeSession,
+  openSession,
+  type OrtProvider,
+  type OrtValue,
+  type SessionOptions,
+} from "./src/onnx/runtime.ts";
+export { CompiledStep, type StepBuilder } from "./src/onnx/compiled_step.ts";
+export { GraphCache } from "./src/onnx/graph_cache.ts";
+export { CUDA_INSTALL, openOrtBackend, OrtBackend } from "./src/onnx/ort_backend.ts";

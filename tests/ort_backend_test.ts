@@ -54,7 +54,7 @@ function normals(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal());
 }
 
-Deno.test("OrtBackend: D(u, σ) and its VJP w.r.t. u vs the CPU twin; one session per shape", async () => {
+Deno.test("OrtBackend: D(u, σ) and its VJP w.r.t. u vs the CPU twin at two batch sizes", async () => {
   const [a, b] = [model(cpu), model(ort)];
   for (const n of [3, 1, 3]) {
     const u = normals(n * 2 * 256, n);

@@ -18,7 +18,7 @@ const cpu = new Map<CpuDtype, CpuBackend>();
 let webgpu: Promise<WebGpuBackend | null> | undefined;
 
 /** Opens ONNX Runtime on a provider (registered by src/onnx/ort_backend.ts when loaded). */
-type OnnxRuntimeOpener = (provider: "cpu" | "cuda") => Backend;
+export type OnnxRuntimeOpener = (provider: "cpu" | "cuda") => Backend;
 let onnxRuntime: OnnxRuntimeOpener | undefined;
 const onnx = new Map<"cpu" | "cuda", Backend>();
 

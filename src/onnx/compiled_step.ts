@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type * as ort from "onnxruntime-node";
 import { tidy } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { OnnxBackend } from "./backend.ts";
@@ -14,6 +13,7 @@ import {
   type Feeds,
   type NativeSession,
   openNativeSession,
+  type OrtValue,
   type SessionOptions,
 } from "./runtime.ts";
 
@@ -24,7 +24,7 @@ export type StepBuilder = (
 ) => Record<string, Tensor>;
 
 function dims(f: Feeds[string]): readonly number[] {
-  return Array.isArray(f) ? f[1] : (f as ort.Tensor).dims;
+  return Array.isArray(f) ? f[1] : f.dims;
 }
 
 /**
@@ -44,6 +44,8 @@ export class CompiledStep {
   readonly #sessions = new Map<string, NativeSession>();
 
   /**
+   * A step to compile on first use.
+   *
    * @param build records the step
    * @param options the provider and threads of its sessions
    */
@@ -63,7 +65,7 @@ export class CompiledStep {
    * @param feeds the inputs (values with their shape, or tensors a previous run returned)
    * @returns the outputs as ONNX Runtime tensors
    */
-  run(feeds: Feeds): Record<string, ort.Tensor> {
+  run(feeds: Feeds): Record<string, OrtValue> {
     const key = Object.entries(feeds).map(([k, f]) => `${k}:${dims(f)}`).join(";");
     let session = this.#sessions.get(key);
     if (!session) this.#sessions.set(key, session = this.#compile(feeds));

@@ -8,12 +8,12 @@
  *
  * @module
  */
-import type * as ort from "onnxruntime-node";
 import { DataType, encodeModel, type InitializerSpec, type ModelSpec } from "./proto.ts";
 import {
   type Feeds,
   type NativeSession,
   openNativeSession,
+  type OrtValue,
   type SessionOptions,
 } from "./runtime.ts";
 
@@ -43,6 +43,8 @@ export class GraphCache {
   compiles = 0;
 
   /**
+   * An empty cache.
+   *
    * @param options the provider and threads of the sessions
    */
   constructor(options: SessionOptions = {}) {
@@ -56,7 +58,7 @@ export class GraphCache {
    * @param feeds its inputs
    * @returns its outputs
    */
-  run(spec: ModelSpec, feeds: Feeds): Record<string, ort.Tensor> {
+  run(spec: ModelSpec, feeds: Feeds): Record<string, OrtValue> {
     const key = JSON.stringify([
       spec.nodes,
       spec.inputs,

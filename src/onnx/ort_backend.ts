@@ -40,10 +40,15 @@ import { outputTrainState, STATE_PARTS, traceTrainState } from "./train_state.ts
 import { encodeModel } from "./proto.ts";
 
 /** How to get the CUDA provider, which onnxruntime-node downloads only when asked at install. */
-export const CUDA_INSTALL =
+export const CUDA_INSTALL: string =
   "ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --node-modules-dir=auto " +
   "--allow-scripts=npm:onnxruntime-node (npm: npm install onnxruntime-node " +
   "--onnxruntime-node-install=cuda12); it needs CUDA 12 and cuDNN 9";
+
+/** A tensor of this (f32) backend as the Float32Array ONNX Runtime reads, without a copy. */
+function f32(t: Tensor): Float32Array {
+  return (cpuData(t) as Float32Array).subarray(0, t.size);
+}
 
 /** The two compiled steps of one network with one set of weights. */
 interface NetworkSteps {
@@ -72,6 +77,8 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
   #training?: GraphCache;
 
   /**
+   * A backend on one execution provider (`openOrtBackend` checks that it loads).
+   *
    * @param provider "cpu" (default) or "cuda"
    */
   constructor(provider: OrtProvider = "cpu") {
@@ -102,14 +109,14 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
     }
     const steps = this.#steps(net, p);
     const feeds: Feeds = {
-      u: [cpuData(u).subarray(0, u.size) as Float32Array, u.shape],
-      sigma: [cpuData(sigma).subarray(0, sigma.size) as Float32Array, [u.shape[0]]],
+      u: [f32(u), u.shape],
+      sigma: [f32(sigma), [u.shape[0]]],
     };
     const { denoised } = steps.forward.run(feeds);
-    const d = this.wrap(denoised.data as Float32Array, denoised.dims);
+    const d = this.wrap(denoised.data, denoised.dims);
     record(d, [u], (g) => {
-      const { gu } = steps.vjp.run({ ...feeds, g: [cpuData(g) as Float32Array, g.shape] });
-      return [this.wrap(gu.data as Float32Array, gu.dims)];
+      const { gu } = steps.vjp.run({ ...feeds, g: [f32(g), g.shape] });
+      return [this.wrap(gu.data, gu.dims)];
     });
     return d;
   }
@@ -163,20 +170,20 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
       parts[part].forEach((
         t,
         i,
-      ) => (feeds[`${part}.${names[i]}`] = [cpuData(t) as Float32Array, t.shape]));
+      ) => (feeds[`${part}.${names[i]}`] = [f32(t), t.shape]));
     }
     this.#training ??= new GraphCache({ provider: this.provider });
     const out = this.#training.run(b.graph.spec(), feeds);
     for (const part of STATE_PARTS) {
       parts[part].forEach((t, i) => {
-        (t.storage as CpuStorage).data = out[`new_${part}.${names[i]}`].data as Float32Array;
+        (t.storage as CpuStorage).data = out[`new_${part}.${names[i]}`].data;
       });
     }
     state.adam.t++;
     // The compiled networks of these weights hold the old values as constants.
     this.#networks.delete(state.params);
     this.#networks.delete(state.ema);
-    return this.wrap(out.terms.data as Float32Array, out.terms.dims);
+    return this.wrap(out.terms.data, out.terms.dims);
   }
 
   #steps(net: EDMPrecond, p: Params): NetworkSteps {

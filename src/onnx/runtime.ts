@@ -14,8 +14,16 @@ import { binding, initOrt } from "onnxruntime-node/dist/binding.js";
 /** Where a session runs: ONNX Runtime's CPU provider, or CUDA where installed. */
 export type OrtProvider = "cpu" | "cuda";
 
-/** Feeds of a run: input name → [values, shape], or a tensor a previous run returned. */
-export type Feeds = Record<string, [Float32Array, readonly number[]] | ort.Tensor>;
+/** A value a run returned (an ONNX Runtime tensor: re-feeding it copies nothing). */
+export interface OrtValue {
+  /** The values. */
+  readonly data: Float32Array;
+  /** The shape. */
+  readonly dims: readonly number[];
+}
+
+/** Feeds of a run: input name → [values, shape], or a value a previous run returned. */
+export type Feeds = Record<string, [Float32Array, readonly number[]] | OrtValue>;
 
 /** An ONNX Runtime session over one model, run synchronously. */
 export interface NativeSession {
@@ -23,9 +31,9 @@ export interface NativeSession {
    * Runs the graph.
    *
    * @param feeds the inputs
-   * @returns output name → tensor (its `data` is a Float32Array owned by the caller)
+   * @returns output name → value (its `data` belongs to the caller)
    */
-  run(feeds: Feeds): Record<string, ort.Tensor>;
+  run(feeds: Feeds): Record<string, OrtValue>;
   /** Frees the session. */
   release(): void;
 }
@@ -71,9 +79,11 @@ export function openNativeSession(
     run(feeds) {
       const inputs: Record<string, ort.Tensor> = {};
       for (const [name, f] of Object.entries(feeds)) {
-        inputs[name] = Array.isArray(f) ? new ort.Tensor("float32", f[0], [...f[1]]) : f;
+        // A tensor over the same array: no copy.
+        const [data, dims] = Array.isArray(f) ? f : [f.data, f.dims];
+        inputs[name] = new ort.Tensor("float32", data, [...dims]);
       }
-      return session.run(inputs, fetches, {}) as Record<string, ort.Tensor>;
+      return session.run(inputs, fetches, {}) as unknown as Record<string, OrtValue>;
     },
     release: () => session.dispose(),
   };
@@ -112,7 +122,7 @@ export function openSession(model: Uint8Array | string, threads?: number): Promi
     run(feeds) {
       const out = session.run(feeds);
       return Promise.resolve(
-        Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array])),
+        Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data])),
       );
     },
     release: () => Promise.resolve(session.release()),
