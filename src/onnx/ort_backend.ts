@@ -41,8 +41,8 @@ import { encodeModel } from "./proto.ts";
 
 /** How to get the CUDA provider, which onnxruntime-node downloads only when asked at install. */
 export const CUDA_INSTALL: string =
-  "ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --node-modules-dir=auto " +
-  "--allow-scripts=npm:onnxruntime-node (npm: npm install onnxruntime-node " +
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --allow-scripts=npm:onnxruntime-node with ' +
+  '"nodeModulesDir": "auto" in deno.json (npm: npm install onnxruntime-node ' +
   "--onnxruntime-node-install=cuda12); it needs CUDA 12 and cuDNN 9";
 
 /** A tensor of this (f32) backend as the Float32Array ONNX Runtime reads, without a copy. */
