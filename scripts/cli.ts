@@ -7,9 +7,6 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "../src/core/usage_error.ts";
-// Loading ONNX Runtime makes `--backend onnx|onnx-cuda` (and the default on a machine without a
-// hardware GPU) available to every script (src/core/select_backend.ts).
-import "../src/onnx/ort_backend.ts";
 
 export { UsageError };
 

@@ -9,6 +9,7 @@
  */
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { dataShape } from "../src/data/dataset.ts";
 import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { Progress } from "./progress.ts";

@@ -6,6 +6,7 @@
  */
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { readCheckpointRecord } from "../src/train/checkpoint.ts";
 import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";

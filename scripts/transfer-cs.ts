@@ -11,6 +11,7 @@
  * ```
  */
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
