@@ -41,7 +41,7 @@ import { encodeModel } from "./proto.ts";
 
 /** How to get the CUDA provider, which onnxruntime-node downloads only when asked at install. */
 export const CUDA_INSTALL: string =
-  'ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --allow-scripts=npm:onnxruntime-node with ' +
+  "ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --allow-scripts=npm:onnxruntime-node with " +
   '"nodeModulesDir": "auto" in deno.json (npm: npm install onnxruntime-node ' +
   "--onnxruntime-node-install=cuda12); it needs CUDA 12 and cuDNN 9";
 
