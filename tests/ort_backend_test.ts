@@ -129,6 +129,8 @@ Deno.test("OrtBackend: three training steps (new images each) equal the CPU twin
     assertStatesClose(await snapshot(states[1]), await snapshot(states[0]), `step ${step}`);
   }
   assert.equal(states[1].adam.t, 3);
+  // The probe trace found the batch's constants: one session served all three steps.
+  assert.equal(ort.trainingCompiles, 1);
 });
 
 Deno.test("train: a checkpoint written on ONNX Runtime resumes on WebGPU and the reverse", async () => {

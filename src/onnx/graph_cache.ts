@@ -2,9 +2,10 @@
  * Sessions for graphs traced afresh at every call (a training step, whose batch of images
  * and masks the trace records as constants): graphs of the same structure share one session,
  * and a constant whose values change between traces becomes a graph input fed at each run.
- * So the second step compiles once more (its images differ from the first's) and every later
- * step reuses that session; constants that never change (the im2col one-hot kernels, DFT
- * matrices) stay initializers ONNX Runtime can pre-pack.
+ * A probe trace (the same step on other data) finds those constants before the first compile,
+ * so every step reuses one session (compiling a training step takes a minute or two here);
+ * constants that never change (the im2col one-hot kernels, DFT matrices) stay initializers ONNX
+ * Runtime can pre-pack.
  *
  * @module
  */
@@ -56,9 +57,10 @@ export class GraphCache {
    *
    * @param spec the trace
    * @param feeds its inputs
+   * @param probe the same computation traced on other data, called before a first compile
    * @returns its outputs
    */
-  run(spec: ModelSpec, feeds: Feeds): Record<string, OrtValue> {
+  run(spec: ModelSpec, feeds: Feeds, probe?: () => ModelSpec): Record<string, OrtValue> {
     const key = JSON.stringify([
       spec.nodes,
       spec.inputs,
@@ -66,11 +68,12 @@ export class GraphCache {
       spec.initializers.map((t) => [t.name, t.dims, t.dataType]),
     ]);
     let entry = this.#entries.get(key);
-    const changed = entry
-      ? spec.initializers.filter((t) =>
-        !entry!.lifted.has(t.name) && !sameBytes(t.rawData, entry!.constants.get(t.name)!)
-      )
-      : [];
+    const other = entry ? null : probe?.();
+    const before = entry?.constants ??
+      new Map((other?.initializers ?? spec.initializers).map((t) => [t.name, t.rawData]));
+    const changed = spec.initializers.filter((t) =>
+      !entry?.lifted.has(t.name) && !sameBytes(t.rawData, before.get(t.name) ?? t.rawData)
+    );
     if (!entry || changed.length) {
       const lifted = new Set([...(entry?.lifted ?? []), ...changed.map((t) => t.name)]);
       const bad = changed.find((t) => t.dataType !== DataType.FLOAT);

@@ -86,6 +86,11 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
     this.provider = provider;
   }
 
+  /** Sessions compiled for training steps so far (one per network and batch shape). */
+  get trainingCompiles(): number {
+    return this.#training?.compiles ?? 0;
+  }
+
   /** Description for logs. */
   override get name(): string {
     return `onnxruntime-node ${ort.env.versions.common} (${this.provider})`;
@@ -149,12 +154,24 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
           "--backend webgpu or cpu",
       );
     }
-    const b = new OnnxBackend();
-    tidy(() => {
-      const traced = traceTrainState(b, net, config.gradClip, step);
-      b.output("terms", trainStep(net, traced, config, batch, step));
-      outputTrainState(b, traced);
-    });
+    const trace = (data: StepBatch) => {
+      const b = new OnnxBackend();
+      tidy(() => {
+        const traced = traceTrainState(b, net, config.gradClip, step);
+        b.output("terms", trainStep(net, traced, config, data, step));
+        outputTrainState(b, traced);
+      });
+      return b;
+    };
+    const b = trace(batch);
+    // Other images and indices (so other masks): the constants that differ are the batch's.
+    const probe = () =>
+      trace({
+        ...batch,
+        images: batch.images.map((v) => -v),
+        indices: batch.indices.map((i) => i + 1),
+      })
+        .graph.spec();
     const names = [...state.params.keys()];
     const parts = {
       p: [...state.params.values()],
@@ -173,7 +190,7 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
       ) => (feeds[`${part}.${names[i]}`] = [f32(t), t.shape]));
     }
     this.#training ??= new GraphCache({ provider: this.provider });
-    const out = this.#training.run(b.graph.spec(), feeds);
+    const out = this.#training.run(b.graph.spec(), feeds, probe);
     for (const part of STATE_PARTS) {
       parts[part].forEach((t, i) => {
         (t.storage as CpuStorage).data = out[`new_${part}.${names[i]}`].data;
