@@ -184,10 +184,7 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
       ...trainStepScalars(config, step),
     };
     for (const part of STATE_PARTS) {
-      parts[part].forEach((
-        t,
-        i,
-      ) => (feeds[`${part}.${names[i]}`] = [f32(t), t.shape]));
+      parts[part].forEach((t, i) => void (feeds[`${part}.${names[i]}`] = [f32(t), t.shape]));
     }
     this.#training ??= new GraphCache({ provider: this.provider });
     const out = this.#training.run(b.graph.spec(), feeds, probe);
@@ -198,8 +195,12 @@ export class OrtBackend extends CpuBackend implements NetworkRunner, TrainStepRu
     }
     state.adam.t++;
     // The compiled networks of these weights hold the old values as constants.
-    this.#networks.delete(state.params);
-    this.#networks.delete(state.ema);
+    for (const p of [state.params, state.ema]) {
+      const stale = this.#networks.get(p);
+      stale?.forward.release();
+      stale?.vjp.release();
+      this.#networks.delete(p);
+    }
     return this.wrap(out.terms.data, out.terms.dims);
   }
 
