@@ -4,10 +4,11 @@ import { Rng } from "../src/core/rng.ts";
 import type { Tensor } from "../src/core/tensor.ts";
 import { conv2d, conv2dWeightGrad } from "../src/ops/conv2d.ts";
 import { dropout } from "../src/ops/dropout.ts";
-import { mul } from "../src/ops/elementwise.ts";
+import { mul, scale } from "../src/ops/elementwise.ts";
 import { fft2 } from "../src/ops/fft.ts";
 import { positionalEmbedding } from "../src/ops/positional_embedding.ts";
 import { bernoulli, randomNormal, randomUniform } from "../src/ops/random.ts";
+import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
 import { adamUpdateMany } from "../src/optim/adam.ts";
 import { clipScale } from "../src/optim/clip.ts";
 import { emaUpdateMany } from "../src/optim/ema.ts";
@@ -76,6 +77,17 @@ Deno.test("onnx lowering: positional embedding's backward and the FFT (both dire
       }
     }
   }
+});
+
+Deno.test("onnx lowering: the MRI operator A = M F S and its VJP vs the twin", async () => {
+  await checkOnnx({
+    name: "multi-coil fourier",
+    shapes: [[2, 2, 6, 5], [2, 3, 2, 6, 5], [2, 5]],
+    // The operator owns (and frees) what it is given: copies, since the harness calls f twice.
+    f: (x, maps, mask) => new MultiCoilFourier(scale(maps, 1), scale(mask, 1)).forward(x),
+    grads: [0],
+    tol: { atol: 2e-5, rtol: 2e-4 },
+  });
 });
 
 Deno.test("onnx random inputs: draws and dropout masks are graph inputs filled with the CPU twin's Philox", async () => {
