@@ -23,7 +23,7 @@ import { checkOnnx } from "./onnx_harness.ts";
 // dw sums N·H·W products in f32 on both sides.
 const GRAD = { atol: 2e-4, rtol: 2e-4 };
 
-Deno.test("onnx lowering: conv2d's weight and bias gradients (im2col + MatMul) vs the twin", async () => {
+Deno.test("onnx lowering: conv2d's input, weight and bias gradients (awkward shapes, 1×1 to 5×5, per-image bias) vs the twin", async () => {
   for (
     const [x, w, b] of [
       [[2, 3, 7, 6], [4, 3, 3, 3], [4]],
@@ -34,7 +34,7 @@ Deno.test("onnx lowering: conv2d's weight and bias gradients (im2col + MatMul) v
     ]
   ) {
     await checkOnnx({
-      name: `conv dw ${x}/${w}/${b}`,
+      name: `conv grads ${x}/${w}/${b}`,
       shapes: [x, w, b],
       f: conv2d,
       grads: [0, 1, 2],
