@@ -4,7 +4,9 @@ import { Rng } from "../src/core/rng.ts";
 import type { Tensor } from "../src/core/tensor.ts";
 import { conv2d, conv2dWeightGrad } from "../src/ops/conv2d.ts";
 import { dropout } from "../src/ops/dropout.ts";
+import { grad } from "../src/ops/autograd.ts";
 import { mul, scale } from "../src/ops/elementwise.ts";
+import { sum } from "../src/ops/reduce.ts";
 import { fft2 } from "../src/ops/fft.ts";
 import { positionalEmbedding } from "../src/ops/positional_embedding.ts";
 import { bernoulli, randomNormal, randomUniform } from "../src/ops/random.ts";
@@ -76,6 +78,18 @@ Deno.test("onnx lowering: positional embedding's backward and the FFT (both dire
         });
       }
     }
+  }
+});
+
+Deno.test("onnx lowering: DFT matrices and im2col kernels are stored once per graph", () => {
+  const b = new OnnxBackend();
+  const x = b.input("x", [1, 2, 4, 6]);
+  const w = b.input("w", [2, 2, 3, 3]);
+  const { grads } = grad(() => sum(conv2d(conv2d(fft2(fft2(x)), w), w)), [w]);
+  b.output("dw", grads[0]);
+  const sizes = b.graph.initializers.map((t) => t.dims.join("×"));
+  for (const dims of ["8×8", "12×12", "18×1×3×3"]) {
+    assert.equal(sizes.filter((d) => d === dims).length, 1, `${dims} in ${sizes}`);
   }
 });
 

@@ -9,6 +9,7 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import type { OnnxBackend } from "./backend.ts";
+import { sharedConstant } from "./shared_constant.ts";
 
 /**
  * w [Cout, Cin, k, k] with the channels swapped and the taps flipped: [Cin, Cout, k, k].
@@ -226,9 +227,12 @@ export function im2colOnnx(b: OnnxBackend, x: Tensor, k: number): Tensor {
   const [n, cin, h, width] = x.shape;
   const taps = cin * k * k;
   const p = (k - 1) / 2;
-  const onehot = new Float32Array(taps * k * k);
-  for (let o = 0; o < taps; o++) onehot[o * k * k + (o % (k * k))] = 1;
-  return b.node("Conv", [x, b.graph.float(onehot, [taps, 1, k, k])], [n, taps, h, width], {
+  const onehot = sharedConstant(b.graph, `im2col ${cin} ${k}`, [taps, 1, k, k], () => {
+    const v = new Float32Array(taps * k * k);
+    for (let o = 0; o < taps; o++) v[o * k * k + (o % (k * k))] = 1;
+    return v;
+  });
+  return b.node("Conv", [x, onehot], [n, taps, h, width], {
     kernel_shape: [k, k],
     pads: [p, p, p, p],
     strides: [1, 1],
