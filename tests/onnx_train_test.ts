@@ -4,10 +4,13 @@ import { Rng } from "../src/core/rng.ts";
 import type { Tensor } from "../src/core/tensor.ts";
 import { conv2d, conv2dWeightGrad } from "../src/ops/conv2d.ts";
 import { dropout } from "../src/ops/dropout.ts";
-import { mul } from "../src/ops/elementwise.ts";
+import { grad } from "../src/ops/autograd.ts";
+import { mul, scale } from "../src/ops/elementwise.ts";
+import { sum } from "../src/ops/reduce.ts";
 import { fft2 } from "../src/ops/fft.ts";
 import { positionalEmbedding } from "../src/ops/positional_embedding.ts";
 import { bernoulli, randomNormal, randomUniform } from "../src/ops/random.ts";
+import { MultiCoilFourier } from "../src/operators/multi_coil_fourier.ts";
 import { adamUpdateMany } from "../src/optim/adam.ts";
 import { clipScale } from "../src/optim/clip.ts";
 import { emaUpdateMany } from "../src/optim/ema.ts";
@@ -22,7 +25,7 @@ import { checkOnnx } from "./onnx_harness.ts";
 // dw sums N·H·W products in f32 on both sides.
 const GRAD = { atol: 2e-4, rtol: 2e-4 };
 
-Deno.test("onnx lowering: conv2d's weight and bias gradients (im2col + MatMul) vs the twin", async () => {
+Deno.test("onnx lowering: conv2d's input, weight and bias gradients (awkward shapes, 1×1 to 5×5, per-image bias) vs the twin", async () => {
   for (
     const [x, w, b] of [
       [[2, 3, 7, 6], [4, 3, 3, 3], [4]],
@@ -33,7 +36,7 @@ Deno.test("onnx lowering: conv2d's weight and bias gradients (im2col + MatMul) v
     ]
   ) {
     await checkOnnx({
-      name: `conv dw ${x}/${w}/${b}`,
+      name: `conv grads ${x}/${w}/${b}`,
       shapes: [x, w, b],
       f: conv2d,
       grads: [0, 1, 2],
@@ -76,6 +79,29 @@ Deno.test("onnx lowering: positional embedding's backward and the FFT (both dire
       }
     }
   }
+});
+
+Deno.test("onnx lowering: DFT matrices and im2col kernels are stored once per graph", () => {
+  const b = new OnnxBackend();
+  const x = b.input("x", [1, 2, 4, 6]);
+  const w = b.input("w", [2, 2, 3, 3]);
+  const { grads } = grad(() => sum(conv2d(conv2d(fft2(fft2(x)), w), w)), [w]);
+  b.output("dw", grads[0]);
+  const sizes = b.graph.initializers.map((t) => t.dims.join("×"));
+  for (const dims of ["8×8", "12×12", "18×1×3×3"]) {
+    assert.equal(sizes.filter((d) => d === dims).length, 1, `${dims} in ${sizes}`);
+  }
+});
+
+Deno.test("onnx lowering: the MRI operator A = M F S and its VJP vs the twin", async () => {
+  await checkOnnx({
+    name: "multi-coil fourier",
+    shapes: [[2, 2, 6, 5], [2, 3, 2, 6, 5], [2, 5]],
+    // The operator owns (and frees) what it is given: copies, since the harness calls f twice.
+    f: (x, maps, mask) => new MultiCoilFourier(scale(maps, 1), scale(mask, 1)).forward(x),
+    grads: [0],
+    tol: { atol: 2e-5, rtol: 2e-4 },
+  });
 });
 
 Deno.test("onnx random inputs: draws and dropout masks are graph inputs filled with the CPU twin's Philox", async () => {

@@ -7,6 +7,7 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import type { OnnxBackend } from "./backend.ts";
+import { sharedConstant } from "./shared_constant.ts";
 
 /**
  * The n-point DFT as a real block matrix of size 2n: with M = A + iB,
@@ -48,18 +49,19 @@ export function fft2Onnx(b: OnnxBackend, x: Tensor, inverse: boolean, centred: b
   const [H, W] = x.shape.slice(r - 2);
   const n = x.size / (2 * H * W);
   const stacked = b.node("Reshape", [x, g.int64([n, 2 * H, W])], [n, 2 * H, W]);
-  const cols = b.node("MatMul", [
-    g.float(dftBlock(H, inverse, centred, true), [2 * H, 2 * H]),
-    stacked,
-  ], [n, 2 * H, W]);
+  const block = (len: number, left: boolean) =>
+    sharedConstant(
+      g,
+      `dft ${len} ${inverse} ${centred} ${left}`,
+      [2 * len, 2 * len],
+      () => dftBlock(len, inverse, centred, left),
+    );
+  const cols = b.node("MatMul", [block(H, true), stacked], [n, 2 * H, W]);
   const sideBySide = b.node("Reshape", [
     b.node("Transpose", [b.view(cols, [n, 2, H, W])], [n, H, 2, W], { perm: [0, 2, 1, 3] }),
     g.int64([n, H, 2 * W]),
   ], [n, H, 2 * W]);
-  const rows = b.node("MatMul", [
-    sideBySide,
-    g.float(dftBlock(W, inverse, centred, false), [2 * W, 2 * W]),
-  ], [n, H, 2 * W]);
+  const rows = b.node("MatMul", [sideBySide, block(W, false)], [n, H, 2 * W]);
   const y = b.node("Transpose", [b.view(rows, [n, H, 2, W])], [n, 2, H, W], {
     perm: [0, 2, 1, 3],
   });

@@ -9,6 +9,7 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import type { OnnxBackend } from "./backend.ts";
+import { sharedConstant } from "./shared_constant.ts";
 
 /**
  * w [Cout, Cin, k, k] with the channels swapped and the taps flipped: [Cin, Cout, k, k].
@@ -226,9 +227,12 @@ export function im2colOnnx(b: OnnxBackend, x: Tensor, k: number): Tensor {
   const [n, cin, h, width] = x.shape;
   const taps = cin * k * k;
   const p = (k - 1) / 2;
-  const onehot = new Float32Array(taps * k * k);
-  for (let o = 0; o < taps; o++) onehot[o * k * k + (o % (k * k))] = 1;
-  return b.node("Conv", [x, b.graph.float(onehot, [taps, 1, k, k])], [n, taps, h, width], {
+  const onehot = sharedConstant(b.graph, `im2col ${cin} ${k}`, [taps, 1, k, k], () => {
+    const v = new Float32Array(taps * k * k);
+    for (let o = 0; o < taps; o++) v[o * k * k + (o % (k * k))] = 1;
+    return v;
+  });
+  return b.node("Conv", [x, onehot], [n, taps, h, width], {
     kernel_shape: [k, k],
     pads: [p, p, p, p],
     strides: [1, 1],
@@ -237,9 +241,10 @@ export function im2colOnnx(b: OnnxBackend, x: Tensor, k: number): Tensor {
 }
 
 /**
- * dw of a "same" stride-1 convolution as im2col then one batched MatMul of dy with the
- * columns and a sum over the batch (faster on ONNX Runtime CPU than a Conv over transposed
- * operands, and than one Gemm over the batch-inside layout: docs/perf-notes.md).
+ * dw of a "same" stride-1 convolution as im2col then one batched MatMul of the columns with dyᵀ
+ * (the operand k² times smaller is the one transposed) and a sum over the batch: faster on ONNX
+ * Runtime CPU than a Conv over transposed operands and than one Gemm over the batch-inside
+ * layout (docs/perf-notes.md).
  *
  * @param b the tracing backend
  * @param x [N, Cin, H, W]
@@ -255,9 +260,10 @@ export function conv2dWeightGradOnnx(b: OnnxBackend, x: Tensor, dy: Tensor, k: n
   const hw = h * width;
   const cols = b.node("Reshape", [im2colOnnx(b, x, k), g.int64([0, taps, hw])], [n, taps, hw]);
   const d3 = b.node("Reshape", [dy, g.int64([0, cout, hw])], [n, cout, hw]);
-  const ct = b.node("Transpose", [cols], [n, hw, taps], { perm: [0, 2, 1] });
-  const per = b.node("MatMul", [d3, ct], [n, cout, taps]);
-  const dw = b.node("ReduceSum", [per, g.int64([0])], [cout, taps], { keepdims: 0 });
+  const dt = b.node("Transpose", [d3], [n, hw, cout], { perm: [0, 2, 1] });
+  const per = b.node("MatMul", [cols, dt], [n, taps, cout]);
+  const sum = b.node("ReduceSum", [per, g.int64([0])], [taps, cout], { keepdims: 0 });
+  const dw = b.node("Transpose", [sum], [cout, taps], { perm: [1, 0] });
   return b.node("Reshape", [dw, g.int64([cout, cin, k, k])], [cout, cin, k, k]);
 }
 
