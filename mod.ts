@@ -224,3 +224,20 @@ export { mriLossBatch, type MriMasking, type MriTrainSlice } from "./src/mri/tra
 export { adpsSteps, fsDpsSteps } from "./src/api.ts";
 export { type DpsStep, dpsSteps, runSteps } from "./src/sampling/dps.ts";
 export { type StreamedDataset } from "./src/train/train.ts";
+export {
+  checkTraceSeed,
+  fillRandomInputs,
+  type RandomInput,
+  type RandomInputKind,
+} from "./src/onnx/random_inputs.ts";
+export { trainStepScalars } from "./src/onnx/step_scalars.ts";
+export {
+  outputTrainState,
+  STATE_PARTS,
+  type StatePart,
+  traceTrainState,
+} from "./src/onnx/train_state.ts";
+export { type NetworkRunner } from "./src/nn/precond.ts";
+export { type TrainStepRunner } from "./src/train/train.ts";
+export { type OnnxRuntimeOpener, provideOnnxRuntime } from "./src/core/select_backend.ts";
+export { exportAdpsStep, weightConstants } from "./src/onnx/export.ts";

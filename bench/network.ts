@@ -1,8 +1,9 @@
 /**
  * Network-level benchmarks of the `train:fmnist-inpaint` denoiser (EDMPrecond around a 32×32
  * SongUNet, 1 753 281 parameters): one ambient training step, one A-DPS step and one forward
- * pass, in images/s, on WebGPU, on the CPU twin and on PyTorch CPU (bench/peer/torch_steps.py,
- * the same network from bench/peer/song_unet.py), with WebGPU's peak live memory per step.
+ * pass, in images/s, on WebGPU, on ONNX Runtime (src/onnx/ort_backend.ts), on the CPU twin and
+ * on PyTorch CPU (bench/peer/torch_steps.py, the same network from bench/peer/song_unet.py),
+ * with WebGPU's peak live memory per step and ONNX Runtime's peak resident memory.
  *
  * @module
  */
@@ -171,6 +172,24 @@ export interface NetworkTiming {
   peakBytes: number | null;
   /** WebGPU only: live bytes between steps (parameters, moments, EMA, fixed inputs). */
   residentBytes: number | null;
+  /** Where Linux tells it: the process's peak resident bytes during the case (warm-up included). */
+  peakRssBytes: number | null;
+}
+
+/** Linux: restarts the process's peak-RSS count (VmHWM); false where that is not possible. */
+function resetPeakRss(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Linux: the process's peak resident bytes since the last reset (VmHWM). */
+function peakRss(): number | null {
+  const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/);
+  return m ? Number(m[1]) * 1024 : null;
 }
 
 /**
@@ -190,6 +209,7 @@ export async function timeNetworkCase<K>(
   opts: { warmup: number; minReps: number; minMs: number; maxReps: number },
 ): Promise<NetworkTiming> {
   const engine = backend instanceof WebGpuBackend ? backend.engine : null;
+  const rss = resetPeakRss();
   await backend.sync();
   let t0 = performance.now();
   for (let i = 0; i < opts.warmup; i++) steps.run(key);
@@ -208,7 +228,8 @@ export async function timeNetworkCase<K>(
   const ms = (performance.now() - t0) / reps;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / reps;
-  return { ms, cpuMs, reps, peakBytes: engine?.peakLiveBytes ?? null, residentBytes };
+  const peakRssBytes = rss ? peakRss() : null;
+  return { ms, cpuMs, reps, peakBytes: engine?.peakLiveBytes ?? null, residentBytes, peakRssBytes };
 }
 
 /** What the PyTorch peer returns. */
@@ -230,6 +251,8 @@ export interface NetworkBenchOptions {
   gpu: WebGpuBackend | null;
   /** The CPU twin (null: skipped). */
   cpu: Backend | null;
+  /** ONNX Runtime (null: skipped). */
+  onnx: Backend | null;
   /** Run the PyTorch peer. */
   peer: boolean;
   /** Where the peer runs: "cpu" or "cuda". */
@@ -285,9 +308,16 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
   const params = net.registry.count();
   const gpuT = new Map<NetworkCaseKey, NetworkTiming>();
   const cpuT = new Map<NetworkCaseKey, NetworkTiming>();
-  for (const [backend, out] of [[opts.gpu, gpuT], [opts.cpu, cpuT]] as const) {
+  const onnxT = new Map<NetworkCaseKey, NetworkTiming>();
+  // ONNX Runtime first: its peak RSS then holds nothing of the other backends' runs.
+  const runs = [[opts.onnx, onnxT], [opts.gpu, gpuT], [opts.cpu, cpuT]] as const;
+  for (const [backend, out] of runs) {
     if (!backend) continue;
     const isGpu = backend === opts.gpu;
+    // ONNX Runtime compiles a training step twice (src/onnx/graph_cache.ts): two warm-ups.
+    const warm = backend === opts.onnx
+      ? { warmup: 2, minReps: 2, minMs: opts.minMs, maxReps: 20 }
+      : { warmup: 1, minReps: 2, minMs: opts.minMs, maxReps: 50 };
     using steps = new NetworkSteps(backend, batch);
     console.log(`  ${backend.name}: ${steps.parameterCount} parameters (ours), batch ${batch}`);
     for (const c of NETWORK_CASES) {
@@ -296,14 +326,12 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
         steps,
         backend,
         c.key,
-        isGpu
-          ? { warmup: 1, minReps: 2, minMs: opts.minMs, maxReps: 50 }
-          : { warmup: 0, minReps: 1, minMs: 0, maxReps: 1 },
+        isGpu || backend === opts.onnx ? warm : { warmup: 0, minReps: 1, minMs: 0, maxReps: 1 },
       );
       out.set(c.key, t);
       const mem = t.peakBytes !== null
         ? `, peak ${mib(t.peakBytes)} MiB (resident ${mib(t.residentBytes)} MiB)`
-        : "";
+        : `, peak RSS ${mib(t.peakRssBytes)} MiB`;
       console.log(`  ${c.name} on ${backend.name}: ${fmtMs(t.ms)} ms × ${t.reps}${mem}`);
     }
   }
@@ -330,19 +358,23 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
   const ips = (ms: number | null | undefined) =>
     ms === null || ms === undefined ? "–" : (batch / (ms / 1000)).toFixed(2);
   const lines = [
-    `| step (batch ${batch}) | WebGPU ms | WebGPU img/s | WebGPU peak MiB | CPU twin ms | ` +
-    "CPU twin img/s | PyTorch ms | PyTorch img/s | PyTorch/WebGPU | PyTorch/CPU twin |",
-    "|" + " --- |".repeat(10),
+    `| step (batch ${batch}) | WebGPU ms | WebGPU img/s | WebGPU peak MiB | ONNX Runtime ms | ` +
+    "ONNX Runtime img/s | ONNX Runtime peak RSS MiB | CPU twin ms | CPU twin img/s | " +
+    "PyTorch ms | PyTorch img/s | PyTorch/WebGPU | PyTorch/ONNX Runtime | PyTorch/CPU twin |",
+    "|" + " --- |".repeat(14),
   ];
   for (const c of NETWORK_CASES) {
     const g = gpuT.get(c.key)?.ms ?? null;
     const t = cpuT.get(c.key)?.ms ?? null;
+    const o = onnxT.get(c.key) ?? null;
     const p = peerMs.get(c.key) ?? null;
     const ratio = (ours: number | null) =>
       ours === null || p === null ? "–" : `${(p / ours).toFixed(2)}×`;
     lines.push(
       `| ${c.name} | ${fmtMs(g)} | ${ips(g)} | ${mib(gpuT.get(c.key)?.peakBytes ?? null)} | ` +
-        `${fmtMs(t)} | ${ips(t)} | ${fmtMs(p)} | ${ips(p)} | ${ratio(g)} | ${ratio(t)} |`,
+        `${fmtMs(o?.ms ?? null)} | ${ips(o?.ms)} | ${mib(o?.peakRssBytes ?? null)} | ` +
+        `${fmtMs(t)} | ${ips(t)} | ${fmtMs(p)} | ${ips(p)} | ${ratio(g)} | ` +
+        `${ratio(o?.ms ?? null)} | ${ratio(t)} |`,
     );
   }
   const peerGflops = new Map<string, { wall: number; cpu: number }>();
@@ -384,6 +416,10 @@ export async function benchNetwork(opts: NetworkBenchOptions): Promise<NetworkRe
     "WebGPU: mean of back-to-back steps after one warm-up step, one sync at the end; peak MiB " +
     "is the engine's highest live bytes during those steps, including what stays resident " +
     `between steps (parameters, Adam moments, EMA, fixed inputs: ${mib(resident)} MiB). ` +
+    "ONNX Runtime (onnxruntime-node, CPU provider, one thread per core): the same library calls " +
+    "on `OrtBackend`, whose network evaluations and training step run as compiled sessions; " +
+    "mean of back-to-back steps after two warm-up steps (compilation); peak RSS is the " +
+    "process's peak resident memory during the case (Linux VmHWM, reset before it). " +
     "CPU twin: one step.",
     ...(typeof peerRes === "string" ? [] : [
       "Nominal work, counted by the peer (2 × the multiply-adds of the direct convolutions, " +

@@ -1,14 +1,15 @@
 /**
  * Benchmarks on WebGPU, on the CPU twin, and on PyTorch CPU (where python3-torch exists) in
- * the same run, with the ratio PyTorch ms / our ms (above 1: we are faster), written to
+ * the same run (the network steps on ONNX Runtime too), with the ratio PyTorch ms / our ms (above 1: we are faster), written to
  * BENCHMARKS.md:
  *  - kernels: ms and GFLOP/s (or GB/s) of the hot ops (peer bench/peer/torch_ops.py);
  *  - network: images/s of one training step, one A-DPS step and one forward pass of the
- *    `train:fmnist-inpaint` network, and WebGPU's peak memory (bench/network.ts, peer
- *    bench/peer/torch_steps.py).
+ *    `train:fmnist-inpaint` network, WebGPU's peak memory and ONNX Runtime's peak RSS
+ *    (bench/network.ts, peer bench/peer/torch_steps.py).
  *  - MRI: images/s of a k-space training step and seconds per A-DPS reconstruction of the
  *    `train:mri-r4` network at 64×56, with WebGPU's peak memory (bench/mri.ts).
- * `deno task bench [--only kernels|network|mri] [--no-cpu] [--no-peer] [--peer-device cpu|cuda]
+ * `deno task bench [--only kernels|network|mri] [--no-cpu] [--no-peer] [--no-onnx]
+ * [--backend onnx|onnx-cuda (the ONNX Runtime column's provider)] [--peer-device cpu|cuda]
  * [--min-ms 1000] [--batch 32] [--out BENCHMARKS.md] [--chart docs/bench-ratios]` (on a machine
  * with an NVIDIA GPU, `--peer-device cuda` times PyTorch on the same card; bench/device.sh runs
  * it there). The ratios are also drawn as a chart (bench/ratio_chart.ts) at `--chart`.svg/.png.
@@ -22,7 +23,8 @@ import { runPeer } from "../bench/python.ts";
 import { benchRatios, writeBenchRatioChart } from "../bench/ratio_chart.ts";
 import { replaceSection, section, SMOKE_HEADING } from "../bench/sections.ts";
 import type { Backend } from "../src/core/backend.ts";
-import { cpuBackend, webgpuBackend } from "../src/core/select_backend.ts";
+import { cpuBackend, selectBackend, webgpuBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { multiHeadAttention } from "../src/ops/attention.ts";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../src/ops/conv2d.ts";
 import { fft2 } from "../src/ops/fft.ts";
@@ -36,6 +38,8 @@ const { values: args } = parseArgs({
   options: {
     "no-cpu": { type: "boolean", default: false },
     "no-peer": { type: "boolean", default: false },
+    "no-onnx": { type: "boolean", default: false },
+    backend: { type: "string", default: "onnx" },
     "peer-device": { type: "string", default: "cpu" },
     out: { type: "string", default: "BENCHMARKS.md" },
     chart: { type: "string", default: "docs/bench-ratios" },
@@ -46,6 +50,9 @@ const { values: args } = parseArgs({
 });
 if (args.only !== undefined && !["kernels", "network", "mri"].includes(args.only)) {
   throw new Error(`--only ${args.only}: expected kernels, network or mri`);
+}
+if (args.backend !== "onnx" && args.backend !== "onnx-cuda") {
+  throw new Error(`--backend ${args.backend}: the ONNX Runtime column takes onnx or onnx-cuda`);
 }
 if (args["peer-device"] !== "cpu" && args["peer-device"] !== "cuda") {
   throw new Error(`--peer-device ${args["peer-device"]}: expected cpu or cuda`);
@@ -244,6 +251,7 @@ if (runNetwork) {
   network = await benchNetwork({
     gpu,
     cpu: args["no-cpu"] ? null : cpuBackend(),
+    onnx: args["no-onnx"] ? null : await selectBackend(args.backend),
     peer: !args["no-peer"],
     peerDevice: args["peer-device"] as string,
     minMs,

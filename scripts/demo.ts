@@ -5,7 +5,7 @@
  * FS-DPS. A short run of `scripts/transfer-cs.ts`; writes `out/demo/report.md` with the table
  * (PSNR / SSIM / NRMSE) and the image grids.
  *
- * `deno task demo [--backend cpu|webgpu] [any transfer-cs flag, e.g. --count 16 --steps 100]`
+ * `deno task demo [--backend cpu|webgpu|onnx|onnx-cuda] [any transfer-cs flag, e.g. --count 16 --steps 100]`
  *
  * @module
  */

@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { priorDenoiser } from "../src/ambient/prior_denoiser.ts";
 import { samplingMask } from "../src/ambient/masks.ts";
 import { selectBackend } from "../src/core/select_backend.ts";

@@ -3,12 +3,13 @@
  * ambient model sees one fixed M̃ for the run (docs/method.md §5.5), as in the training grids.
  *
  * `deno run -A scripts/sample.ts --model fixtures/models/fmnist-inpaint --out samples.png
- *  [--count 16] [--steps 18] [--sigma-min 0.002] [--seed 0] [--backend cpu|webgpu]`
+ *  [--count 16] [--steps 18] [--sigma-min 0.002] [--seed 0] [--backend cpu|webgpu|onnx|onnx-cuda]`
  *
  * @module
  */
 import { writePriorGrid } from "../src/ambient/prior_grid.ts";
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { dataShape } from "../src/data/dataset.ts";
 import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { Progress } from "./progress.ts";
@@ -22,7 +23,7 @@ const USAGE = `usage: deno run -A scripts/sample.ts --model RUN_OR_SAFETENSORS -
   --image-size N   side of the square images (default: the model's data, else 32)
   --channels N     image channels (default: the model's data, else 1)
   --config FILE    the model's configuration (JSON) for a bare state_dict without one
-  --backend B      cpu | webgpu (default: WebGPU where available)`;
+  --backend B      cpu | webgpu | onnx | onnx-cuda (default: WebGPU on a hardware GPU, else onnx)`;
 
 exitOnUsageError();
 const a = parseFlags({

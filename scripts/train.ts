@@ -6,6 +6,7 @@
  */
 import { WebGpuBackend } from "../gpu/backend.ts";
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { readCheckpointRecord } from "../src/train/checkpoint.ts";
 import { exitOnUsageError, numberFlag, parseFlags, UsageError } from "./cli.ts";
 import { dataShape, type DataSpec } from "../src/data/dataset.ts";
@@ -58,7 +59,7 @@ const TASKS = ["fmnist-inpaint", "fmnist-clean", "celeba-inpaint", "tiny-inpaint
 if (a.help || !a.task) {
   console.log(
     `usage: deno run -A scripts/train.ts --task <${TASKS.join("|")}> [--steps N] [--out DIR]
-  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu]
+  [--data PATH] [--limit N] [--p P] [--delta D] [--batch B] [--batch-gpu B] [--lr LR] [--seed S] [--backend cpu|webgpu|onnx|onnx-cuda]
   [--log-every N] [--checkpoint-every N] [--sample-every N] [--sample-count N] [--sample-sigma-min S] [--resume] [--dry-run]
   network: [--channels C] [--channel-mult 1,2,2] [--blocks N] [--attn 8,…|""] [--dropout D]
   MRI tasks: [--preset paper] (the reference: 384×320, ACS 20, 36 768 644 parameters) [--acs N]`,

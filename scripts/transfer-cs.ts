@@ -11,6 +11,7 @@
  * ```
  */
 import { backendName, selectBackend } from "../src/core/select_backend.ts";
+import "../src/onnx/ort_backend.ts"; // makes --backend onnx|onnx-cuda selectable
 import { exitOnUsageError, parseFlags, UsageError } from "./cli.ts";
 import { FASHION_MNIST_DIR, fashionMnistToTensorData, readIdxImages } from "../src/data/idx.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
@@ -86,7 +87,7 @@ const USAGE = `usage: deno run -A scripts/transfer-cs.ts --models name=path[,nam
   --grid N           images per row of the image grids (8)
   --posterior-samples K  also K posterior draws per measurement (main steps, first seed): mean,
                      std and |error| grids and how well the std predicts the error (0: none)
-  --backend B        cpu | webgpu (default: WebGPU where available)
+  --backend B        cpu | webgpu | onnx | onnx-cuda (default: WebGPU on a hardware GPU, else onnx)
   --out DIR          output folder (out/transfer-cs)`;
 
 exitOnUsageError();

@@ -1,6 +1,7 @@
 /**
- * The package's entry points: each one deno.json exports exists, and only `./data` pulls in
- * the native `sharp` (so `import "./mod.ts"` works where no native package can load).
+ * The package's entry points: each one deno.json exports exists, only `./data` pulls in the
+ * native `sharp` and only `./onnx` the native `onnxruntime-node` (so `import "./mod.ts"` works
+ * where no native package can load).
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -24,19 +25,29 @@ async function graphOf(entry: string): Promise<string[]> {
 }
 
 const usesSharp = (graph: string[]) => graph.some((s) => /^npm:\/?sharp@/.test(s));
+const usesOrt = (graph: string[]) => graph.some((s) => /^npm:\/?onnxruntime-node@/.test(s));
 
-Deno.test("deno.json exports the method and five sub-paths, each an existing file", async () => {
-  assert.deepEqual(Object.keys(exportsMap), [".", "./ops", "./nn", "./data", "./gpu", "./web"]);
+Deno.test("deno.json exports the method and six sub-paths, each an existing file", async () => {
+  assert.deepEqual(Object.keys(exportsMap), [
+    ".",
+    "./ops",
+    "./nn",
+    "./data",
+    "./gpu",
+    "./web",
+    "./onnx",
+  ]);
   for (const path of Object.values(exportsMap)) {
     assert.ok((await Deno.stat(`${ROOT}${path}`)).isFile, `${path} missing`);
   }
 });
 
-Deno.test("only ./data loads sharp: the method, ops, nn and gpu import without it", async () => {
+Deno.test("only ./data loads sharp and only ./onnx onnxruntime-node", async () => {
   for (const [name, path] of Object.entries(exportsMap)) {
     const graph = await graphOf(path);
     assert.ok(graph.length > 1, `${name}: empty graph`);
     assert.equal(usesSharp(graph), name === "./data", `${name} (${path}) and npm:sharp`);
+    assert.equal(usesOrt(graph), name === "./onnx", `${name} (${path}) and onnxruntime-node`);
   }
 });
 

@@ -75,4 +75,4 @@ export interface Backend {
 }
 
 /** The backends a user may ask for. */
-export type BackendName = "cpu" | "webgpu";
+export type BackendName = "cpu" | "webgpu" | "onnx" | "onnx-cuda";

@@ -1,6 +1,9 @@
 /**
- * Choosing a backend: `--backend cpu|webgpu`, else the `ADPS_BACKEND` env var, else WebGPU
- * where an adapter exists, else the CPU twin with a one-line warning.
+ * Choosing a backend: `--backend cpu|webgpu|onnx|onnx-cuda`, else the `ADPS_BACKEND` env var,
+ * else the fastest path present: WebGPU on a hardware adapter; ONNX Runtime's CPU provider
+ * where the only adapter is a software rasterizer or there is none (when ONNX Runtime is
+ * loaded: src/onnx/ort_backend.ts registers itself; the browser entry never loads it); else
+ * WebGPU or the CPU twin as available. The default is announced in one line.
  *
  * @module
  */
@@ -13,6 +16,36 @@ import { CpuBackend, type CpuDtype } from "../cpu/backend.ts";
 
 const cpu = new Map<CpuDtype, CpuBackend>();
 let webgpu: Promise<WebGpuBackend | null> | undefined;
+
+/** Opens ONNX Runtime on a provider (registered by src/onnx/ort_backend.ts when loaded). */
+export type OnnxRuntimeOpener = (provider: "cpu" | "cuda") => Backend;
+let onnxRuntime: OnnxRuntimeOpener | undefined;
+const onnx = new Map<"cpu" | "cuda", Backend>();
+
+/** WebGPU adapters that rasterize in software: ONNX Runtime's CPU provider beats them. */
+const SOFTWARE_ADAPTER = /lavapipe|llvmpipe|swiftshader/i;
+
+/**
+ * Makes ONNX Runtime selectable (`--backend onnx|onnx-cuda`, and the default on machines
+ * without a hardware adapter); src/onnx/ort_backend.ts calls this when it loads, so code
+ * that never imports onnxruntime-node (the browser entry) keeps WebGPU and the CPU twin.
+ *
+ * @param open opens the backend on a provider
+ */
+export function provideOnnxRuntime(open: OnnxRuntimeOpener): void {
+  onnxRuntime = open;
+}
+
+function onnxBackend(provider: "cpu" | "cuda"): Backend {
+  if (!onnxRuntime) {
+    throw new UsageError(
+      "ONNX Runtime is not loaded in this program: import src/onnx/ort_backend.ts (mod.ts does)",
+    );
+  }
+  let b = onnx.get(provider);
+  if (!b) onnx.set(provider, b = onnxRuntime(provider));
+  return b;
+}
 
 /**
  * The process-wide CPU backend of a precision.
@@ -48,11 +81,14 @@ function glHint(): string {
     : "";
 }
 
+/** Every name `--backend` takes. */
+const BACKENDS: readonly BackendName[] = ["cpu", "webgpu", "onnx", "onnx-cuda"];
+
 /**
  * The backend asked for (`name`, else env `ADPS_BACKEND`), checked before anything is
  * computed; undefined: WebGPU where available.
  *
- * @param name "cpu", "webgpu" or undefined
+ * @param name "cpu", "webgpu", "onnx", "onnx-cuda" or undefined
  * @returns the checked name
  * @example
  * ```ts
@@ -62,29 +98,46 @@ function glHint(): string {
  */
 export function backendName(name?: string): BackendName | undefined {
   const wanted = name ?? envGet("ADPS_BACKEND");
-  if (wanted !== undefined && wanted !== "cpu" && wanted !== "webgpu") {
-    throw new UsageError(`unknown backend "${wanted}": use --backend cpu or --backend webgpu`);
+  if (wanted !== undefined && !BACKENDS.includes(wanted as BackendName)) {
+    throw new UsageError(
+      `unknown backend "${wanted}": use --backend cpu or webgpu (this package's engines), ` +
+        `or onnx or onnx-cuda (ONNX Runtime)`,
+    );
   }
-  return wanted;
+  return wanted as BackendName | undefined;
 }
 
 /**
- * Picks the backend: `name` if given, else env `ADPS_BACKEND`, else WebGPU if available.
+ * Picks the backend: `name` if given, else env `ADPS_BACKEND`, else WebGPU on a hardware
+ * adapter, ONNX Runtime CPU (where loaded) on a software one or none, saying which in one line.
  *
- * @param name "cpu" or "webgpu" to force one
+ * @param name "cpu", "webgpu", "onnx" or "onnx-cuda" to force one
  * @returns the backend
  * @example
  * ```ts
  * import { selectBackend } from "./select_backend.ts";
- * const backend = await selectBackend(); // WebGPU where an adapter exists
+ * const backend = await selectBackend(); // WebGPU on a hardware adapter
  * console.log(backend.name);
  * ```
  */
 export async function selectBackend(name?: string): Promise<Backend> {
   const wanted = backendName(name);
   if (wanted === "cpu") return cpuBackend();
+  if (wanted === "onnx" || wanted === "onnx-cuda") {
+    return onnxBackend(wanted === "onnx" ? "cpu" : "cuda");
+  }
   const gpu = await webgpuBackend();
-  if (gpu) return gpu;
+  if (wanted === undefined && onnxRuntime && (!gpu || SOFTWARE_ADAPTER.test(gpu.name))) {
+    const why = gpu
+      ? `the only WebGPU adapter (${gpu.name}) rasterizes in software`
+      : "no WebGPU adapter";
+    console.warn(`backend: ONNX Runtime CPU (${why}; --backend webgpu|cpu to choose)`);
+    return onnxBackend("cpu");
+  }
+  if (gpu) {
+    if (wanted === undefined) console.warn(`backend: WebGPU (${gpu.name})`);
+    return gpu;
+  }
   if (wanted === "webgpu") {
     throw new UsageError(
       "no WebGPU adapter: install a driver (on Debian: apt-get install mesa-vulkan-drivers) " +

@@ -28,6 +28,16 @@ function coef(label: string, expr: string, sigma: Tensor, n: number): Tensor {
 }
 
 /**
+ * A backend that evaluates a whole network itself rather than op by op (ONNX Runtime,
+ * src/onnx/ort_backend.ts): `EDMPrecond.forward` hands it the call, so every sampler runs there
+ * unchanged.
+ */
+export interface NetworkRunner {
+  /** D(u, σ) of `net` with weights `p`, differentiable w.r.t. u. */
+  runNetwork(net: EDMPrecond, p: Params, u: Tensor, sigma: Tensor, ctx: ForwardContext): Tensor;
+}
+
+/**
  * The denoiser D(u, σ) around a SongUNet backbone.
  *
  * @example
@@ -67,6 +77,8 @@ export class EDMPrecond {
     if (sigma.size !== n) {
       throw new Error(`EDMPrecond: σ has ${sigma.size} values for a batch of ${n}`);
     }
+    const runner = u.backend as Partial<NetworkRunner>;
+    if (runner.runNetwork) return runner.runNetwork(this, p, u, sigma, ctx);
     const cSkip = coef("c_skip", C_SKIP, sigma, n);
     const cOut = coef("c_out", C_OUT, sigma, n);
     const cIn = coef("c_in", C_IN, sigma, n);

@@ -8,6 +8,7 @@
 import type { Arr, Backend, OnnxStorage, Storage } from "../core/backend.ts";
 import { Tensor } from "../core/tensor.ts";
 import { type Attrs, OnnxGraph } from "./graph.ts";
+import type { RandomInput } from "./random_inputs.ts";
 
 /** A Backend that records an ONNX graph. */
 export class OnnxBackend implements Backend {
@@ -19,6 +20,10 @@ export class OnnxBackend implements Backend {
   poison = false;
   /** The graph being recorded. */
   readonly graph: OnnxGraph = new OnnxGraph();
+  /** The random draws of the trace, each a graph input (fill with `fillRandomInputs`). */
+  readonly randomInputs: RandomInput[] = [];
+  /** Per-step scalars as graph inputs (shape []), with the values traced: name → value. */
+  readonly scalarInputs: Map<string, number> = new Map();
 
   /** Wraps a graph value as a tensor. */
   value(name: string, shape: readonly number[]): Tensor {
@@ -51,6 +56,64 @@ export class OnnxBackend implements Backend {
       attribute: [],
     });
     this.graph.outputs.push({ name, shape: [...t.shape] });
+  }
+
+  /**
+   * A random draw as a graph input, one per distinct draw (the forward's dropout mask is the
+   * backward's too).
+   *
+   * @param draw what the CPU twin draws (src/onnx/random_inputs.ts)
+   * @returns the symbolic tensor
+   */
+  random(draw: Omit<RandomInput, "name">): Tensor {
+    const same = (r: RandomInput) =>
+      r.kind === draw.kind && r.seed === draw.seed && r.stream === draw.stream &&
+      r.threshold === draw.threshold && r.offset === draw.offset &&
+      r.shape.join() === draw.shape.join();
+    const known = this.randomInputs.find(same);
+    if (known) return this.value(known.name, draw.shape);
+    const name = `random_${this.randomInputs.length}`;
+    this.randomInputs.push({ ...draw, name, shape: [...draw.shape] });
+    return this.input(name, draw.shape);
+  }
+
+  /**
+   * A number that changes from step to step (learning rate, bias correction, EMA decay) as a
+   * graph input of shape [], so one trace serves every step; the traced value is recorded.
+   *
+   * @param name the input's name
+   * @param value its value in this trace
+   * @returns the symbolic scalar
+   */
+  scalar(name: string, value: number): Tensor {
+    const known = this.scalarInputs.get(name);
+    if (known === undefined) {
+      this.scalarInputs.set(name, value);
+      return this.input(name, []);
+    }
+    if (known !== value) {
+      throw new Error(
+        `onnx backend: scalar input ${name} traced as ${known} and again as ${value}; ` +
+          `one trace holds one value per name`,
+      );
+    }
+    return this.value(name, []);
+  }
+
+  /**
+   * An in-place update in the trace: `t` names `value` from now on (later ops read the new
+   * value, earlier ones keep the old), so the optimisers' in-place seam records out-of-place
+   * nodes; mark `t` as an output to get the updated value.
+   *
+   * @param t the updated tensor (a parameter, a moment, an EMA weight)
+   * @param value its new value, same size
+   */
+  assign(t: Tensor, value: Tensor): void {
+    if (t.size !== value.size) {
+      throw new Error(`onnx backend: cannot assign [${value.shape}] to [${t.shape}]`);
+    }
+    const v = value.shape.join() === t.shape.join() ? value : this.view(value, t.shape);
+    (t.storage as OnnxStorage).name = onnxName(v);
   }
 
   /**

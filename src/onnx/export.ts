@@ -10,6 +10,9 @@ import { ambientInput } from "../ambient/input.ts";
 import { cpuData } from "../cpu/backend.ts";
 import type { Params } from "../nn/module.ts";
 import { traceDynamicBatch } from "./dynamic_batch.ts";
+import type { OnnxBackend } from "./backend.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { grad } from "../ops/autograd.ts";
 
 /**
  * The denoiser as ONNX bytes: inputs `x` [N, C, H, W] and `sigma` [N] (and `mask`
@@ -27,19 +30,69 @@ import { traceDynamicBatch } from "./dynamic_batch.ts";
  * ```
  */
 export function exportDenoiser(model: Model): Uint8Array {
-  if (model.backend.kind !== "cpu") {
-    throw new Error(
-      `exportDenoiser: load the model on the CPU backend (it is on ${model.backend.name})`,
-    );
-  }
-  const [C, H, W] = model.shape;
+  checkCpu(model, "exportDenoiser");
   return traceDynamicBatch((b, n) => {
-    const p: Params = new Map();
-    for (const [name, t] of model.params) p.set(name, b.constant(cpuData(t), t.shape, name));
-    const x = b.input("x", [n, C, H, W]);
-    const sigma = b.input("sigma", [n]);
-    const u = model.config.ambient ? ambientInput(b.input("mask", [n, 1, H, W]), x) : x;
-    const ctx = { training: false, seed: 0, stream: 0 };
-    b.output("denoised", model.net.forward(p, u, sigma, ctx));
+    const { x, denoise } = denoiserOn(b, model, n);
+    b.output("denoised", denoise(x));
   });
+}
+
+/**
+ * Weights as graph constants under their state_dict names.
+ *
+ * @param b the tracing backend
+ * @param params CPU tensors
+ * @returns the same names on `b`
+ */
+export function weightConstants(b: OnnxBackend, params: Params): Params {
+  const out: Params = new Map();
+  for (const [name, t] of params) out.set(name, b.constant(cpuData(t), t.shape, name));
+  return out;
+}
+
+/** The model's D on the tracing backend: inputs x, sigma (and mask), weights as constants. */
+function denoiserOn(b: OnnxBackend, model: Model, n: number) {
+  const [C, H, W] = model.shape;
+  const p = weightConstants(b, model.params);
+  const x = b.input("x", [n, C, H, W]);
+  const sigma = b.input("sigma", [n]);
+  const mask = model.config.ambient ? b.input("mask", [n, 1, H, W]) : null;
+  const ctx = { training: false, seed: 0, stream: 0 };
+  const denoise = (x: Tensor) => model.net.forward(p, mask ? ambientInput(mask, x) : x, sigma, ctx);
+  return { x, denoise };
+}
+
+/**
+ * The network half of an A-DPS (or FS-DPS) step as ONNX bytes: D(x, σ) and, for a cotangent
+ * `g`, the VJP gᵀ ∂D/∂x that DPS's likelihood step pulls through the network (Aali et al.
+ * 2024, §4; docs/method.md). The caller forms g from its operator, g = ∂‖A(D) − y‖/∂D, and
+ * takes the Euler/Heun update, both elementwise. Inputs as `exportDenoiser`'s plus `g`
+ * [N, C, H, W]; outputs `denoised` and `vjp` [N, C, H, W]; dynamic batch.
+ *
+ * @param model a model whose weights live on the CPU backend
+ * @returns the .onnx bytes
+ * @example
+ * ```ts ignore
+ * import { cpuBackend, loadModel } from "../../mod.ts";
+ * import { exportAdpsStep } from "./export.ts";
+ * using model = await loadModel("fixtures/models/fmnist-inpaint", { backend: cpuBackend() });
+ * await Deno.writeFile("adps-step.onnx", exportAdpsStep(model));
+ * ```
+ */
+export function exportAdpsStep(model: Model): Uint8Array {
+  checkCpu(model, "exportAdpsStep");
+  return traceDynamicBatch((b, n) => {
+    const { x, denoise } = denoiserOn(b, model, n);
+    const g = b.input("g", x.shape);
+    let denoised!: Tensor;
+    const { grads: [vjp] } = grad(() => (denoised = denoise(x)), [x], g);
+    b.output("denoised", denoised);
+    b.output("vjp", vjp);
+  });
+}
+
+function checkCpu(model: Model, who: string): void {
+  if (model.backend.kind !== "cpu") {
+    throw new Error(`${who}: load the model on the CPU backend (it is on ${model.backend.name})`);
+  }
 }

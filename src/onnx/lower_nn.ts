@@ -31,13 +31,16 @@ export function conv2dOnnx(b: OnnxBackend, x: Tensor, w: Tensor, bias: Tensor | 
   return b.node("Add", [y, b4], shape);
 }
 
-/** Per-channel [C] or per-sample [N, C] as broadcastable over [N, C, 1…] (rank of x). */
+/**
+ * Per-channel [C] or per-sample [N, C] (or [N, C, 1, 1]) as broadcastable over [N, C, 1…]
+ * (rank of x).
+ */
 function perChannel(b: OnnxBackend, t: Tensor, rank: number): Tensor {
   const ones = Array(rank - 2).fill(1);
-  const lead = t.shape.length === 2 ? [0] : [1];
-  const c = t.shape[t.shape.length - 1];
-  return b.node("Reshape", [t, b.graph.int64([...lead, c, ...ones])], [
-    t.shape.length === 2 ? t.shape[0] : 1,
+  const perSample = t.shape.length >= 2;
+  const c = perSample ? t.shape[1] : t.shape[0];
+  return b.node("Reshape", [t, b.graph.int64([perSample ? 0 : 1, c, ...ones])], [
+    perSample ? t.shape[0] : 1,
     c,
     ...ones,
   ]);

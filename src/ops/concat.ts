@@ -10,6 +10,7 @@ import { type BlockCopy, reverseBlock } from "../layout/block_copy.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { copyBlockCpu } from "../cpu/concat.ts";
 import type { OnnxBackend } from "../onnx/backend.ts";
+import { unsliceOnnx } from "../onnx/lower_grad.ts";
 import { concatOnnx, sliceOnnx } from "../onnx/lower_tensor.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { onBackend } from "./dispatch.ts";
@@ -105,7 +106,13 @@ export function slice(x: Tensor, axis: number, start: number, length: number): T
   );
   // The gradient is g scattered into zeros at the sliced position.
   record(y, [x], (g) => [
-    copyBlocks(`${label}.backward`, x.shape, [{ src: g, b: reverseBlock(b) }], true),
+    copyBlocks(
+      `${label}.backward`,
+      x.shape,
+      [{ src: g, b: reverseBlock(b) }],
+      true,
+      (be) => unsliceOnnx(be, g, a, start, x.shape),
+    ),
   ]);
   return y;
 }

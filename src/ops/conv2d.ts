@@ -18,6 +18,8 @@ import { reduceCpu } from "../cpu/reduce.ts";
 import { planReduce } from "../layout/reduce_plan.ts";
 import { sameShape } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { conv2dInputGradOnnx, conv2dWeightGradOnnx } from "../onnx/lower_grad.ts";
+import { reduceOnnx } from "../onnx/lower_tensor.ts";
 import { conv2dOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { sum } from "./reduce.ts";
@@ -113,6 +115,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor): Tensor {
         conv2dInputGradGpu(be.engine, gpuBuffer(dy), gpuBuffer(w), gpuBuffer(dx), d);
         return dx;
       },
+      onnx: (be) => conv2dInputGradOnnx(be, dy, w),
     },
   );
 }
@@ -164,6 +167,10 @@ export function conv2dWeightGrad(
         conv2dWeightGradGpu(be.engine, gpuBuffer(x), gpuBuffer(dy), gpuBuffer(dw), dbb, d);
         return { dw, db };
       },
+      onnx: (be) => ({
+        dw: conv2dWeightGradOnnx(be, x, dy, k),
+        db: bias ? reduceOnnx(be, dy, [0, 2, 3], false, [cout]) : null,
+      }),
     },
   );
 }

@@ -15,12 +15,13 @@ import { onBackend } from "./dispatch.ts";
 
 function applyMask(
   x: Tensor,
-  key: [number, number],
+  seed: number,
   stream: number,
   threshold: number,
   s: number,
   offset4: number,
 ) {
+  const key = philoxKey(seed);
   return onBackend(
     "dropout",
     [x],
@@ -48,6 +49,12 @@ function applyMask(
           );
         }
         return out;
+      },
+      // The keep-mask is a graph input (src/onnx/random_inputs.ts), shared with the backward.
+      onnx: (b) => {
+        const draw = { kind: "dropout", seed, stream, threshold, offset: 4 * offset4 } as const;
+        const kept = b.node("Mul", [x, b.random({ ...draw, shape: x.shape })], x.shape);
+        return b.node("Mul", [kept, b.graph.float([s], [])], x.shape);
       },
     },
   );
@@ -81,11 +88,12 @@ export function dropout(x: Tensor, p: number, seed: number, stream = 0, offset =
     throw new Error(`dropout: offset must be a multiple of 4 below 2³⁴ − size, got ${offset}`);
   }
   if (p === 0) return x;
-  const key = philoxKey(seed);
+  // Checked here, so a bad seed or stream fails at the call on every backend.
+  philoxKey(seed);
   philoxStream(stream);
   const threshold = bernoulliThreshold(1 - p);
   const s = 1 / (1 - p);
-  const y = applyMask(x, key, stream, threshold, s, offset / 4);
-  record(y, [x], (g) => [applyMask(g, key, stream, threshold, s, offset / 4)]);
+  const y = applyMask(x, seed, stream, threshold, s, offset / 4);
+  record(y, [x], (g) => [applyMask(g, seed, stream, threshold, s, offset / 4)]);
   return y;
 }

@@ -10,6 +10,7 @@ import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { fft2Cpu } from "../cpu/fft.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { fft2Onnx } from "../onnx/lower_fft.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
 /** Options of {@link fft2}. */
@@ -68,6 +69,7 @@ export function fft2(x: Tensor, options: Fft2Options = {}): Tensor {
         }
         return y;
       },
+      onnx: (b) => fft2Onnx(b, x, inverse, centred),
     },
   );
   // F is unitary on ℂ^{H×W} ≅ ℝ^{2HW}, so its transpose is F^H = F⁻¹.

@@ -11,6 +11,7 @@ import { needsGrad, record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { groupNormBackwardCpu, groupNormCpu, type GroupNormDims } from "../cpu/group_norm.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { groupNormBackwardOnnx } from "../onnx/lower_grad.ts";
 import { groupNormOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 import { reshape } from "./reshape.ts";
@@ -261,6 +262,7 @@ function groupNormBackward(
         });
         return out;
       },
+      onnx: (b) => groupNormBackwardOnnx(b, x, d.G, gamma, beta, scale, stats, gy, silu),
     },
   );
 }

@@ -16,6 +16,7 @@ import {
   positionalEmbeddingCpu,
 } from "../cpu/positional_embedding.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { positionalEmbeddingBackwardOnnx } from "../onnx/lower_grad.ts";
 import { positionalEmbeddingOnnx } from "../onnx/lower_nn.ts";
 import { onBackend, shapeError } from "./dispatch.ts";
 
@@ -126,6 +127,7 @@ export function positionalEmbedding(
         );
         return dx;
       },
+      onnx: (b) => positionalEmbeddingBackwardOnnx(b, x, freqs, g),
     },
   )]);
   return y;

@@ -17,7 +17,7 @@ import { onKind } from "./dispatch.ts";
 
 function draw(
   backend: Backend,
-  kind: RandomKind,
+  kind: Exclude<RandomKind, "bits">,
   shape: readonly number[],
   seed: number,
   stream: number,
@@ -26,22 +26,28 @@ function draw(
 ): Tensor {
   const key = philoxKey(seed);
   philoxStream(stream);
-  const out = backend.empty(shape);
-  if (!Number.isInteger(offset) || offset < 0 || offset + out.size > 2 ** 32) {
-    out.dispose();
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isInteger(offset) || offset < 0 || offset + size > 2 ** 32) {
     throw new Error(
-      `random: offset ${offset} + ${out.size} elements must stay within 2³² counters`,
+      `random: offset ${offset} + ${size} elements must stay within 2³² counters`,
     );
   }
-  onKind(`random ${kind}`, backend, {
-    cpu: () => randomCpu(kind, cpuData(out), out.size, key, stream, threshold, offset),
+  return onKind(`random ${kind}`, backend, {
+    cpu: (b) => {
+      const out = b.empty(shape);
+      randomCpu(kind, cpuData(out), out.size, key, stream, threshold, offset);
+      return out;
+    },
     webgpu: (b) => {
+      const out = b.empty(shape);
       if (out.size > 0) {
         randomGpu(b.engine, kind, gpuBuffer(out), out.size, key, stream, threshold, offset);
       }
+      return out;
     },
+    // A graph input that the runner fills with the CPU twin's draw (src/onnx/random_inputs.ts).
+    onnx: (b) => b.random({ kind, shape, seed, stream, threshold, offset }),
   });
-  return out;
 }
 
 /**

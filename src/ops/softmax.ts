@@ -9,6 +9,7 @@ import { record } from "./autograd.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { softmaxBackwardCpu, softmaxCpu } from "../cpu/softmax.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { softmaxBackwardOnnx } from "../onnx/lower_grad.ts";
 import { softmaxOnnx } from "../onnx/lower_tensor.ts";
 import { onBackend } from "./dispatch.ts";
 
@@ -35,6 +36,7 @@ function softmaxBackward(y: Tensor, g: Tensor): Tensor {
         softmaxBackwardGpu(be.engine, label, gpuBuffer(y), gpuBuffer(g), gpuBuffer(dx), rows, len);
         return dx;
       },
+      onnx: (be) => softmaxBackwardOnnx(be, y, g),
     },
   );
 }

@@ -10,6 +10,7 @@ import { gpuBuffer } from "../../gpu/backend.ts";
 import { adamGpu, type AdamScalars } from "../../gpu/kernels/adam.ts";
 import { adamCpu } from "../cpu/adam.ts";
 import { cpuData } from "../cpu/backend.ts";
+import { adamOnnx } from "../onnx/lower_optim.ts";
 import { onBackend } from "../ops/dispatch.ts";
 import { keep } from "../core/scope.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -29,6 +30,29 @@ export interface AdamStepOptions {
   step: number;
   /** A one-element tensor multiplying the gradient (e.g. from clipScale). */
   gradScale?: Tensor;
+}
+
+/**
+ * The scalars of Adam step `step`: the bias corrections folded into the step size and the
+ * second moment's scale.
+ *
+ * @param opts lr, betas, eps, step
+ * @returns stepSize = lr/(1 − β₁ᵗ), invBc2Sqrt = 1/√(1 − β₂ᵗ), and the betas and eps
+ * @example
+ * ```ts
+ * import { adamScalars } from "./adam.ts";
+ * const s = adamScalars({ lr: 1e-3, step: 1 }); // stepSize 1e-2: 1 − β₁ = 0.1 at step 1
+ * ```
+ */
+export function adamScalars(opts: Omit<AdamStepOptions, "gradScale">): AdamScalars {
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, step } = opts;
+  return {
+    stepSize: lr / (1 - beta1 ** step),
+    beta1,
+    beta2,
+    invBc2Sqrt: 1 / Math.sqrt(1 - beta2 ** step),
+    eps,
+  };
 }
 
 /** One parameter's tensors for an Adam step. */
@@ -87,13 +111,7 @@ export function adamUpdateMany(items: readonly AdamItem[], opts: AdamStepOptions
     throw new Error(`adamUpdate: step must be an integer ≥ 1, got ${step}`);
   }
   if (items.length === 0) return;
-  const s: AdamScalars = {
-    stepSize: lr / (1 - beta1 ** step),
-    beta1,
-    beta2,
-    invBc2Sqrt: 1 / Math.sqrt(1 - beta2 ** step),
-    eps,
-  };
+  const s = adamScalars({ lr, beta1, beta2, eps, step });
   onBackend(
     "adamUpdate",
     [...items.flatMap((t) => [t.param, t.grad, t.m, t.v]), gradScale],
@@ -114,6 +132,8 @@ export function adamUpdateMany(items: readonly AdamItem[], opts: AdamStepOptions
         }));
         adamGpu(b.engine, bufs, s, gradScale && gpuBuffer(gradScale));
       },
+      // A graph updates nothing in place: the tensors are reassigned to the new values.
+      onnx: (b) => items.forEach((item) => adamOnnx(b, item, s, gradScale)),
     },
   );
 }

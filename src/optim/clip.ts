@@ -8,6 +8,7 @@ import { gpuBuffer } from "../../gpu/backend.ts";
 import { clipScaleGpu, sumSquaresPartialsGpu } from "../../gpu/kernels/clip.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { clipScaleCpu } from "../cpu/clip.ts";
+import { clipScaleOnnx } from "../onnx/lower_optim.ts";
 import { onBackend } from "../ops/dispatch.ts";
 import { sumSquares } from "../ops/reduce.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -51,6 +52,10 @@ export function clipScale(grads: readonly Tensor[], maxNorm: number): Tensor {
         clipScaleGpu(b.engine, partials, count, gpuBuffer(out), maxNorm, CLIP_EPS);
         b.engine.release(partials);
         return out;
+      },
+      onnx: (b) => {
+        const sums = grads.map((g) => sumSquares(g));
+        return clipScaleOnnx(b, sums, maxNorm, CLIP_EPS);
       },
     },
   );

@@ -7,6 +7,7 @@ import { gpuBuffer } from "../../gpu/backend.ts";
 import { emaGpu } from "../../gpu/kernels/ema.ts";
 import { cpuData } from "../cpu/backend.ts";
 import { emaCpu } from "../cpu/ema.ts";
+import { emaOnnx } from "../onnx/lower_optim.ts";
 import { onBackend } from "../ops/dispatch.ts";
 import type { Tensor } from "../core/tensor.ts";
 
@@ -65,6 +66,7 @@ export function emaUpdateMany(
           .map(({ ema, param }) => ({ ema: gpuBuffer(ema), param: gpuBuffer(param), n: ema.size }));
         emaGpu(b.engine, pairs, 1 - beta);
       },
+      onnx: (b) => emas.forEach((e, i) => emaOnnx(b, e, params[i], 1 - beta)),
     },
   );
 }

@@ -279,6 +279,21 @@ export interface StreamedDataset {
 }
 
 /**
+ * A backend that runs a whole training step itself (ONNX Runtime, src/onnx/ort_backend.ts: the
+ * step below traced and compiled), so `train` and its checkpoints run there unchanged.
+ */
+export interface TrainStepRunner {
+  /** `trainStep`'s contract: updates `state` in place, returns the loss terms. */
+  runTrainStep(
+    net: EDMPrecond,
+    state: TrainState,
+    config: TrainConfig,
+    batch: StepBatch | LossBatch,
+    step: number,
+  ): Tensor;
+}
+
+/**
  * One training step (EDM's training loop, Section 3 of Aali et al. 2024 for the ambient
  * loss): per round of at most `config.batchGpu` images, upload, masks, loss and backward;
  * the gradients summed over rounds (each round's mean loss weighted by its share of the
@@ -308,6 +323,8 @@ export function trainStep(
 ): Tensor {
   const paramList = [...state.params.values()];
   const backend = paramList[0].backend;
+  const runner = backend as Partial<TrainStepRunner>;
+  if (runner.runTrainStep) return runner.runTrainStep(net, state, config, batch, step);
   const data = "images" in batch ? imageLossBatch(batch, config, backend) : batch;
   const n = data.count;
   const per = Math.min(config.batchGpu ?? n, n);
