@@ -370,17 +370,46 @@ const spreadRows: SpreadRow[] = [];
 const spreadGrids = new Map<string, string>();
 if (draws > 0) {
   const spreads = new Map<string, SpreadMaps>();
+  const cachedSpreads = new Map<string, SpreadMaps>();
+  for (const info of infos) {
+    for (const p of problems) {
+      const spec = cellSpec(info, p, seeds[0], steps, settings);
+      const r = await readSpread(cellsDir, spec, draws, images);
+      if (r) cachedSpreads.set(cellKey(spec), r);
+    }
+  }
+  // Progress in units of images × DPS steps × draws, as for the cells above.
+  const drawWork = (s: CellSpec) => s.count * s.steps * draws;
+  const spreadProgress = new Progress({
+    label: "posterior draws",
+    total: infos.flatMap((info) =>
+      problems.map((p) => cellSpec(info, p, seeds[0], steps, settings))
+    )
+      .filter((s) => !cachedSpreads.has(cellKey(s))).reduce((t, s) => t + drawWork(s), 0),
+  });
+  let drawn = 0;
   for (const info of infos) {
     let model: LoadedModel | null = null;
     try {
       for (const p of problems) {
         const spec = cellSpec(info, p, seeds[0], steps, settings);
-        let r = await readSpread(cellsDir, spec, draws, images);
+        let r = cachedSpreads.get(cellKey(spec)) ?? null;
         if (r) console.log(`spread ${describe(spec)} K=${draws}: cached`);
         else {
           model ??= await loadModel(info, shape, backend);
-          r = await runSpread(cellsDir, spec, draws, model, images, settings, backend);
-          console.log(`spread ${describe(spec)} K=${draws}: ${fmtTime(r.seconds)}`);
+          const before = drawn;
+          r = await runSpread(
+            cellsDir,
+            spec,
+            draws,
+            model,
+            images,
+            settings,
+            backend,
+            (n) => spreadProgress.update(before + n * spec.steps * draws),
+          );
+          drawn = before + drawWork(spec);
+          spreadProgress.log(`spread ${describe(spec)} K=${draws}: ${fmtTime(r.seconds)}`);
         }
         spreads.set(`${info.name} ${problemId(p)}`, r);
         spreadRows.push({
@@ -394,6 +423,7 @@ if (draws > 0) {
       if (model) disposeModel(model);
     }
   }
+  spreadProgress.finish();
   for (const p of problems) {
     const file = `spread-${problemId(p)}.png`;
     const models = infos.map((m) => ({

@@ -196,7 +196,10 @@ Deno.test("transfer-cs: outputs, one row per cell, resumable, keyed by its setti
       for (const m of ["amb", "clean"]) {
         const row = spreadReport.match(new RegExp(`^\\| ${m} \\| ${p} \\| (.*) \\|$`, "m"));
         assert.ok(row, `no spread row for ${m} ${p}`);
-        const [one, mean, corr, cover] = row[1].split(" | ").map((c) => Number(c.split(" ± ")[0]));
+        const [one, mean, corr, cover, fore] = row[1].split(" | ").map((c) =>
+          Number(c.split(" ± ")[0])
+        );
+        assert.ok(fore >= 0 && fore <= 1, `foreground coverage: ${row[0]}`);
         assert.ok(Number.isFinite(one) && Number.isFinite(mean), row[0]);
         assert.ok(corr >= -1 && corr <= 1 && cover >= 0 && cover <= 1, row[0]);
       }

@@ -148,6 +148,7 @@ export async function readSpread(
  * @param images held-out images [count, C, H, W]
  * @param s shared settings
  * @param backend where to compute
+ * @param onBatch called after each batch with the number of images drawn so far (progress)
  * @returns the spread with its maps
  */
 export async function runSpread(
@@ -158,6 +159,7 @@ export async function runSpread(
   images: Float32Array,
   s: StudySettings,
   backend: Backend,
+  onBatch?: (imagesDone: number) => void,
 ): Promise<SpreadMaps> {
   const t0 = performance.now();
   const per = s.shape[0] * s.shape[1] * s.shape[2];
@@ -173,6 +175,7 @@ export async function runSpread(
     maps.set(m, start * per);
     maps.set(sd, half + start * per);
     nfe = r.nfe;
+    onBatch?.(Math.min(start + spec.batch, spec.count));
   }
   const mean = maps.subarray(0, half), std = maps.subarray(half);
   const truth = images.subarray(0, half);
