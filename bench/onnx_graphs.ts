@@ -17,7 +17,7 @@ import { decodeModel, encodeModel } from "../src/onnx/proto.ts";
 import { type Feeds, openNativeSession } from "../src/onnx/runtime.ts";
 import { OrtBackend } from "../src/onnx/ort_backend.ts";
 import { NetworkSteps } from "./network.ts";
-import { runPeer } from "./python.ts";
+import { peerPython, runPeer } from "./python.ts";
 import { buildNetwork, initTrainState } from "../src/train/train.ts";
 import { config as fmnistInpaint } from "../tasks/fmnist-inpaint.ts";
 import { median } from "./stats.ts";
@@ -56,8 +56,13 @@ const ours = encodeModel(b.graph.spec());
 // PyTorch's export of the same network (bench/peer/song_unet.py).
 const dir = await Deno.makeTempDir();
 await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(net.model.config));
-const py = await new Deno.Command("/usr/bin/python3", {
-  args: ["bench/peer/export_onnx.py", `${dir}/config.json`, `${batch}`, `${dir}/torch.onnx`],
+const py = await new Deno.Command(await peerPython(), {
+  args: [
+    new URL("./peer/export_onnx.py", import.meta.url).pathname,
+    `${dir}/config.json`,
+    `${batch}`,
+    `${dir}/torch.onnx`,
+  ],
   stdout: "inherit",
   stderr: "null",
 }).output();
