@@ -157,7 +157,8 @@ class Conv2d(nn.Module):
         if self.down:
             x = F.avg_pool2d(x, 2)
         if self.weight is not None:
-            x = F.conv2d(x, self.weight, self.bias, padding=self.weight.shape[-1] // 2)
+            # int(): torch.onnx's tracer hands shapes over as tensors.
+            x = F.conv2d(x, self.weight, self.bias, padding=int(self.weight.shape[-1]) // 2)
         return x
 
 

@@ -96,11 +96,22 @@ export class OnnxGraph {
     return n;
   }
 
-  /** The model with these outputs. */
+  /**
+   * The model with these outputs, without the nodes and constants no output needs: ONNX
+   * Runtime runs every node it is given, and a lowering may trace values only a backward
+   * reads (GroupNorm's stats), which a forward-only graph would otherwise compute for nothing.
+   */
   spec(): ModelSpec {
+    const live = new Set(this.outputs.map((o) => o.name));
+    // Backwards from the outputs: a node is live when a live node or an output reads it.
+    const nodes = [...this.nodes].reverse().filter((n) => {
+      if (!n.output.some((o) => live.has(o))) return false;
+      for (const i of n.input) live.add(i);
+      return true;
+    }).reverse();
     return {
-      nodes: this.nodes,
-      initializers: this.initializers,
+      nodes,
+      initializers: this.initializers.filter((t) => live.has(t.name)),
       inputs: this.inputs,
       outputs: this.outputs,
       opset: OPSET,

@@ -173,15 +173,20 @@ export function groupNormBackwardOnnx(
   const mean = pick(0);
   const rstd = pick(1);
   const xv = view(x);
-  const nh = mul(b.node("Sub", [xv, mean], full), rstd, full);
   const gam = grouped(b, gamma, groups);
   const m = scale ? b.node("Add", [grouped(b, scale, groups), g.float([1], [])], per) : null;
+  const sub = (p: Tensor, q: Tensor, s: readonly number[]) => b.node("Sub", [p, q], s);
+  // Every full-size map is affine in x with per-(sample, channel) coefficients, n̂ never
+  // formed: the elementwise nodes, not the reductions, dominate this backward in ONNX Runtime.
   let gv = view(gy);
   if (silu) {
-    const bet = grouped(b, beta, groups);
-    let pre = add(mul(nh, gam, full), bet, full);
-    if (m) pre = mul(pre, m, full);
-    if (silu.shift) pre = add(pre, grouped(b, silu.shift, groups), full);
+    // pre = (n̂·gamma + beta)·(1 + scale) + shift = x·A + B.
+    const a0 = mul(rstd, gam, per);
+    const a = m ? mul(a0, m, per) : a0;
+    let bias = sub(grouped(b, beta, groups), mul(mean, a0, per), per);
+    if (m) bias = mul(bias, m, per);
+    if (silu.shift) bias = add(bias, grouped(b, silu.shift, groups), per);
+    const pre = add(mul(xv, a, full), bias, full);
     const sig = b.node("Sigmoid", [pre], full);
     // SiLU′(y) = σ(y)·(1 + y·(1 − σ(y))).
     const oneMinus = b.node("Sub", [g.float([1], []), sig], full);
@@ -189,17 +194,17 @@ export function groupNormBackwardOnnx(
     gv = mul(gv, d, full);
   }
   const s1 = sumOver(gv, [3], per);
-  const s2 = sumOver(mul(gv, nh, full), [3], per);
+  // S2 = Σ gy·n̂ = rstd·(Σ gy·x − mean·S1).
+  const s2 = mul(rstd, sub(sumOver(mul(gv, xv, full), [3], per), mul(mean, s1, per), per), per);
   const k = m ? mul(gam, m, per) : gam;
   const inv = g.float([1 / (cg * hw)], []);
   const m1 = mul(sumOver(mul(k, s1, per), [2], stat), inv, stat);
   const m2 = mul(sumOver(mul(k, s2, per), [2], stat), inv, stat);
-  const inner = b.node(
-    "Sub",
-    [b.node("Sub", [mul(gv, k, full), m1], full), mul(nh, m2, full)],
-    full,
-  );
-  const dx = b.view(mul(inner, rstd, full), x.shape);
+  // dx = gy·(rstd·k) + x·c1 + c0 with c1 = −rstd²·m2, c0 = −rstd·m1 − mean·c1.
+  const c1 = b.node("Neg", [mul(mul(rstd, rstd, stat), m2, stat)], stat);
+  const c0 = sub(b.node("Neg", [mul(rstd, m1, stat)], stat), mul(mean, c1, stat), stat);
+  const affine = add(mul(xv, c1, full), c0, full);
+  const dx = b.view(add(mul(gv, mul(rstd, k, per), full), affine, full), x.shape);
   const channels = (t: Tensor) => b.view(sumOver(t, [0], [1, groups, cg, 1]), [C]);
   const ms2 = m ? mul(m, s2, per) : s2;
   const ms1 = m ? mul(m, s1, per) : s1;

@@ -47,8 +47,9 @@ function perChannel(b: OnnxBackend, t: Tensor, rank: number): Tensor {
 }
 
 /**
- * GroupNorm with the optional modulation and SiLU of src/ops/group_norm.ts: statistics by
- * ReduceMean over each (sample, group), the biased variance, then the affine maps.
+ * GroupNorm with the optional modulation and SiLU of src/ops/group_norm.ts: the normalisation
+ * as InstanceNormalization over each (sample, group), then the affine maps; the stats by
+ * ReduceMean (the biased variance).
  *
  * @param b the tracing backend
  * @param x [N, C, ...]
@@ -86,7 +87,19 @@ export function groupNormOnnx(
   const rstd = b.node("Reciprocal", [
     b.node("Sqrt", [b.node("Add", [variance, g.float([eps], [])], stat)], stat),
   ], stat);
-  const normed = b.node("Mul", [centred, rstd], xg.shape);
+  // y by one InstanceNormalization over [N, G, per] (unit scale, zero bias): ONNX Runtime's
+  // fused kernel, against six elementwise and reduction nodes for the same values; the stats
+  // above feed only the backward and are dropped from forward-only graphs (OnnxGraph.spec).
+  const normed = b.node(
+    "InstanceNormalization",
+    [
+      xg,
+      g.float(Array(groups).fill(1), [groups]),
+      g.float(Array(groups).fill(0), [groups]),
+    ],
+    xg.shape,
+    { epsilon: { f: eps } },
+  );
   const n = b.node("Reshape", [normed, b.node("Shape", [x], [x.shape.length])], x.shape);
   const r = x.shape.length;
   let y = b.node("Add", [
